@@ -1,0 +1,19 @@
+"""One contract suite, run against every ERP adapter over its emulator (real loopback HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.support.contract_env import ContractEnv
+
+
+@pytest.fixture(params=["sage_intacct", "infor_m3"])
+async def erp(request: pytest.FixtureRequest) -> AsyncIterator[ContractEnv]:
+    if request.param == "sage_intacct":
+        from tests.support.intacct_env import intacct_contract_env as factory
+    else:
+        from tests.support.infor_env import infor_contract_env as factory
+    async with factory() as env:
+        yield env
