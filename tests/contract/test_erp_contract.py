@@ -22,7 +22,8 @@ async def test_customer_credit_reports_limit_exposure_and_headroom(erp: Contract
     assert credit.status == "active"
     assert credit.currency == erp.currency
     assert credit.on_hold is False
-    assert credit.credit_limit is not None and credit.credit_limit > 0
+    assert credit.credit_limit is not None
+    assert credit.credit_limit > 0
     assert credit.exposure == credit.open_receivables + credit.open_orders
     assert credit.headroom == credit.credit_limit - credit.exposure
     assert credit.source.vendor == erp.backend.vendor

@@ -1,0 +1,20 @@
+"""ASGI entry for servers that import an app factory (``uvicorn --factory app.asgi:app_from_env``).
+
+Settings are read when the server calls the factory, in each worker, never at import time.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from app.factory import create_app
+from app.logs import configure_logging
+from app.settings import load_settings
+
+__all__ = ["app_from_env"]
+
+
+def app_from_env() -> Litestar:
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

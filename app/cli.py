@@ -1,0 +1,146 @@
+"""``isthmus`` command line: serve, demo, sandbox, openapi, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+SANDBOX_PORTS = {"intacct": 8701, "infor": 8702, "salesforce": 8703}
+DEMO_STATE_DIR = Path(".isthmus")
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    # uvicorn with uvloop + httptools; see docs/decisions/0001-asgi-server.md for the measurement.
+    uvicorn.run(
+        "app.asgi:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _load_or_exit(args.config)
+    return _serve(settings)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _load_or_exit(args.config)
+    configured = [name for name in ("intacct", "infor") if getattr(settings, name) is not None]
+    print(
+        json.dumps(
+            {
+                "ok": True,
+                "listen": f"{settings.host}:{settings.port}",
+                "workers": settings.workers,
+                "redis": "configured" if settings.redis_url else "off (in-process cache only)",
+                "backends": configured,
+                "entities": {k: v.erp for k, v in settings.entities.items()},
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from app.openapi_export import render_openapi
+
+    text = render_openapi()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.server import run_sandbox
+
+    run_sandbox(
+        host=args.host,
+        intacct_port=args.intacct_port,
+        infor_port=args.infor_port,
+        state_dir=Path(args.state_dir),
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sandbox.server import SandboxProcess
+
+    state_dir = Path(args.state_dir)
+    with SandboxProcess(host="127.0.0.1", state_dir=state_dir) as sandbox:
+        os.environ.update(sandbox.gateway_environment())
+        os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
+        settings = _load_or_exit(args.config)
+        print(
+            f"\nIsthmus demo: docs at http://{settings.host}:{settings.port}/docs "
+            f"(spec: /openapi.json, readiness: /health/ready)\n",
+            file=sys.stderr,
+            flush=True,
+        )
+        return _serve(settings)
+
+
+def _load_or_exit(config: str | None) -> Settings:
+    try:
+        return load_settings(config_file=config)
+    except SettingsError as exc:
+        print(f"isthmus: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="isthmus", description=__doc__)
+    parser.add_argument("--config", help="TOML settings file (else ISTHMUS_CONFIG_FILE)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="run the gateway").set_defaults(func=cmd_serve)
+    sub.add_parser("check-config", help="validate settings and print a summary").set_defaults(
+        func=cmd_check_config
+    )
+    openapi = sub.add_parser("openapi", help="export the OpenAPI spec")
+    openapi.add_argument("-o", "--output", default="openapi/openapi.json")
+    openapi.set_defaults(func=cmd_openapi)
+
+    sandbox = sub.add_parser("sandbox", help="run the vendor emulators")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--intacct-port", type=int, default=SANDBOX_PORTS["intacct"])
+    sandbox.add_argument("--infor-port", type=int, default=SANDBOX_PORTS["infor"])
+    sandbox.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    demo = sub.add_parser("demo", help="run the sandbox and the gateway wired to it")
+    demo.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

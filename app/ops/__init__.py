@@ -1,0 +1,5 @@
+"""Operational endpoints: liveness, readiness."""
+
+from app.ops.health import HealthController
+
+__all__ = ["HealthController"]

@@ -1,0 +1,35 @@
+"""What a running gateway holds: clients, adapters and readiness probes, with their lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import httpx
+from redis.asyncio import Redis
+
+from app.settings import Settings
+
+__all__ = ["ReadinessCheck", "Services"]
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    name: str
+    probe: Callable[[], Awaitable[object]]
+    required: bool
+
+
+@dataclass
+class Services:
+    """Built by ``app.wiring.build_services``; closed when the app shuts down."""
+
+    settings: Settings
+    http: httpx.AsyncClient
+    redis: Redis | None = None
+    readiness_checks: list[ReadinessCheck] = field(default_factory=list)
+    exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def aclose(self) -> None:
+        await self.exit_stack.aclose()

@@ -1,0 +1,152 @@
+"""Serve the emulators on their ports, and the demo's view of them (credentials, .ionapi file).
+
+``isthmus sandbox`` runs ``run_sandbox`` in the foreground; ``isthmus demo`` starts it as a
+child process with ``SandboxProcess`` and points the gateway at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+__all__ = ["SandboxProcess", "run_sandbox"]
+
+IONAPI_FILENAME = "sandbox.ionapi"
+XREF_FILE = Path(__file__).parent / "data" / "xref.json"
+
+
+def _build_apps(
+    host: str, intacct_port: int, infor_port: int, state_dir: Path
+) -> list[tuple[Any, int]]:
+    from sandbox.infor import InforEmulator
+    from sandbox.intacct import IntacctEmulator
+
+    intacct = IntacctEmulator(public_url=f"http://{host}:{intacct_port}")
+    infor = InforEmulator(public_url=f"http://{host}:{infor_port}")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    infor.write_ionapi(state_dir / IONAPI_FILENAME)
+    return [(intacct.app, intacct_port), (infor.app, infor_port)]
+
+
+def run_sandbox(*, host: str, intacct_port: int, infor_port: int, state_dir: Path) -> None:
+    apps = _build_apps(host, intacct_port, infor_port, state_dir)
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        )
+        for app, port in apps
+    ]
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    print(
+        f"sandbox: Intacct http://{host}:{intacct_port}/ia/xml/xmlgw.phtml, "
+        f"Infor ION http://{host}:{infor_port} (.ionapi: {state_dir / IONAPI_FILENAME})",
+        file=sys.stderr,
+        flush=True,
+    )
+    asyncio.run(serve_all())
+
+
+def gateway_environment(host: str, intacct_port: int, state_dir: Path) -> dict[str, str]:
+    """Settings that point a gateway at a running sandbox."""
+    from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
+
+    return {
+        "ISTHMUS_INTACCT__ENDPOINT_URL": f"http://{host}:{intacct_port}/ia/xml/xmlgw.phtml",
+        "ISTHMUS_INTACCT__SENDER_ID": cred.sender_id,
+        "ISTHMUS_INTACCT__SENDER_PASSWORD": cred.sender_password,
+        "ISTHMUS_INTACCT__USER_ID": cred.user_id,
+        "ISTHMUS_INTACCT__COMPANY_ID": cred.company_id,
+        "ISTHMUS_INTACCT__USER_PASSWORD": cred.user_password,
+        "ISTHMUS_INFOR__IONAPI_FILE": str((state_dir / IONAPI_FILENAME).resolve()),
+        "ISTHMUS_XREF_FILE": str(XREF_FILE.resolve()),
+    }
+
+
+def _wait_for_port(host: str, port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"sandbox did not open {host}:{port} in time")
+
+
+class SandboxProcess:
+    """The sandbox in a child process, stopped when the context exits."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        intacct_port: int = 8701,
+        infor_port: int = 8702,
+        state_dir: Path,
+    ) -> None:
+        self.host = host
+        self.intacct_port = intacct_port
+        self.infor_port = infor_port
+        self.state_dir = state_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SandboxProcess:
+        args = [
+            sys.executable, "-m", "sandbox.server",
+            "--host", self.host,
+            "--intacct-port", str(self.intacct_port),
+            "--infor-port", str(self.infor_port),
+            "--state-dir", str(self.state_dir),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(args, env=os.environ.copy())  # noqa: S603 - our own module
+        deadline = time.monotonic() + 20
+        for port in (self.intacct_port, self.infor_port):
+            _wait_for_port(self.host, port, deadline)
+        return self
+
+    def gateway_environment(self) -> dict[str, str]:
+        return gateway_environment(self.host, self.intacct_port, self.state_dir)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--intacct-port", type=int, default=8701)
+    parser.add_argument("--infor-port", type=int, default=8702)
+    parser.add_argument("--state-dir", default=".isthmus")
+    args = parser.parse_args()
+    run_sandbox(
+        host=args.host,
+        intacct_port=args.intacct_port,
+        infor_port=args.infor_port,
+        state_dir=Path(args.state_dir),
+    )
+
+
+if __name__ == "__main__":
+    _main()
