@@ -1,0 +1,284 @@
+"""Deterministic seed data for the M3 emulator: one company, two divisions, customers, items.
+
+Everything is computed from the item/customer index and ``today`` (so planned receipts and
+price validity always lie around the day the emulator starts); nothing is random.
+
+Ids (see ``sandbox/infor/README.md``):
+- tenant ``ISTHMUS_TST``, company (CONO) ``100``, divisions ``US1`` (USD) and ``CA1`` (CAD);
+- customers ``US0001``…``US0022`` (USD) and ``CA0001``…``CA0020`` (CAD);
+- items ``A1001``…``A1160``, basic U/M ``EA``, alternates ``BOX`` (12), ``PAL`` (480),
+  ``CS`` (6) on every third item; ``STAT 90`` (blocked) on the 8 items listed in
+  ``BLOCKED_ITEMS``; two non-stocked service items;
+- warehouses ``WUS``, ``WUE`` (division US1) and ``WCA`` (division CA1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+TENANT = "ISTHMUS_TST"
+COMPANY = "100"
+DIVISIONS: dict[str, str] = {"US1": "USD", "CA1": "CAD"}
+CURRENCIES = ("USD", "CAD")
+WAREHOUSES: dict[str, tuple[str, str, str]] = {
+    # WHLO: (division, facility, name)
+    "WUS": ("US1", "U01", "US Central"),
+    "WUE": ("US1", "U02", "US East"),
+    "WCA": ("CA1", "C01", "Canada Toronto"),
+}
+ORDER_TYPES = ("SO1", "SO2")
+CAD_PER_USD = Decimal("1.35")
+
+# Customer stop (BLCD): 1, 2, 3 on a few customers; STAT 90 on two (terminated/blocked).
+CUSTOMER_STOPS: dict[str, int] = {"US0004": 1, "US0009": 2, "CA0005": 3, "CA0012": 1}
+INACTIVE_CUSTOMERS = frozenset({"US0021", "CA0019"})
+BLOCKED_ITEMS = frozenset(f"A{1000 + n}" for n in (13, 33, 53, 73, 93, 113, 133, 153))
+SERVICE_ITEMS = frozenset({"A1158", "A1159"})
+
+_NAMES = (
+    "Acme Industrial", "Birch Supply", "Cobalt Tools", "Delta Fasteners", "Evergreen Parts",
+    "Falcon Hydraulics", "Granite Works", "Harbor Marine", "Iron Ridge", "Juniper Electric",
+    "Keystone Pumps", "Lakeside Farm", "Maple Fabrication", "Northwind Traders", "Orion Valves",
+    "Pioneer Bearings", "Quarry Equipment", "Redwood Motors", "Summit Controls", "Tundra Air",
+    "Union Castings", "Vertex Plastics",
+)
+_NOUNS = (
+    "Hex bolt", "Flange nut", "Ball valve", "Pipe elbow", "Pressure gauge", "Bearing",
+    "Drive belt", "Filter cartridge", "Hose clamp", "Gasket kit", "Relay", "Coupling",
+    "Seal ring", "Shaft key", "Pulley",
+)
+
+
+@dataclass
+class Customer:
+    cuno: str
+    name: str
+    division: str
+    currency: str
+    stat: str  # 20 definite, 90 blocked/terminated
+    blcd: int
+    credit_limit_1: Decimal  # CRLM
+    credit_limit_2: Decimal  # CRL2
+    credit_limit_3: Decimal  # CRL3: outstanding invoices + orders
+    outstanding_invoices: Decimal  # TOIN
+    open_orders: Decimal  # TBLG
+    overdue_amount: Decimal  # TDIN
+    overdue_days: int  # ODUE
+    max_overdue_days: int  # ODUD
+    terms: str  # TEPY
+    discount_percent: Decimal  # DIP1 in price lines
+    customer_type: str = "1"
+    country: str = "US"
+
+
+@dataclass
+class AltUom:
+    alun: str
+    cofa: Decimal
+    dmcf: int = 1  # 1 multiply by COFA to get basic U/M, 2 divide
+    autp: int = 1
+
+
+@dataclass
+class PlannedReceipt:
+    when: date
+    quantity: Decimal
+
+
+@dataclass
+class Balance:
+    whlo: str
+    itno: str
+    on_hand: Decimal
+    allocated: Decimal
+    receipts: list[PlannedReceipt] = field(default_factory=list)
+
+
+@dataclass
+class PriceLine:
+    prrf: str
+    currency: str
+    itno: str
+    valid_from: date
+    valid_to: date
+    breaks: tuple[tuple[Decimal, Decimal], ...]  # (minimum basic quantity, unit price)
+
+
+@dataclass
+class Item:
+    itno: str
+    description: str
+    stat: str
+    basic_uom: str
+    item_type: str
+    item_group: str
+    stocked: bool
+    alternates: list[AltUom]
+    base_price_usd: Decimal
+
+
+@dataclass
+class OrderLine:
+    ponr: int
+    itno: str
+    quantity: Decimal  # ORQT in basic U/M
+    alun: str
+    alt_quantity: Decimal  # ORQA in ALUN
+    unit_price: Decimal  # SAPR per ALUN
+    net_price: Decimal  # NEPR per ALUN
+    whlo: str
+    delivery_date: date
+    status: str = "22"
+
+
+@dataclass
+class Order:
+    orno: str
+    cuno: str
+    cuor: str
+    ortp: str
+    currency: str
+    division: str
+    facility: str
+    whlo: str
+    order_date: date
+    requested_date: date
+    status: str = "20"
+    lines: list[OrderLine] = field(default_factory=list)
+    batch: bool = False  # still an AddBatchHead order, not yet confirmed
+
+    @property
+    def net_amount(self) -> Decimal:
+        return sum((ln.net_price * ln.alt_quantity for ln in self.lines), Decimal(0))
+
+
+@dataclass
+class SeedData:
+    today: date
+    customers: dict[str, Customer]
+    items: dict[str, Item]
+    balances: dict[tuple[str, str], Balance]  # (WHLO, ITNO)
+    price_lines: list[PriceLine]
+    orders: dict[str, Order]
+
+
+def _customer(prefix: str, n: int) -> Customer:
+    cuno = f"{prefix}{n:04d}"
+    division, currency, country = ("US1", "USD", "US") if prefix == "US" else ("CA1", "CAD", "CA")
+    limit3 = Decimal(20000 + (n * 7919) % 80 * 1000)
+    invoices = Decimal((n * 3571) % 9000 + 500) + Decimal("0.25") * (n % 4)
+    orders = Decimal((n * 1327) % 6000)
+    overdue = Decimal(0) if n % 3 else (invoices / 4).quantize(Decimal("0.01"))
+    return Customer(
+        cuno=cuno,
+        name=f"{_NAMES[(n - 1) % len(_NAMES)]} {'Inc' if prefix == 'US' else 'Ltd'}",
+        division=division,
+        currency=currency,
+        stat="90" if cuno in INACTIVE_CUSTOMERS else "20",
+        blcd=CUSTOMER_STOPS.get(cuno, 0),
+        credit_limit_1=(limit3 / 10).quantize(Decimal(1)),
+        credit_limit_2=(limit3 * Decimal("0.8")).quantize(Decimal(1)),
+        credit_limit_3=limit3,
+        outstanding_invoices=invoices,
+        open_orders=orders,
+        overdue_amount=overdue,
+        overdue_days=0 if n % 3 else 10 + n % 40,
+        max_overdue_days=30,
+        terms="30" if n % 2 else "60",
+        discount_percent=Decimal(5) if n % 4 == 1 else Decimal(0) if n % 4 else Decimal("2.5"),
+        country=country,
+    )
+
+
+def _item(n: int) -> Item:
+    itno = f"A{1000 + n}"
+    alternates = [AltUom("BOX", Decimal(12))]
+    if itno not in SERVICE_ITEMS:
+        alternates.append(AltUom("PAL", Decimal(480)))
+    if n % 3 == 0:
+        alternates.append(AltUom("CS", Decimal(6)))
+    service = itno in SERVICE_ITEMS
+    return Item(
+        itno=itno,
+        description=f"{_NOUNS[n % len(_NOUNS)]} {n:03d}"[:30],
+        stat="90" if itno in BLOCKED_ITEMS else "20",
+        basic_uom="EA",
+        item_type="SRV" if service else "FG",
+        item_group=f"G{n % 7:02d}",
+        stocked=not service,
+        alternates=alternates,
+        base_price_usd=Decimal(5 + (n * 37) % 200) + Decimal((n * 13) % 100) / 100,
+    )
+
+
+def _balances(item: Item, n: int, today: date) -> list[Balance]:
+    if not item.stocked:
+        return []
+    homes = ["WUS", "WUE"] + (["WCA"] if n % 2 == 0 else [])
+    result = []
+    for k, whlo in enumerate(homes):
+        on_hand = Decimal((n * 37 + k * 101) % 500 + 20)
+        allocated = Decimal((n * 13 + k * 7) % 20)
+        receipts = []
+        # Every item gets planned receipts somewhere; most in its first warehouse.
+        if k == 0 or (n + k) % 3 == 0:
+            receipts = [
+                PlannedReceipt(today + timedelta(days=7 + (n + k) % 5), Decimal(100 + n % 50)),
+                PlannedReceipt(today + timedelta(days=21 + (n + k) % 7), Decimal(240)),
+            ]
+        result.append(Balance(whlo, item.itno, on_hand, allocated, receipts))
+    return result
+
+
+def _price_lines(item: Item, n: int, today: date) -> list[PriceLine]:
+    """List prices with quantity breaks (basic U/M) per currency, plus a promotion on some."""
+    lines = []
+    for currency, prrf in (("USD", "LUSD"), ("CAD", "LCAD")):
+        base = item.base_price_usd if currency == "USD" else item.base_price_usd * CAD_PER_USD
+        base = base.quantize(Decimal("0.01"))
+        breaks = (
+            (Decimal(1), base),
+            (Decimal(100), (base * Decimal("0.95")).quantize(Decimal("0.01"))),
+            (Decimal(500), (base * Decimal("0.90")).quantize(Decimal("0.01"))),
+        )
+        lines.append(PriceLine(prrf, currency, item.itno, date(2020, 1, 1), date(2099, 12, 31), breaks))
+        if n % 10 == 7:  # a promotion, valid around today only
+            promo = (base * Decimal("0.85")).quantize(Decimal("0.01"))
+            lines.append(
+                PriceLine(
+                    f"P{currency}", currency, item.itno, today - timedelta(days=10),
+                    today + timedelta(days=20), ((Decimal(1), promo),),
+                )
+            )
+    return lines
+
+
+def build_seed(today: date) -> SeedData:
+    customers = {c.cuno: c for c in [_customer("US", n) for n in range(1, 23)]}
+    customers.update({c.cuno: c for c in [_customer("CA", n) for n in range(1, 21)]})
+    items: dict[str, Item] = {}
+    balances: dict[tuple[str, str], Balance] = {}
+    price_lines: list[PriceLine] = []
+    for n in range(1, 161):
+        item = _item(n)
+        items[item.itno] = item
+        for bal in _balances(item, n, today):
+            balances[(bal.whlo, bal.itno)] = bal
+        price_lines.extend(_price_lines(item, n, today))
+    orders: dict[str, Order] = {}
+    for k, cuno in enumerate(("US0002", "US0003", "CA0002", "US0002")):
+        cust = customers[cuno]
+        whlo = "WUS" if cust.division == "US1" else "WCA"
+        orno = f"{1000000001 + k}"
+        itno = f"A{1002 + k}"
+        price = items[itno].base_price_usd
+        orders[orno] = Order(
+            orno=orno, cuno=cuno, cuor=f"SEED-PO-{k + 1:04d}", ortp="SO1",
+            currency=cust.currency, division=cust.division, facility=WAREHOUSES[whlo][1],
+            whlo=whlo, order_date=today - timedelta(days=3 + k), requested_date=today,
+            lines=[OrderLine(1, itno, Decimal(24), "BOX", Decimal(2), price * 12, price * 12, whlo,
+                             today + timedelta(days=2))],
+        )
+    return SeedData(today, customers, items, balances, price_lines, orders)

@@ -1,0 +1,542 @@
+"""The M3 API transactions the emulator answers, over the seed data (the "M3 business engine").
+
+Each transaction declares its input fields, which are mandatory, and a handler that returns a
+list of output records (plain ``str`` values, not yet padded) or raises ``MiError`` the way M3
+refuses: a message id (``WCU0203``), the offending field, and a message text.
+Message ids follow M3's pattern (``W`` + field prefix + ``0102`` "must be entered",
+``0203`` "does not exist"); the exact ids other than ``WCU0203`` are UNVERIFIED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sandbox.infor import seed as S
+
+__all__ = ["FIELD_LABELS", "FIELD_LENGTHS", "MESSAGE_WIDTH", "TRANSACTIONS", "M3State", "MiError", "Session", "TxSpec"]
+
+# Alphanumeric output fields and their M3 lengths: values are right-padded to these.
+FIELD_LENGTHS: dict[str, int] = {
+    "CUNO": 10, "CUNM": 36, "CUA1": 36, "TOWN": 20, "CSCD": 3, "PHNO": 16, "STAT": 2,
+    "CUTP": 1, "CUCD": 3, "LNCD": 2, "TEPY": 3, "DIVI": 3, "ITNO": 15, "ITDS": 30,
+    "FUDS": 60, "UNMS": 3, "ITTY": 3, "ITGR": 5, "ITCL": 5, "SPUN": 3, "PUUN": 3,
+    "ALUN": 3, "WHLO": 3, "FACI": 3, "ORNO": 10, "CUOR": 20, "ORTP": 3, "PRRF": 10,
+    "ORSL": 2, "ORST": 2, "USID": 10, "DTFM": 3, "LANC": 2, "RESP": 10, "OBLC": 1,
+    "CRTP": 2, "WHNM": 36,
+}
+FIELD_LABELS = {
+    "CUNO": "Customer number", "ITNO": "Item number", "WHLO": "Warehouse",
+    "ORNO": "Order number", "ORQT": "Quantity", "AUTP": "Alternate U/M type",
+    "ALUN": "Alternate U/M", "SQRY": "Search query", "CONO": "Company", "DIVI": "Division",
+    "ORTP": "Order type", "CUCD": "Currency", "FACI": "Facility",
+}
+MESSAGE_WIDTH = 60  # M3 messages come back space-padded
+
+
+class MiError(Exception):
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _missing(name: str) -> MiError:
+    return MiError(f"W{name[:2]}0102", f"{FIELD_LABELS.get(name, name)} must be entered", name)
+
+
+def _unknown(name: str, value: str) -> MiError:
+    return MiError(f"W{name[:2]}0203", f"{FIELD_LABELS.get(name, name)} {value} does not exist", name)
+
+
+@dataclass
+class Session:
+    """Who is calling and in which company/division (from matrix parameters or user defaults)."""
+
+    cono: str
+    divi: str
+    user: str
+
+
+Handler = Callable[["M3State", Session, dict[str, str]], list[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class TxSpec:
+    inputs: tuple[str, ...]
+    mandatory: tuple[str, ...]
+    handler: Handler
+    is_list: bool = False
+
+
+def _num(value: Decimal | int) -> str:
+    """M3 numbers: no thousands separator, no needless trailing zeros."""
+    if isinstance(value, int):
+        return str(value)
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def _ymd(value: date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def _parse_date(inputs: dict[str, str], name: str, default: date) -> date:
+    raw = inputs.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return datetime.strptime(raw, "%Y%m%d").date()
+    except ValueError:
+        raise MiError(f"W{name[:2]}0303", f"Date {raw} is invalid", name) from None
+
+
+def _parse_qty(inputs: dict[str, str], name: str, default: Decimal | None = None) -> Decimal:
+    raw = inputs.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise _missing(name)
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MiError(f"W{name[:2]}0303", f"{FIELD_LABELS.get(name, name)} {raw} is invalid", name) from None
+    if not value.is_finite() or value <= 0:
+        raise MiError(f"W{name[:2]}0303", f"{FIELD_LABELS.get(name, name)} {raw} is invalid", name)
+    return value
+
+
+class M3State:
+    """Mutable M3 data of one emulator: seed plus orders created through the API."""
+
+    def __init__(self, data: S.SeedData) -> None:
+        self.data = data
+        self._next_batch = 9000000001
+        self._next_order = 1000000101
+
+    @property
+    def today(self) -> date:
+        return self.data.today
+
+    # -- lookups that refuse the M3 way --------------------------------------------------
+    def check_company(self, session: Session, inputs: dict[str, str]) -> None:
+        cono = inputs.get("CONO", "").strip() or session.cono
+        if cono != S.COMPANY:
+            raise _unknown("CONO", cono)
+
+    def customer(self, inputs: dict[str, str]) -> S.Customer:
+        cuno = inputs.get("CUNO", "").strip()
+        if not cuno:
+            raise _missing("CUNO")
+        found = self.data.customers.get(cuno)
+        if found is None:
+            raise MiError("WCU0203", f"Customer number {cuno} does not exist", "CUNO")
+        return found
+
+    def item(self, inputs: dict[str, str]) -> S.Item:
+        itno = inputs.get("ITNO", "").strip()
+        if not itno:
+            raise _missing("ITNO")
+        found = self.data.items.get(itno)
+        if found is None:
+            raise _unknown("ITNO", itno)
+        return found
+
+    def warehouse(self, inputs: dict[str, str], *, required: bool = True) -> str | None:
+        whlo = inputs.get("WHLO", "").strip()
+        if not whlo:
+            if required:
+                raise _missing("WHLO")
+            return None
+        if whlo not in S.WAREHOUSES:
+            raise _unknown("WHLO", whlo)
+        return whlo
+
+    def balance(self, whlo: str, item: S.Item) -> S.Balance:
+        found = self.data.balances.get((whlo, item.itno))
+        if found is None:
+            raise MiError(
+                "WMB0203", f"Item {item.itno} does not exist in warehouse {whlo}", "ITNO"
+            )
+        return found
+
+    def alternate(self, item: S.Item, alun: str) -> Decimal:
+        """Basic units per one ``alun`` (DMCF 1: multiply by COFA)."""
+        if not alun or alun == item.basic_uom:
+            return Decimal(1)
+        for alt in item.alternates:
+            if alt.alun == alun:
+                return alt.cofa if alt.dmcf == 1 else 1 / alt.cofa
+        raise MiError("WAL0203", f"Alternate U/M {alun} does not exist for item {item.itno}", "ALUN")
+
+    def currency(self, inputs: dict[str, str], customer: S.Customer) -> str:
+        cucd = inputs.get("CUCD", "").strip() or customer.currency
+        if cucd not in S.CURRENCIES:
+            raise _unknown("CUCD", cucd)
+        return cucd
+
+    def order(self, inputs: dict[str, str], *, batch: bool) -> S.Order:
+        orno = inputs.get("ORNO", "").strip()
+        if not orno:
+            raise _missing("ORNO")
+        found = self.data.orders.get(orno)
+        if found is None or found.batch != batch:
+            raise MiError("WOR0203", f"Order number {orno} does not exist", "ORNO")
+        return found
+
+    # -- pricing --------------------------------------------------------------------------
+    def price(
+        self, customer: S.Customer, item: S.Item, *, currency: str, on: date,
+        quantity: Decimal, alun: str, prrf: str = "",
+    ) -> tuple[S.PriceLine, Decimal, Decimal]:
+        """(price line, break minimum in basic U/M, unit price per ``alun``)."""
+        per_alun = self.alternate(item, alun)
+        basic_qty = quantity * per_alun
+        candidates = [
+            line for line in self.data.price_lines
+            if line.itno == item.itno and line.currency == currency
+            and line.valid_from <= on <= line.valid_to and (not prrf or line.prrf == prrf)
+        ]
+        if not candidates:
+            raise MiError("OPR0203", f"Price for item {item.itno} does not exist", "ITNO")
+        # The most recently started valid line wins (promotions over the standard list).
+        line = max(candidates, key=lambda ln: ln.valid_from)
+        minimum, unit = line.breaks[0]
+        for brk_min, brk_price in line.breaks:
+            if basic_qty >= brk_min:
+                minimum, unit = brk_min, brk_price
+        return line, minimum, (unit * per_alun).quantize(Decimal("0.0001"))
+
+    def new_batch_number(self) -> str:
+        self._next_batch += 1
+        return str(self._next_batch - 1)
+
+    def new_order_number(self) -> str:
+        self._next_order += 1
+        return str(self._next_order - 1)
+
+
+# -- handlers ------------------------------------------------------------------------------
+def _get_user_data(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    return [{
+        "USID": ses.user, "CONO": S.COMPANY, "DIVI": ses.divi, "LANC": "GB", "DTFM": "YMD",
+        "FACI": "U01" if ses.divi == "US1" else "C01", "WHLO": "WUS" if ses.divi == "US1" else "WCA",
+    }]
+
+
+def _get_basic_data(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    c = st.customer(inp)
+    return [{
+        "CONO": S.COMPANY, "CUNO": c.cuno, "CUNM": c.name, "CUA1": f"{c.cuno[2:]} Main Street",
+        "TOWN": "Chicago" if c.country == "US" else "Toronto", "CSCD": c.country,
+        "PHNO": f"+1 555 01{c.cuno[-2:]}", "STAT": c.stat, "CUTP": c.customer_type,
+        "CUCD": c.currency, "LNCD": "GB", "TEPY": c.terms, "RESP": "SALES01",
+    }]
+
+
+def _get_financial(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    c = st.customer(inp)
+    divi = inp.get("DIVI", "").strip() or ses.divi
+    if divi not in S.DIVISIONS:
+        raise _unknown("DIVI", divi)
+    return [{
+        "CUNO": c.cuno, "DIVI": c.division, "CUCD": c.currency, "TEPY": c.terms,
+        "CRLM": _money(c.credit_limit_1), "CRL2": _money(c.credit_limit_2),
+        "CRL3": _money(c.credit_limit_3), "ODUD": _num(c.max_overdue_days),
+        "BLCD": _num(c.blcd), "TDIN": _money(c.overdue_amount),
+        "TOIN": _money(c.outstanding_invoices), "TBLG": _money(c.open_orders),
+        "ODUE": _num(c.overdue_days), "CRTP": "1",
+    }]
+
+
+def _item_record(it: S.Item) -> dict[str, str]:
+    return {
+        "CONO": S.COMPANY, "ITNO": it.itno, "ITDS": it.description, "FUDS": it.description,
+        "STAT": it.stat, "UNMS": it.basic_uom, "ITTY": it.item_type, "ITGR": it.item_group,
+        "ITCL": "", "SPUN": it.basic_uom, "PUUN": it.basic_uom, "STCD": "1" if it.stocked else "0",
+    }
+
+
+def _get_itm_basic(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    return [_item_record(st.item(inp))]
+
+
+def _balance_record(bal: S.Balance, it: S.Item) -> dict[str, str]:
+    planned = sum((r.quantity for r in bal.receipts), Decimal(0))
+    return {
+        "CONO": S.COMPANY, "WHLO": bal.whlo, "ITNO": bal.itno, "STAT": it.stat,
+        "STQT": _num(bal.on_hand), "ALQT": _num(bal.allocated), "PLQT": "0",
+        "AV01": _num(bal.on_hand - bal.allocated), "ORQT": _num(planned),
+    }
+
+
+def _get_itm_whs_bal(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    whlo = st.warehouse(inp)
+    it = st.item(inp)
+    assert whlo is not None
+    return [_balance_record(st.balance(whlo, it), it)]
+
+
+def _lst_itm_whs_by_itm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    it = st.item(inp)
+    return [
+        _balance_record(bal, it)
+        for (whlo, itno), bal in sorted(st.data.balances.items())
+        if itno == it.itno
+    ]
+
+
+def _alt_record(it: S.Item, alt: S.AltUom) -> dict[str, str]:
+    return {
+        "CONO": S.COMPANY, "ITNO": it.itno, "AUTP": _num(alt.autp), "ALUN": alt.alun,
+        "COFA": _num(alt.cofa), "DMCF": _num(alt.dmcf), "DCCD": "0", "PCOF": "1",
+    }
+
+
+def _lst_alt_uom(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    it = st.item(inp)
+    autp = inp.get("AUTP", "").strip()
+    return [_alt_record(it, a) for a in it.alternates if not autp or _num(a.autp) == autp]
+
+
+def _get_alt_uom(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    it = st.item(inp)
+    alun, autp = inp.get("ALUN", "").strip(), inp.get("AUTP", "").strip()
+    for alt in it.alternates:
+        if alt.alun == alun and _num(alt.autp) == autp:
+            return [_alt_record(it, alt)]
+    raise MiError("WAL0203", f"Alternate U/M {alun} does not exist for item {it.itno}", "ALUN")
+
+
+def _get_price_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    cust = st.customer(inp)
+    it = st.item(inp)
+    st.warehouse(inp, required=False)
+    currency = st.currency(inp, cust)
+    on = _parse_date(inp, "ORDT", st.today)
+    qty = _parse_qty(inp, "ORQA", Decimal(1))
+    alun = inp.get("ALUN", "").strip() or it.basic_uom
+    line, minimum, sapr = st.price(
+        cust, it, currency=currency, on=on, quantity=qty, alun=alun, prrf=inp.get("PRRF", "").strip()
+    )
+    netp = (sapr * (1 - cust.discount_percent / 100)).quantize(Decimal("0.0001"))
+    return [{
+        "CUNO": cust.cuno, "ITNO": it.itno, "PRRF": line.prrf, "CUCD": currency, "SPUN": alun,
+        "SAPR": _num(sapr), "NETP": _num(netp), "LNAM": _money(netp * qty),
+        "DIP1": _num(cust.discount_percent), "DIP2": "0", "DIP3": "0", "DIP4": "0",
+        "DIP5": "0", "DIP6": "0", "FVDT": _ymd(line.valid_from), "LVDT": _ymd(line.valid_to),
+        "QTYL": _num(minimum),
+    }]
+
+
+def _get_atp(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    it = st.item(inp)
+    whlo = st.warehouse(inp)
+    assert whlo is not None
+    bal = st.balance(whlo, it)
+    start = max(_parse_date(inp, "DWDT", st.today), st.today)
+    running = bal.on_hand - bal.allocated
+    later = []
+    for rec in sorted(bal.receipts, key=lambda r: r.when):
+        if rec.when <= start:
+            running += rec.quantity
+        else:
+            later.append(rec)
+    base = {"ITNO": it.itno, "WHLO": whlo, "UNMS": it.basic_uom}
+    records = [{**base, "AVTD": _ymd(start), "AVTQ": _num(running)}]
+    for rec in later:
+        running += rec.quantity
+        records.append({**base, "AVTD": _ymd(rec.when), "AVTQ": _num(running)})
+    return records
+
+
+def _check_can_order(cust: S.Customer) -> None:
+    if cust.stat == "90":
+        raise MiError("WCU0503", f"Customer {cust.cuno} is blocked, status 90", "CUNO")
+    if cust.blcd != 0:
+        raise MiError("WCU0504", f"Customer {cust.cuno} has customer stop {cust.blcd}", "CUNO")
+
+
+def _add_batch_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    cust = st.customer(inp)
+    _check_can_order(cust)
+    ortp = inp.get("ORTP", "").strip() or "SO1"
+    if ortp not in S.ORDER_TYPES:
+        raise _unknown("ORTP", ortp)
+    whlo = st.warehouse(inp, required=False) or ("WUS" if cust.division == "US1" else "WCA")
+    currency = st.currency(inp, cust)
+    cuor = inp.get("CUOR", "").strip()
+    if len(cuor) > FIELD_LENGTHS["CUOR"]:
+        raise MiError("WCU0703", "Customer's order number is too long", "CUOR")
+    order_date = _parse_date(inp, "ORDT", st.today)
+    orno = st.new_batch_number()
+    st.data.orders[orno] = S.Order(
+        orno=orno, cuno=cust.cuno, cuor=cuor, ortp=ortp, currency=currency,
+        division=S.WAREHOUSES[whlo][0], facility=S.WAREHOUSES[whlo][1], whlo=whlo,
+        order_date=order_date, requested_date=_parse_date(inp, "RLDT", order_date),
+        status="00", batch=True,
+    )
+    return [{"ORNO": orno}]
+
+
+def _add_batch_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    order = st.order(inp, batch=True)
+    it = st.item(inp)
+    if it.stat == "90":
+        raise MiError("WIT0503", f"Item {it.itno} is blocked, status 90", "ITNO")
+    qty = _parse_qty(inp, "ORQT")
+    alun = inp.get("ALUN", "").strip() or it.basic_uom
+    per_alun = st.alternate(it, alun)
+    whlo = st.warehouse(inp, required=False) or order.whlo
+    if it.stocked:
+        st.balance(whlo, it)
+    ponr_raw = inp.get("PONR", "").strip()
+    ponr = int(ponr_raw) if ponr_raw.isdigit() else max((ln.ponr for ln in order.lines), default=0) + 1
+    if any(ln.ponr == ponr for ln in order.lines):
+        raise MiError("WPO0202", f"Line number {ponr} already exists", "PONR")
+    cust = st.data.customers[order.cuno]
+    if inp.get("SAPR", "").strip():
+        sapr = _parse_qty(inp, "SAPR")
+        nepr = sapr
+    else:
+        _, _, sapr = st.price(
+            cust, it, currency=order.currency, on=order.order_date, quantity=qty, alun=alun
+        )
+        nepr = (sapr * (1 - cust.discount_percent / 100)).quantize(Decimal("0.0001"))
+    order.lines.append(S.OrderLine(
+        ponr=ponr, itno=it.itno, quantity=qty * per_alun, alun=alun, alt_quantity=qty,
+        unit_price=sapr, net_price=nepr, whlo=whlo,
+        delivery_date=_parse_date(inp, "DWDT", order.requested_date),
+    ))
+    return [{"ORNO": order.orno, "PONR": _num(ponr), "POSX": "0"}]
+
+
+def _confirm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    batch = st.order(inp, batch=True)
+    if not batch.lines:
+        raise MiError("WOR0401", f"Order {batch.orno} has no lines", "ORNO")
+    del st.data.orders[batch.orno]
+    batch.orno, batch.batch, batch.status = st.new_order_number(), False, "20"
+    st.data.orders[batch.orno] = batch
+    st.data.customers[batch.cuno].open_orders += batch.net_amount
+    return [{"ORNO": batch.orno, "STAT": batch.status}]
+
+
+def _head_record(o: S.Order) -> dict[str, str]:
+    statuses = sorted(ln.status for ln in o.lines) or ["00"]
+    return {
+        "CONO": S.COMPANY, "ORNO": o.orno, "CUNO": o.cuno, "CUOR": o.cuor, "ORTP": o.ortp,
+        "FACI": o.facility, "WHLO": o.whlo, "DIVI": o.division, "STAT": o.status,
+        "ORSL": statuses[0], "ORST": statuses[-1], "ORDT": _ymd(o.order_date),
+        "RLDT": _ymd(o.requested_date), "CUCD": o.currency, "NTAM": _money(o.net_amount),
+        "OBLC": "0",
+    }
+
+
+def _get_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    return [_head_record(st.order(inp, batch=False))]
+
+
+def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    o = st.order(inp, batch=False)
+    return [{
+        "CONO": S.COMPANY, "ORNO": o.orno, "PONR": _num(ln.ponr), "POSX": "0", "ITNO": ln.itno,
+        "ITDS": st.data.items[ln.itno].description, "ORQT": _num(ln.quantity),
+        "ORQA": _num(ln.alt_quantity), "ALUN": ln.alun, "SAPR": _num(ln.unit_price),
+        "NEPR": _num(ln.net_price), "LNAM": _money(ln.net_price * ln.alt_quantity),
+        "ORST": ln.status, "ALQT": "0", "DLQT": "0", "IVQT": "0", "WHLO": ln.whlo,
+        "DWDT": _ymd(ln.delivery_date),
+    } for ln in o.lines]
+
+
+def _lst_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    st.check_company(ses, inp)
+    cust = st.customer(inp)
+    return [
+        _head_record(o) for o in sorted(st.data.orders.values(), key=lambda o: o.orno)
+        if o.cuno == cust.cuno and not o.batch
+    ]
+
+
+def _search_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    """``SQRY`` terms ``FIELD:value`` joined by spaces or ``AND`` (a subset of M3 search)."""
+    st.check_company(ses, inp)
+    query = inp.get("SQRY", "").strip()
+    if not query:
+        raise _missing("SQRY")
+    wanted: dict[str, str] = {}
+    for term in query.replace(" AND ", " ").split():
+        name, sep, value = term.partition(":")
+        if not sep or name.upper() not in {"CUOR", "CUNO", "ORNO"}:
+            raise MiError("WSQ0303", f"Search query {query} is invalid", "SQRY")
+        wanted[name.upper()] = value.strip('"')
+    records = []
+    for o in sorted(st.data.orders.values(), key=lambda o: o.orno):
+        rec = _head_record(o)
+        if not o.batch and all(rec[k] == v for k, v in wanted.items()):
+            records.append(rec)
+    return records
+
+
+TRANSACTIONS: dict[str, dict[str, TxSpec]] = {
+    "MNS150MI": {"GetUserData": TxSpec((), (), _get_user_data)},
+    "CRS610MI": {
+        "GetBasicData": TxSpec(("CONO", "CUNO"), ("CUNO",), _get_basic_data),
+        "GetFinancial": TxSpec(("CONO", "CUNO", "DIVI"), ("CUNO",), _get_financial),
+    },
+    "MMS200MI": {
+        "GetItmBasic": TxSpec(("CONO", "ITNO"), ("ITNO",), _get_itm_basic),
+        "GetItmWhsBal": TxSpec(("CONO", "WHLO", "ITNO"), ("WHLO", "ITNO"), _get_itm_whs_bal),
+        "LstItmWhsByItm": TxSpec(("CONO", "ITNO"), ("ITNO",), _lst_itm_whs_by_itm, is_list=True),
+    },
+    "MMS015MI": {
+        "Lst": TxSpec(("CONO", "ITNO", "AUTP"), ("ITNO",), _lst_alt_uom, is_list=True),
+        "Get": TxSpec(("CONO", "ITNO", "AUTP", "ALUN"), ("ITNO", "AUTP", "ALUN"), _get_alt_uom),
+    },
+    "OIS320MI": {
+        "GetPriceLine": TxSpec(
+            ("CONO", "CUNO", "ITNO", "FACI", "WHLO", "ORDT", "ORQA", "ALUN", "CUCD", "ORTP",
+             "PRRF"),
+            ("CUNO", "ITNO"), _get_price_line,
+        ),
+    },
+    "OIS100MI": {
+        "GetATP": TxSpec(("CONO", "ITNO", "WHLO", "DWDT", "ALUN"), ("ITNO", "WHLO"), _get_atp,
+                         is_list=True),
+        "AddBatchHead": TxSpec(
+            ("CONO", "CUNO", "ORTP", "FACI", "WHLO", "CUOR", "RLDT", "ORDT", "CUCD", "DIVI",
+             "YREF", "OREF"),
+            ("CUNO",), _add_batch_head,
+        ),
+        "AddBatchLine": TxSpec(
+            ("CONO", "ORNO", "ITNO", "ORQT", "WHLO", "DWDT", "SAPR", "ALUN", "PONR", "POSX"),
+            ("ORNO", "ITNO", "ORQT"), _add_batch_line,
+        ),
+        "Confirm": TxSpec(("CONO", "ORNO"), ("ORNO",), _confirm),
+        "GetHead": TxSpec(("CONO", "ORNO"), ("ORNO",), _get_head),
+        "LstLine": TxSpec(("CONO", "ORNO"), ("ORNO",), _lst_line, is_list=True),
+        "LstHead": TxSpec(("CONO", "CUNO", "FACI", "ORNO"), ("CUNO",), _lst_head, is_list=True),
+        "SearchHead": TxSpec(("CONO", "SQRY"), ("SQRY",), _search_head, is_list=True),
+    },
+}
