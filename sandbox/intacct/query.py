@@ -1,0 +1,301 @@
+"""Filtering records: the ``readByQuery`` SQL-like grammar and the ``query`` XML filter.
+
+``readByQuery``: ``< > >= <= = != <>``, ``like``/``not like`` (``%`` and ``_``), ``in``/
+``not in (…)``, ``IS NULL``/``IS NOT NULL``, ``AND``/``OR``/``NOT`` and parentheses; strings
+in single quotes with backslash escapes; dates as ``'MM/DD/YYYY'``. Keywords are
+case-insensitive. Both forms compile to a predicate over one record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from sandbox.intacct.objects import FieldType, field_type
+
+__all__ = [
+    "Predicate",
+    "QueryError",
+    "UnknownFieldError",
+    "compile_filter",
+    "compile_query",
+    "sort_key",
+]
+
+Record = dict[str, str]
+Predicate = Callable[[Record], bool]
+
+
+class QueryError(ValueError):
+    """The query text or filter could not be understood."""
+
+
+class UnknownFieldError(QueryError):
+    def __init__(self, obj: str, field: str) -> None:
+        super().__init__(field)
+        self.obj = obj
+        self.field = field
+
+
+def _coerce(kind: FieldType, text: str) -> Any:
+    """A comparable value for ``text`` of a field of ``kind``; None for empty (null)."""
+    if text == "":
+        return None
+    if kind == "number":
+        try:
+            return Decimal(text)
+        except InvalidOperation as exc:
+            raise QueryError(f"'{text}' is not a number") from exc
+    if kind in ("date", "datetime"):
+        for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%d"):
+            try:
+                parsed = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            return parsed.date() if kind == "date" else parsed
+        raise QueryError(f"'{text}' is not a date (use MM/DD/YYYY)")
+    if kind == "bool":
+        return text.strip().lower() in ("true", "t", "1")
+    return text
+
+
+def _compare(kind: FieldType, left: Any, op: str, right: Any) -> bool:
+    if left is None or right is None:
+        return False
+    if kind == "datetime" and isinstance(right, datetime) is False and isinstance(right, date):
+        left = left.date()
+    ops: dict[str, Callable[[Any, Any], bool]] = {
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        "<>": lambda a, b: a != b,
+        "<": lambda a, b: a < b,
+        ">": lambda a, b: a > b,
+        "<=": lambda a, b: a <= b,
+        ">=": lambda a, b: a >= b,
+    }
+    return ops[op](left, right)
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    out = []
+    for ch in pattern:
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _field_kind(obj: str, field: str) -> FieldType:
+    kind = field_type(obj, field.upper())
+    if kind is None:
+        raise UnknownFieldError(obj, field)
+    return kind
+
+
+def _comparison(obj: str, field: str, op: str, values: list[str]) -> Predicate:
+    name = field.upper()
+    kind = _field_kind(obj, name)
+    if op in ("like", "not like"):
+        regex = _like(values[0])
+        negate = op == "not like"
+        return lambda r: (regex.fullmatch(r.get(name, "")) is not None) != negate
+    if op in ("in", "not in"):
+        wanted = [_coerce(kind, v) for v in values]
+        negate = op == "not in"
+        return lambda r: (_coerce(kind, r.get(name, "")) in wanted) != negate
+    if op in ("is null", "is not null"):
+        negate = op == "is not null"
+        return lambda r: (r.get(name, "") == "") != negate
+    right = _coerce(kind, values[0])
+    return lambda r: _compare(kind, _coerce(kind, r.get(name, "")), op, right)
+
+
+# --- readByQuery text -------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<op><>|!=|<=|>=|=|<|>)|(?P<punct>[(),])"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*)|(?P<num>-?\d+(?:\.\d+)?))"
+)
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise QueryError(f"unexpected text at position {pos}: {text[pos : pos + 20]!r}")
+        pos = match.end()
+        kind = match.lastgroup or ""
+        value = match.group(kind)
+        if kind == "str":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        tokens.append((kind, value))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, obj: str, tokens: list[tuple[str, str]]) -> None:
+        self.obj = obj
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek_word(self, offset: int = 0) -> str:
+        idx = self.pos + offset
+        if idx < len(self.tokens) and self.tokens[idx][0] == "word":
+            return self.tokens[idx][1].upper()
+        return ""
+
+    def take(self, kind: str | None = None, value: str | None = None) -> str:
+        if self.pos >= len(self.tokens):
+            raise QueryError("unexpected end of query")
+        tok_kind, tok_value = self.tokens[self.pos]
+        if (kind and tok_kind != kind) or (value and tok_value.upper() != value):
+            raise QueryError(f"unexpected {tok_value!r}")
+        self.pos += 1
+        return tok_value
+
+    def parse(self) -> Predicate:
+        pred = self.expr()
+        if self.pos != len(self.tokens):
+            raise QueryError(f"unexpected {self.tokens[self.pos][1]!r}")
+        return pred
+
+    def expr(self) -> Predicate:
+        parts = [self.term()]
+        while self.peek_word() == "OR":
+            self.pos += 1
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else (lambda r: any(p(r) for p in parts))
+
+    def term(self) -> Predicate:
+        parts = [self.factor()]
+        while self.peek_word() == "AND":
+            self.pos += 1
+            parts.append(self.factor())
+        return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
+
+    def factor(self) -> Predicate:
+        if self.peek_word() == "NOT":
+            self.pos += 1
+            inner = self.factor()
+            return lambda r: not inner(r)
+        if self.pos < len(self.tokens) and self.tokens[self.pos] == ("punct", "("):
+            self.pos += 1
+            inner = self.expr()
+            self.take("punct", ")")
+            return inner
+        field = self.take("word")
+        word = self.peek_word()
+        if word == "IS":
+            self.pos += 1
+            negate = self.peek_word() == "NOT"
+            if negate:
+                self.pos += 1
+            self.take("word", "NULL")
+            return _comparison(self.obj, field, "is not null" if negate else "is null", [])
+        negate = word == "NOT"
+        if negate:
+            self.pos += 1
+            word = self.peek_word()
+        if word == "LIKE":
+            self.pos += 1
+            return _comparison(self.obj, field, "not like" if negate else "like", [self.value()])
+        if word == "IN":
+            self.pos += 1
+            self.take("punct", "(")
+            values = [self.value()]
+            while self.tokens[self.pos] == ("punct", ","):
+                self.pos += 1
+                values.append(self.value())
+            self.take("punct", ")")
+            return _comparison(self.obj, field, "not in" if negate else "in", values)
+        if negate:
+            raise QueryError("NOT must be followed by LIKE or IN here")
+        op = self.take("op")
+        return _comparison(self.obj, field, op, [self.value()])
+
+    def value(self) -> str:
+        if self.pos >= len(self.tokens):
+            raise QueryError("unexpected end of query")
+        kind, value = self.tokens[self.pos]
+        if kind not in ("str", "num", "word"):
+            raise QueryError(f"expected a value, got {value!r}")
+        self.pos += 1
+        return value
+
+
+def compile_query(obj: str, text: str) -> Predicate:
+    """Compile ``readByQuery``'s ``<query>`` text; empty text matches everything."""
+    tokens = _tokenize(text or "")
+    if not tokens:
+        return lambda r: True
+    return _Parser(obj, tokens).parse()
+
+
+# --- query <filter> ---------------------------------------------------------------------------
+
+_FILTER_OPS = {
+    "equalto": "=",
+    "notequalto": "!=",
+    "lessthan": "<",
+    "lessthanorequalto": "<=",
+    "greaterthan": ">",
+    "greaterthanorequalto": ">=",
+    "like": "like",
+    "notlike": "not like",
+    "in": "in",
+    "notin": "not in",
+    "isnull": "is null",
+    "isnotnull": "is not null",
+}
+
+
+def compile_filter(obj: str, element: Element | None) -> Predicate:
+    """Compile the newer ``query`` function's ``<filter>`` element (None matches everything)."""
+    if element is None or len(element) == 0:
+        return lambda r: True
+    if len(element) != 1:
+        raise QueryError("filter takes exactly one condition (use <and>/<or>)")
+    return _filter_node(obj, element[0])
+
+
+def _filter_node(obj: str, node: Element) -> Predicate:
+    tag = node.tag.lower()
+    if tag in ("and", "or"):
+        parts = [_filter_node(obj, child) for child in node]
+        if len(parts) < 2:
+            raise QueryError(f"<{tag}> needs at least two conditions")
+        if tag == "and":
+            return lambda r: all(p(r) for p in parts)
+        return lambda r: any(p(r) for p in parts)
+    if tag == "between":
+        field = (node.findtext("field") or "").strip()
+        low, high = [(v.text or "") for v in node.findall("value")][:2]
+        lo = _comparison(obj, field, ">=", [low])
+        hi = _comparison(obj, field, "<=", [high])
+        return lambda r: lo(r) and hi(r)
+    if tag not in _FILTER_OPS:
+        raise QueryError(f"unknown filter operator <{node.tag}>")
+    field = (node.findtext("field") or "").strip()
+    if not field:
+        raise QueryError(f"<{node.tag}> needs a <field>")
+    values = [(v.text or "") for v in node.findall("value")]
+    op = _FILTER_OPS[tag]
+    if op not in ("is null", "is not null") and not values:
+        raise QueryError(f"<{node.tag}> needs a <value>")
+    return _comparison(obj, field, op, values)
+
+
+def sort_key(obj: str, field: str) -> Callable[[Record], Any]:
+    name = field.upper()
+    kind = _field_kind(obj, name)
+
+    def key(record: Record) -> Any:
+        value = _coerce(kind, record.get(name, ""))
+        return (value is not None, value if value is not None else 0)
+
+    return key
