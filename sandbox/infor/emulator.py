@@ -46,7 +46,7 @@ _MI_PREFIX = "/M3/m3api-rest/v2/execute"
 _MAX_BODY = 1_000_000
 
 
-class _ResetConnection(Exception):  # noqa: N818 - the name says what the client sees
+class _ResetConnection(Exception):
     """Raised after a partial body so that the server drops the connection."""
 
 
@@ -100,15 +100,16 @@ class InforEmulator:
     - ``received_maxlen`` [500]: how many requests ``received`` keeps.
     """
 
+    # Well-known sandbox credentials: they are written to the .ionapi file anyway.
     def __init__(
         self,
         *,
         public_url: str = "http://127.0.0.1:8702",
         tenant: str = S.TENANT,
         client_id: str | None = None,
-        client_secret: str = "isthmus-sandbox-client-secret",
+        client_secret: str = "isthmus-sandbox-client-secret",  # noqa: S107
         access_key: str | None = None,
-        secret_key: str = "isthmus-sandbox-service-account-secret",
+        secret_key: str = "isthmus-sandbox-service-account-secret",  # noqa: S107
         user: str = "ISTHMUSAPI",
         default_division: str = "US1",
         token_lifetime: float = 7200.0,
@@ -142,7 +143,8 @@ class InforEmulator:
         self._access_tokens: dict[str, _Token] = {}
         self._refresh_tokens: dict[str, _Token] = {}
         self._hits: collections.deque[float] = collections.deque()
-        self.app = self._asgi
+        # The emulator object is the ASGI app (a callable object, so servers detect ASGI 3).
+        self.app = self
 
     # -- public helpers ------------------------------------------------------------------
     def ionapi_document(self) -> dict[str, str]:
@@ -190,7 +192,7 @@ class InforEmulator:
             return [r for r in self.received if r.name == name]
 
     # -- ASGI ----------------------------------------------------------------------------
-    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -210,8 +212,9 @@ class InforEmulator:
         path: str = scope["path"]
         method: str = scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                               keep_blank_values=True))
+        query = dict(
+            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        )
         if path.startswith("/_sandbox/"):
             return self._control(method, path, body)
         sso = f"/{self.tenant}/as/"
@@ -221,7 +224,14 @@ class InforEmulator:
             return self._revoke(headers, body)
         api = f"/{self.tenant}{_MI_PREFIX}"
         if path.startswith(api):
-            return await self._mi(method, path[len(api):], headers, query, body, send)
+            return await self._mi(
+                method=method,
+                rest=path[len(api) :],
+                headers=headers,
+                query=query,
+                body=body,
+                send=send,
+            )
         return _json(404, {"error": "Not Found", "message": f"No API at {path}"})
 
     # -- OAuth2 --------------------------------------------------------------------------
@@ -241,16 +251,23 @@ class InforEmulator:
     def _token(self, headers: dict[str, str], body: bytes) -> _Response:
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         grant = form.get("grant_type", "")
-        self._record(ReceivedRequest(
-            kind="token", name="token", method="POST", inputs={"grant_type": grant},
-            authorization=_auth_kind(headers),
-        ))
+        self._record(
+            ReceivedRequest(
+                kind="token",
+                name="token",
+                method="POST",
+                inputs={"grant_type": grant},
+                authorization=_auth_kind(headers),
+            )
+        )
         if not self._client_ok(headers, form):
             return _oauth_error(401, "invalid_client", "Invalid client or client credentials.")
         now = time.monotonic()
         if grant == "password":
-            if not (secrets.compare_digest(form.get("username", ""), self.access_key)
-                    and secrets.compare_digest(form.get("password", ""), self.secret_key)):
+            if not (
+                secrets.compare_digest(form.get("username", ""), self.access_key)
+                and secrets.compare_digest(form.get("password", ""), self.secret_key)
+            ):
                 return _oauth_error(400, "invalid_grant", "Invalid username or password.")
         elif grant == "refresh_token":
             with self._lock:
@@ -264,22 +281,31 @@ class InforEmulator:
         with self._lock:
             self._access_tokens[access] = _Token(now + self.token_lifetime)
             self._refresh_tokens[refresh] = _Token(now + self.refresh_token_lifetime)
-        return _json(200, {
-            "access_token": access,
-            "refresh_token": refresh,
-            "token_type": "Bearer",
-            # Integer seconds as RFC 6749 says; sub-second lifetimes (tests) stay fractional.
-            "expires_in": int(self.token_lifetime)
-            if self.token_lifetime == int(self.token_lifetime) else self.token_lifetime,
-        }, [(b"cache-control", b"no-store")])
+        return _json(
+            200,
+            {
+                "access_token": access,
+                "refresh_token": refresh,
+                "token_type": "Bearer",
+                # Integer seconds as RFC 6749 says; sub-second lifetimes (tests) stay fractional.
+                "expires_in": int(self.token_lifetime)
+                if self.token_lifetime == int(self.token_lifetime)
+                else self.token_lifetime,
+            },
+            [(b"cache-control", b"no-store")],
+        )
 
     def _revoke(self, headers: dict[str, str], body: bytes) -> _Response:
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        self._record(ReceivedRequest(
-            kind="revoke", name="revoke", method="POST",
-            inputs={"token_type_hint": form.get("token_type_hint", "")},
-            authorization=_auth_kind(headers),
-        ))
+        self._record(
+            ReceivedRequest(
+                kind="revoke",
+                name="revoke",
+                method="POST",
+                inputs={"token_type_hint": form.get("token_type_hint", "")},
+                authorization=_auth_kind(headers),
+            )
+        )
         if not self._client_ok(headers, form):
             return _oauth_error(401, "invalid_client", "Invalid client or client credentials.")
         token = form.get("token", "")
@@ -299,8 +325,10 @@ class InforEmulator:
             return None
         challenge = b'Bearer error="invalid_token"'
         response = _oauth_error(
-            401, "invalid_token",
-            "The access token is missing." if not token
+            401,
+            "invalid_token",
+            "The access token is missing."
+            if not token
             else "The access token is invalid, expired or revoked.",
         )
         response.headers.append((b"www-authenticate", challenge))
@@ -318,10 +346,14 @@ class InforEmulator:
             if len(self._hits) >= allowed:
                 wait = self._hits[0] + self.throttle_window - now
                 retry_after = str(max(1, math.ceil(wait)))
-                return _json(429, {
-                    "error": "Too Many Requests",
-                    "message": "Spike arrest violation: rate limit exceeded",
-                }, [(b"retry-after", retry_after.encode())])
+                return _json(
+                    429,
+                    {
+                        "error": "Too Many Requests",
+                        "message": "Spike arrest violation: rate limit exceeded",
+                    },
+                    [(b"retry-after", retry_after.encode())],
+                )
             self._hits.append(now)
         return None
 
@@ -344,7 +376,7 @@ class InforEmulator:
     ) -> _Response | None:
         names = [name, *extra]
         if "/" in name:
-            names.append(name.split("/")[0])
+            names.append(name.split("/", maxsplit=1)[0])
         taken = self._take_fault(names)
         if taken is None:
             return produce()
@@ -354,20 +386,31 @@ class InforEmulator:
             return produce()
         if fault.kind == "hang":
             limit = time.monotonic() + (fault.delay_ms / 1000 if fault.delay_ms else 300.0)
-            while time.monotonic() < limit and generation == self._fault_generation:
+            # Polling, not an asyncio.Event: clear_faults() runs on another thread and loop.
+            while time.monotonic() < limit and generation == self._fault_generation:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             return _json(504, {"error": "Gateway Timeout", "message": "Target did not answer"})
         if fault.kind == "status":
-            headers = [(b"retry-after", str(fault.retry_after).encode())] if fault.status in (
-                429, 503) else []
-            reason = {429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable",
-                      504: "Gateway Timeout"}.get(fault.status, "Internal Server Error")
-            return _json(fault.status, {"error": reason, "message": f"Injected {fault.status}"},
-                         headers)
+            headers = (
+                [(b"retry-after", str(fault.retry_after).encode())]
+                if fault.status in (429, 503)
+                else []
+            )
+            reason = {
+                429: "Too Many Requests",
+                502: "Bad Gateway",
+                503: "Service Unavailable",
+                504: "Gateway Timeout",
+            }.get(fault.status, "Internal Server Error")
+            return _json(
+                fault.status, {"error": reason, "message": f"Injected {fault.status}"}, headers
+            )
         if fault.kind == "html":
-            page = (b"<!DOCTYPE html><html><head><title>Error</title></head><body>"
-                    b"<h1>Service temporarily unavailable</h1><p>Please try again later.</p>"
-                    b"</body></html>")
+            page = (
+                b"<!DOCTYPE html><html><head><title>Error</title></head><body>"
+                b"<h1>Service temporarily unavailable</h1><p>Please try again later.</p>"
+                b"</body></html>"
+            )
             return _Response(200, page, content_type="text/html; charset=utf-8")
         if fault.kind == "malformed":
             return _Response(200, b'{"results":[{"transaction": GetBasicData, records: [}')
@@ -375,17 +418,35 @@ class InforEmulator:
         if fault.kind == "truncated":
             return _Response(200, normal.body[: max(1, len(normal.body) // 2)])
         # reset: promise a body, send part of it, then drop the connection.
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", _JSON.encode()), (b"content-length", str(len(normal.body)).encode())
-        ]})
-        await send({"type": "http.response.body", "body": normal.body[: len(normal.body) // 2],
-                    "more_body": True})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", _JSON.encode()),
+                    (b"content-length", str(len(normal.body)).encode()),
+                ],
+            }
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": normal.body[: len(normal.body) // 2],
+                "more_body": True,
+            }
+        )
         raise _ResetConnection("injected connection reset")
 
     # -- MI REST ---------------------------------------------------------------------------
     async def _mi(
-        self, method: str, rest: str, headers: dict[str, str], query: dict[str, str],
-        body: bytes, send: Send,
+        self,
+        *,
+        method: str,
+        rest: str,
+        headers: dict[str, str],
+        query: dict[str, str],
+        body: bytes,
+        send: Send,
     ) -> _Response | None:
         segments = [s for s in rest.split("/") if s]
         matrix: dict[str, str] = {}
@@ -403,8 +464,16 @@ class InforEmulator:
         if method == "GET" and len(names) == 2:
             program, transaction = names
             name = f"{program}/{transaction}"
-            self._record(ReceivedRequest(kind="mi", name=name, method=method, inputs=dict(query),
-                                         matrix=matrix, authorization=auth_kind))
+            self._record(
+                ReceivedRequest(
+                    kind="mi",
+                    name=name,
+                    method=method,
+                    inputs=dict(query),
+                    matrix=matrix,
+                    authorization=auth_kind,
+                )
+            )
             refusal = self._bearer_refusal(headers) or self._throttled()
             if refusal is not None:
                 return refusal
@@ -413,8 +482,9 @@ class InforEmulator:
             )
         if method == "POST" and not names:
             return await self._bulk(headers, body, matrix, send, auth_kind)
-        self._record(ReceivedRequest(kind="other", name=rest, method=method,
-                                     authorization=auth_kind))
+        self._record(
+            ReceivedRequest(kind="other", name=rest, method=method, authorization=auth_kind)
+        )
         return _json(404, {"error": "Not Found", "message": f"No MI resource {method} {rest}"})
 
     def _session(self, matrix: dict[str, str]) -> Session:
@@ -431,7 +501,10 @@ class InforEmulator:
         if terminated is not None:
             return _json(self.nok_status, terminated)
         result = self._run(
-            program, transaction, query, self._session(matrix),
+            program,
+            transaction,
+            query,
+            self._session(matrix),
             maxrecs=_int(matrix.get("maxrecs"), 100),
             returncols=[c for c in matrix.get("returncols", "").split(",") if c.strip()],
             exclude_empty=_flag(matrix.get("excludempty")),
@@ -443,7 +516,11 @@ class InforEmulator:
         return _json(self.nok_status if failed else 200, envelope)
 
     async def _bulk(
-        self, headers: dict[str, str], body: bytes, matrix: dict[str, str], send: Send,
+        self,
+        headers: dict[str, str],
+        body: bytes,
+        matrix: dict[str, str],
+        send: Send,
         auth_kind: str,
     ) -> _Response | None:
         try:
@@ -451,18 +528,34 @@ class InforEmulator:
             program = str(request["program"])
             transactions = list(request["transactions"])
         except (ValueError, KeyError, TypeError):
-            self._record(ReceivedRequest(kind="bulk", name="bulk", method="POST",
-                                         authorization=auth_kind))
-            return _json(400, {"errorMessage": "Malformed bulk request", "errorType": "BadRequest",
-                               "wasTerminated": True, "results": [],
-                               "nrOfSuccessfullTransactions": 0, "nrOfFailedTransactions": 0})
-        names = [f"{program}/{t.get('transaction', '')}" for t in transactions
-                 if isinstance(t, dict)]
+            self._record(
+                ReceivedRequest(kind="bulk", name="bulk", method="POST", authorization=auth_kind)
+            )
+            return _json(
+                400,
+                {
+                    "errorMessage": "Malformed bulk request",
+                    "errorType": "BadRequest",
+                    "wasTerminated": True,
+                    "results": [],
+                    "nrOfSuccessfullTransactions": 0,
+                    "nrOfFailedTransactions": 0,
+                },
+            )
+        names = [
+            f"{program}/{t.get('transaction', '')}" for t in transactions if isinstance(t, dict)
+        ]
         for t, name in zip(transactions, names, strict=False):
-            self._record(ReceivedRequest(
-                kind="bulk", name=name, method="POST", matrix=matrix, authorization=auth_kind,
-                inputs={str(k): str(v) for k, v in (t.get("record") or {}).items()},
-            ))
+            self._record(
+                ReceivedRequest(
+                    kind="bulk",
+                    name=name,
+                    method="POST",
+                    matrix=matrix,
+                    authorization=auth_kind,
+                    inputs={str(k): str(v) for k, v in (t.get("record") or {}).items()},
+                )
+            )
         refusal = self._bearer_refusal(headers) or self._throttled()
         if refusal is not None:
             return refusal
@@ -480,14 +573,19 @@ class InforEmulator:
                 if terminated is not None:
                     return _json(200, terminated)
                 record = t.get("record") or {}
-                results.append(self._run(
-                    program, transaction, {str(k): str(v) for k, v in record.items()}, session,
-                    maxrecs=_int(str(request.get("maxReturnedRecords", "")), 100),
-                    returncols=list(t.get("selectedColumns") or []),
-                    exclude_empty=bool(request.get("excludeEmptyValues", False)),
-                    metadata=False,
-                    right_trim=bool(request.get("rightTrim", False)),
-                ))
+                results.append(
+                    self._run(
+                        program,
+                        transaction,
+                        {str(k): str(v) for k, v in record.items()},
+                        session,
+                        maxrecs=_int(str(request.get("maxReturnedRecords", "")), 100),
+                        returncols=list(t.get("selectedColumns") or []),
+                        exclude_empty=bool(request.get("excludeEmptyValues", False)),
+                        metadata=False,
+                        right_trim=bool(request.get("rightTrim", False)),
+                    )
+                )
             return _json(200, _envelope(results))
 
         return await self._with_faults(program, send, produce, *names)
@@ -502,14 +600,27 @@ class InforEmulator:
         else:
             return None
         return {
-            "results": [], "wasTerminated": True, "terminationReason": reason,
-            "terminationErrorType": kind, "errorMessage": reason, "errorType": kind,
-            "nrOfSuccessfullTransactions": 0, "nrOfFailedTransactions": 1,
+            "results": [],
+            "wasTerminated": True,
+            "terminationReason": reason,
+            "terminationErrorType": kind,
+            "errorMessage": reason,
+            "errorType": kind,
+            "nrOfSuccessfullTransactions": 0,
+            "nrOfFailedTransactions": 1,
         }
 
     def _run(
-        self, program: str, transaction: str, inputs: dict[str, str], session: Session, *,
-        maxrecs: int, returncols: list[str], exclude_empty: bool, metadata: bool,
+        self,
+        program: str,
+        transaction: str,
+        inputs: dict[str, str],
+        session: Session,
+        *,
+        maxrecs: int,
+        returncols: list[str],
+        exclude_empty: bool,
+        metadata: bool,
         right_trim: bool,
     ) -> dict[str, Any]:
         spec = TRANSACTIONS[program][transaction]
@@ -519,9 +630,7 @@ class InforEmulator:
                 raise MiError("XIN0001", f"Input field {unknown[0]} does not exist", unknown[0])
             for name in spec.mandatory:
                 if not inputs.get(name, "").strip():
-                    raise MiError(
-                        f"W{name[:2]}0102", f"{_label(name)} must be entered", name
-                    )
+                    raise MiError(f"W{name[:2]}0102", f"{_label(name)} must be entered", name)
             with self._lock:
                 records = spec.handler(self.state, session, inputs)
         except MiError as refusal:
@@ -550,12 +659,18 @@ class InforEmulator:
             shaped.append(out)
         result: dict[str, Any] = {"transaction": transaction, "records": shaped}
         if metadata and records:
-            result["metadata"] = {"field": [
-                {"@name": key, "@type": "A" if key in FIELD_LENGTHS else "N",
-                 "@length": FIELD_LENGTHS.get(key, 17), "@description": _label(key)}
-                for key in records[0]
-                if not wanted or key in wanted
-            ]}
+            result["metadata"] = {
+                "field": [
+                    {
+                        "@name": key,
+                        "@type": "A" if key in FIELD_LENGTHS else "N",
+                        "@length": FIELD_LENGTHS.get(key, 17),
+                        "@description": _label(key),
+                    }
+                    for key in records[0]
+                    if not wanted or key in wanted
+                ]
+            }
         return result
 
     # -- control endpoints ---------------------------------------------------------------
@@ -564,15 +679,24 @@ class InforEmulator:
             try:
                 spec = json.loads(body)
                 fault = Fault(
-                    kind=spec["kind"], status=int(spec.get("status", 503)),
+                    kind=spec["kind"],
+                    status=int(spec.get("status", 503)),
                     delay_ms=int(spec.get("delay_ms", 0)),
-                    retry_after=int(spec.get("retry_after", 1)), times=spec.get("times"),
+                    retry_after=int(spec.get("retry_after", 1)),
+                    times=spec.get("times"),
                 )
                 target = str(spec.get("target", "*"))
             except (ValueError, KeyError, TypeError) as exc:
                 return _json(400, {"error": f"bad fault: {exc}"})
-            if fault.kind not in ("latency", "hang", "status", "malformed", "truncated",
-                                  "reset", "html"):
+            if fault.kind not in (
+                "latency",
+                "hang",
+                "status",
+                "malformed",
+                "truncated",
+                "reset",
+                "html",
+            ):
                 return _json(400, {"error": f"unknown fault kind {fault.kind!r}"})
             self.set_fault(target, fault)
             return _json(200, {"target": target, **asdict(fault)})
@@ -623,7 +747,9 @@ def _flag(raw: str | None) -> bool:
 
 def _auth_kind(headers: dict[str, str]) -> str:
     auth = headers.get("authorization", "").lower()
-    return "bearer" if auth.startswith("bearer ") else "basic" if auth.startswith("basic ") else "none"
+    return (
+        "bearer" if auth.startswith("bearer ") else "basic" if auth.startswith("basic ") else "none"
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:

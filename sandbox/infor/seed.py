@@ -38,16 +38,45 @@ BLOCKED_ITEMS = frozenset(f"A{1000 + n}" for n in (13, 33, 53, 73, 93, 113, 133,
 SERVICE_ITEMS = frozenset({"A1158", "A1159"})
 
 _NAMES = (
-    "Acme Industrial", "Birch Supply", "Cobalt Tools", "Delta Fasteners", "Evergreen Parts",
-    "Falcon Hydraulics", "Granite Works", "Harbor Marine", "Iron Ridge", "Juniper Electric",
-    "Keystone Pumps", "Lakeside Farm", "Maple Fabrication", "Northwind Traders", "Orion Valves",
-    "Pioneer Bearings", "Quarry Equipment", "Redwood Motors", "Summit Controls", "Tundra Air",
-    "Union Castings", "Vertex Plastics",
+    "Acme Industrial",
+    "Birch Supply",
+    "Cobalt Tools",
+    "Delta Fasteners",
+    "Evergreen Parts",
+    "Falcon Hydraulics",
+    "Granite Works",
+    "Harbor Marine",
+    "Iron Ridge",
+    "Juniper Electric",
+    "Keystone Pumps",
+    "Lakeside Farm",
+    "Maple Fabrication",
+    "Northwind Traders",
+    "Orion Valves",
+    "Pioneer Bearings",
+    "Quarry Equipment",
+    "Redwood Motors",
+    "Summit Controls",
+    "Tundra Air",
+    "Union Castings",
+    "Vertex Plastics",
 )
 _NOUNS = (
-    "Hex bolt", "Flange nut", "Ball valve", "Pipe elbow", "Pressure gauge", "Bearing",
-    "Drive belt", "Filter cartridge", "Hose clamp", "Gasket kit", "Relay", "Coupling",
-    "Seal ring", "Shaft key", "Pulley",
+    "Hex bolt",
+    "Flange nut",
+    "Ball valve",
+    "Pipe elbow",
+    "Pressure gauge",
+    "Bearing",
+    "Drive belt",
+    "Filter cartridge",
+    "Hose clamp",
+    "Gasket kit",
+    "Relay",
+    "Coupling",
+    "Seal ring",
+    "Shaft key",
+    "Pulley",
 )
 
 
@@ -243,13 +272,19 @@ def _price_lines(item: Item, n: int, today: date) -> list[PriceLine]:
             (Decimal(100), (base * Decimal("0.95")).quantize(Decimal("0.01"))),
             (Decimal(500), (base * Decimal("0.90")).quantize(Decimal("0.01"))),
         )
-        lines.append(PriceLine(prrf, currency, item.itno, date(2020, 1, 1), date(2099, 12, 31), breaks))
+        lines.append(
+            PriceLine(prrf, currency, item.itno, date(2020, 1, 1), date(2099, 12, 31), breaks)
+        )
         if n % 10 == 7:  # a promotion, valid around today only
             promo = (base * Decimal("0.85")).quantize(Decimal("0.01"))
             lines.append(
                 PriceLine(
-                    f"P{currency}", currency, item.itno, today - timedelta(days=10),
-                    today + timedelta(days=20), ((Decimal(1), promo),),
+                    f"P{currency}",
+                    currency,
+                    item.itno,
+                    today - timedelta(days=10),
+                    today + timedelta(days=20),
+                    ((Decimal(1), promo),),
                 )
             )
     return lines
@@ -275,10 +310,28 @@ def build_seed(today: date) -> SeedData:
         itno = f"A{1002 + k}"
         price = items[itno].base_price_usd
         orders[orno] = Order(
-            orno=orno, cuno=cuno, cuor=f"SEED-PO-{k + 1:04d}", ortp="SO1",
-            currency=cust.currency, division=cust.division, facility=WAREHOUSES[whlo][1],
-            whlo=whlo, order_date=today - timedelta(days=3 + k), requested_date=today,
-            lines=[OrderLine(1, itno, Decimal(24), "BOX", Decimal(2), price * 12, price * 12, whlo,
-                             today + timedelta(days=2))],
+            orno=orno,
+            cuno=cuno,
+            cuor=f"SEED-PO-{k + 1:04d}",
+            ortp="SO1",
+            currency=cust.currency,
+            division=cust.division,
+            facility=WAREHOUSES[whlo][1],
+            whlo=whlo,
+            order_date=today - timedelta(days=3 + k),
+            requested_date=today,
+            lines=[
+                OrderLine(
+                    1,
+                    itno,
+                    Decimal(24),
+                    "BOX",
+                    Decimal(2),
+                    price * 12,
+                    price * 12,
+                    whlo,
+                    today + timedelta(days=2),
+                )
+            ],
         )
     return SeedData(today, customers, items, balances, price_lines, orders)

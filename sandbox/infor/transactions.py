@@ -16,22 +16,71 @@ from decimal import Decimal, InvalidOperation
 
 from sandbox.infor import seed as S
 
-__all__ = ["FIELD_LABELS", "FIELD_LENGTHS", "MESSAGE_WIDTH", "TRANSACTIONS", "M3State", "MiError", "Session", "TxSpec"]
+__all__ = [
+    "FIELD_LABELS",
+    "FIELD_LENGTHS",
+    "MESSAGE_WIDTH",
+    "TRANSACTIONS",
+    "M3State",
+    "MiError",
+    "Session",
+    "TxSpec",
+]
 
 # Alphanumeric output fields and their M3 lengths: values are right-padded to these.
 FIELD_LENGTHS: dict[str, int] = {
-    "CUNO": 10, "CUNM": 36, "CUA1": 36, "TOWN": 20, "CSCD": 3, "PHNO": 16, "STAT": 2,
-    "CUTP": 1, "CUCD": 3, "LNCD": 2, "TEPY": 3, "DIVI": 3, "ITNO": 15, "ITDS": 30,
-    "FUDS": 60, "UNMS": 3, "ITTY": 3, "ITGR": 5, "ITCL": 5, "SPUN": 3, "PUUN": 3,
-    "ALUN": 3, "WHLO": 3, "FACI": 3, "ORNO": 10, "CUOR": 20, "ORTP": 3, "PRRF": 10,
-    "ORSL": 2, "ORST": 2, "USID": 10, "DTFM": 3, "LANC": 2, "RESP": 10, "OBLC": 1,
-    "CRTP": 2, "WHNM": 36,
+    "CUNO": 10,
+    "CUNM": 36,
+    "CUA1": 36,
+    "TOWN": 20,
+    "CSCD": 3,
+    "PHNO": 16,
+    "STAT": 2,
+    "CUTP": 1,
+    "CUCD": 3,
+    "LNCD": 2,
+    "TEPY": 3,
+    "DIVI": 3,
+    "ITNO": 15,
+    "ITDS": 30,
+    "FUDS": 60,
+    "UNMS": 3,
+    "ITTY": 3,
+    "ITGR": 5,
+    "ITCL": 5,
+    "SPUN": 3,
+    "PUUN": 3,
+    "ALUN": 3,
+    "WHLO": 3,
+    "FACI": 3,
+    "ORNO": 10,
+    "CUOR": 20,
+    "ORTP": 3,
+    "PRRF": 10,
+    "ORSL": 2,
+    "ORST": 2,
+    "USID": 10,
+    "DTFM": 3,
+    "LANC": 2,
+    "RESP": 10,
+    "OBLC": 1,
+    "CRTP": 2,
+    "WHNM": 36,
 }
 FIELD_LABELS = {
-    "CUNO": "Customer number", "ITNO": "Item number", "WHLO": "Warehouse",
-    "ORNO": "Order number", "ORQT": "Quantity", "AUTP": "Alternate U/M type",
-    "ALUN": "Alternate U/M", "SQRY": "Search query", "CONO": "Company", "DIVI": "Division",
-    "ORTP": "Order type", "CUCD": "Currency", "FACI": "Facility",
+    "CUNO": "Customer number",
+    "ITNO": "Item number",
+    "WHLO": "Warehouse",
+    "ORNO": "Order number",
+    "ORQT": "Quantity",
+    "AUTP": "Alternate U/M type",
+    "ALUN": "Alternate U/M",
+    "SQRY": "Search query",
+    "CONO": "Company",
+    "DIVI": "Division",
+    "ORTP": "Order type",
+    "CUCD": "Currency",
+    "FACI": "Facility",
 }
 MESSAGE_WIDTH = 60  # M3 messages come back space-padded
 
@@ -49,7 +98,9 @@ def _missing(name: str) -> MiError:
 
 
 def _unknown(name: str, value: str) -> MiError:
-    return MiError(f"W{name[:2]}0203", f"{FIELD_LABELS.get(name, name)} {value} does not exist", name)
+    return MiError(
+        f"W{name[:2]}0203", f"{FIELD_LABELS.get(name, name)} {value} does not exist", name
+    )
 
 
 @dataclass
@@ -107,7 +158,9 @@ def _parse_qty(inputs: dict[str, str], name: str, default: Decimal | None = None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise MiError(f"W{name[:2]}0303", f"{FIELD_LABELS.get(name, name)} {raw} is invalid", name) from None
+        raise MiError(
+            f"W{name[:2]}0303", f"{FIELD_LABELS.get(name, name)} {raw} is invalid", name
+        ) from None
     if not value.is_finite() or value <= 0:
         raise MiError(f"W{name[:2]}0303", f"{FIELD_LABELS.get(name, name)} {raw} is invalid", name)
     return value
@@ -162,9 +215,7 @@ class M3State:
     def balance(self, whlo: str, item: S.Item) -> S.Balance:
         found = self.data.balances.get((whlo, item.itno))
         if found is None:
-            raise MiError(
-                "WMB0203", f"Item {item.itno} does not exist in warehouse {whlo}", "ITNO"
-            )
+            raise MiError("WMB0203", f"Item {item.itno} does not exist in warehouse {whlo}", "ITNO")
         return found
 
     def alternate(self, item: S.Item, alun: str) -> Decimal:
@@ -174,7 +225,9 @@ class M3State:
         for alt in item.alternates:
             if alt.alun == alun:
                 return alt.cofa if alt.dmcf == 1 else 1 / alt.cofa
-        raise MiError("WAL0203", f"Alternate U/M {alun} does not exist for item {item.itno}", "ALUN")
+        raise MiError(
+            "WAL0203", f"Alternate U/M {alun} does not exist for item {item.itno}", "ALUN"
+        )
 
     def currency(self, inputs: dict[str, str], customer: S.Customer) -> str:
         cucd = inputs.get("CUCD", "").strip() or customer.currency
@@ -193,16 +246,26 @@ class M3State:
 
     # -- pricing --------------------------------------------------------------------------
     def price(
-        self, customer: S.Customer, item: S.Item, *, currency: str, on: date,
-        quantity: Decimal, alun: str, prrf: str = "",
+        self,
+        customer: S.Customer,
+        item: S.Item,
+        *,
+        currency: str,
+        on: date,
+        quantity: Decimal,
+        alun: str,
+        prrf: str = "",
     ) -> tuple[S.PriceLine, Decimal, Decimal]:
         """(price line, break minimum in basic U/M, unit price per ``alun``)."""
         per_alun = self.alternate(item, alun)
         basic_qty = quantity * per_alun
         candidates = [
-            line for line in self.data.price_lines
-            if line.itno == item.itno and line.currency == currency
-            and line.valid_from <= on <= line.valid_to and (not prrf or line.prrf == prrf)
+            line
+            for line in self.data.price_lines
+            if line.itno == item.itno
+            and line.currency == currency
+            and line.valid_from <= on <= line.valid_to
+            and (not prrf or line.prrf == prrf)
         ]
         if not candidates:
             raise MiError("OPR0203", f"Price for item {item.itno} does not exist", "ITNO")
@@ -225,21 +288,39 @@ class M3State:
 
 # -- handlers ------------------------------------------------------------------------------
 def _get_user_data(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
-    return [{
-        "USID": ses.user, "CONO": S.COMPANY, "DIVI": ses.divi, "LANC": "GB", "DTFM": "YMD",
-        "FACI": "U01" if ses.divi == "US1" else "C01", "WHLO": "WUS" if ses.divi == "US1" else "WCA",
-    }]
+    return [
+        {
+            "USID": ses.user,
+            "CONO": S.COMPANY,
+            "DIVI": ses.divi,
+            "LANC": "GB",
+            "DTFM": "YMD",
+            "FACI": "U01" if ses.divi == "US1" else "C01",
+            "WHLO": "WUS" if ses.divi == "US1" else "WCA",
+        }
+    ]
 
 
 def _get_basic_data(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
     st.check_company(ses, inp)
     c = st.customer(inp)
-    return [{
-        "CONO": S.COMPANY, "CUNO": c.cuno, "CUNM": c.name, "CUA1": f"{c.cuno[2:]} Main Street",
-        "TOWN": "Chicago" if c.country == "US" else "Toronto", "CSCD": c.country,
-        "PHNO": f"+1 555 01{c.cuno[-2:]}", "STAT": c.stat, "CUTP": c.customer_type,
-        "CUCD": c.currency, "LNCD": "GB", "TEPY": c.terms, "RESP": "SALES01",
-    }]
+    return [
+        {
+            "CONO": S.COMPANY,
+            "CUNO": c.cuno,
+            "CUNM": c.name,
+            "CUA1": f"{c.cuno[2:]} Main Street",
+            "TOWN": "Chicago" if c.country == "US" else "Toronto",
+            "CSCD": c.country,
+            "PHNO": f"+1 555 01{c.cuno[-2:]}",
+            "STAT": c.stat,
+            "CUTP": c.customer_type,
+            "CUCD": c.currency,
+            "LNCD": "GB",
+            "TEPY": c.terms,
+            "RESP": "SALES01",
+        }
+    ]
 
 
 def _get_financial(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
@@ -248,21 +329,40 @@ def _get_financial(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[
     divi = inp.get("DIVI", "").strip() or ses.divi
     if divi not in S.DIVISIONS:
         raise _unknown("DIVI", divi)
-    return [{
-        "CUNO": c.cuno, "DIVI": c.division, "CUCD": c.currency, "TEPY": c.terms,
-        "CRLM": _money(c.credit_limit_1), "CRL2": _money(c.credit_limit_2),
-        "CRL3": _money(c.credit_limit_3), "ODUD": _num(c.max_overdue_days),
-        "BLCD": _num(c.blcd), "TDIN": _money(c.overdue_amount),
-        "TOIN": _money(c.outstanding_invoices), "TBLG": _money(c.open_orders),
-        "ODUE": _num(c.overdue_days), "CRTP": "1",
-    }]
+    return [
+        {
+            "CUNO": c.cuno,
+            "DIVI": c.division,
+            "CUCD": c.currency,
+            "TEPY": c.terms,
+            "CRLM": _money(c.credit_limit_1),
+            "CRL2": _money(c.credit_limit_2),
+            "CRL3": _money(c.credit_limit_3),
+            "ODUD": _num(c.max_overdue_days),
+            "BLCD": _num(c.blcd),
+            "TDIN": _money(c.overdue_amount),
+            "TOIN": _money(c.outstanding_invoices),
+            "TBLG": _money(c.open_orders),
+            "ODUE": _num(c.overdue_days),
+            "CRTP": "1",
+        }
+    ]
 
 
 def _item_record(it: S.Item) -> dict[str, str]:
     return {
-        "CONO": S.COMPANY, "ITNO": it.itno, "ITDS": it.description, "FUDS": it.description,
-        "STAT": it.stat, "UNMS": it.basic_uom, "ITTY": it.item_type, "ITGR": it.item_group,
-        "ITCL": "", "SPUN": it.basic_uom, "PUUN": it.basic_uom, "STCD": "1" if it.stocked else "0",
+        "CONO": S.COMPANY,
+        "ITNO": it.itno,
+        "ITDS": it.description,
+        "FUDS": it.description,
+        "STAT": it.stat,
+        "UNMS": it.basic_uom,
+        "ITTY": it.item_type,
+        "ITGR": it.item_group,
+        "ITCL": "",
+        "SPUN": it.basic_uom,
+        "PUUN": it.basic_uom,
+        "STCD": "1" if it.stocked else "0",
     }
 
 
@@ -274,9 +374,15 @@ def _get_itm_basic(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[
 def _balance_record(bal: S.Balance, it: S.Item) -> dict[str, str]:
     planned = sum((r.quantity for r in bal.receipts), Decimal(0))
     return {
-        "CONO": S.COMPANY, "WHLO": bal.whlo, "ITNO": bal.itno, "STAT": it.stat,
-        "STQT": _num(bal.on_hand), "ALQT": _num(bal.allocated), "PLQT": "0",
-        "AV01": _num(bal.on_hand - bal.allocated), "ORQT": _num(planned),
+        "CONO": S.COMPANY,
+        "WHLO": bal.whlo,
+        "ITNO": bal.itno,
+        "STAT": it.stat,
+        "STQT": _num(bal.on_hand),
+        "ALQT": _num(bal.allocated),
+        "PLQT": "0",
+        "AV01": _num(bal.on_hand - bal.allocated),
+        "ORQT": _num(planned),
     }
 
 
@@ -300,8 +406,14 @@ def _lst_itm_whs_by_itm(st: M3State, ses: Session, inp: dict[str, str]) -> list[
 
 def _alt_record(it: S.Item, alt: S.AltUom) -> dict[str, str]:
     return {
-        "CONO": S.COMPANY, "ITNO": it.itno, "AUTP": _num(alt.autp), "ALUN": alt.alun,
-        "COFA": _num(alt.cofa), "DMCF": _num(alt.dmcf), "DCCD": "0", "PCOF": "1",
+        "CONO": S.COMPANY,
+        "ITNO": it.itno,
+        "AUTP": _num(alt.autp),
+        "ALUN": alt.alun,
+        "COFA": _num(alt.cofa),
+        "DMCF": _num(alt.dmcf),
+        "DCCD": "0",
+        "PCOF": "1",
     }
 
 
@@ -332,16 +444,36 @@ def _get_price_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     qty = _parse_qty(inp, "ORQA", Decimal(1))
     alun = inp.get("ALUN", "").strip() or it.basic_uom
     line, minimum, sapr = st.price(
-        cust, it, currency=currency, on=on, quantity=qty, alun=alun, prrf=inp.get("PRRF", "").strip()
+        cust,
+        it,
+        currency=currency,
+        on=on,
+        quantity=qty,
+        alun=alun,
+        prrf=inp.get("PRRF", "").strip(),
     )
     netp = (sapr * (1 - cust.discount_percent / 100)).quantize(Decimal("0.0001"))
-    return [{
-        "CUNO": cust.cuno, "ITNO": it.itno, "PRRF": line.prrf, "CUCD": currency, "SPUN": alun,
-        "SAPR": _num(sapr), "NETP": _num(netp), "LNAM": _money(netp * qty),
-        "DIP1": _num(cust.discount_percent), "DIP2": "0", "DIP3": "0", "DIP4": "0",
-        "DIP5": "0", "DIP6": "0", "FVDT": _ymd(line.valid_from), "LVDT": _ymd(line.valid_to),
-        "QTYL": _num(minimum),
-    }]
+    return [
+        {
+            "CUNO": cust.cuno,
+            "ITNO": it.itno,
+            "PRRF": line.prrf,
+            "CUCD": currency,
+            "SPUN": alun,
+            "SAPR": _num(sapr),
+            "NETP": _num(netp),
+            "LNAM": _money(netp * qty),
+            "DIP1": _num(cust.discount_percent),
+            "DIP2": "0",
+            "DIP3": "0",
+            "DIP4": "0",
+            "DIP5": "0",
+            "DIP6": "0",
+            "FVDT": _ymd(line.valid_from),
+            "LVDT": _ymd(line.valid_to),
+            "QTYL": _num(minimum),
+        }
+    ]
 
 
 def _get_atp(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
@@ -388,10 +520,18 @@ def _add_batch_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     order_date = _parse_date(inp, "ORDT", st.today)
     orno = st.new_batch_number()
     st.data.orders[orno] = S.Order(
-        orno=orno, cuno=cust.cuno, cuor=cuor, ortp=ortp, currency=currency,
-        division=S.WAREHOUSES[whlo][0], facility=S.WAREHOUSES[whlo][1], whlo=whlo,
-        order_date=order_date, requested_date=_parse_date(inp, "RLDT", order_date),
-        status="00", batch=True,
+        orno=orno,
+        cuno=cust.cuno,
+        cuor=cuor,
+        ortp=ortp,
+        currency=currency,
+        division=S.WAREHOUSES[whlo][0],
+        facility=S.WAREHOUSES[whlo][1],
+        whlo=whlo,
+        order_date=order_date,
+        requested_date=_parse_date(inp, "RLDT", order_date),
+        status="00",
+        batch=True,
     )
     return [{"ORNO": orno}]
 
@@ -409,7 +549,9 @@ def _add_batch_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     if it.stocked:
         st.balance(whlo, it)
     ponr_raw = inp.get("PONR", "").strip()
-    ponr = int(ponr_raw) if ponr_raw.isdigit() else max((ln.ponr for ln in order.lines), default=0) + 1
+    ponr = (
+        int(ponr_raw) if ponr_raw.isdigit() else max((ln.ponr for ln in order.lines), default=0) + 1
+    )
     if any(ln.ponr == ponr for ln in order.lines):
         raise MiError("WPO0202", f"Line number {ponr} already exists", "PONR")
     cust = st.data.customers[order.cuno]
@@ -421,11 +563,19 @@ def _add_batch_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
             cust, it, currency=order.currency, on=order.order_date, quantity=qty, alun=alun
         )
         nepr = (sapr * (1 - cust.discount_percent / 100)).quantize(Decimal("0.0001"))
-    order.lines.append(S.OrderLine(
-        ponr=ponr, itno=it.itno, quantity=qty * per_alun, alun=alun, alt_quantity=qty,
-        unit_price=sapr, net_price=nepr, whlo=whlo,
-        delivery_date=_parse_date(inp, "DWDT", order.requested_date),
-    ))
+    order.lines.append(
+        S.OrderLine(
+            ponr=ponr,
+            itno=it.itno,
+            quantity=qty * per_alun,
+            alun=alun,
+            alt_quantity=qty,
+            unit_price=sapr,
+            net_price=nepr,
+            whlo=whlo,
+            delivery_date=_parse_date(inp, "DWDT", order.requested_date),
+        )
+    )
     return [{"ORNO": order.orno, "PONR": _num(ponr), "POSX": "0"}]
 
 
@@ -444,10 +594,21 @@ def _confirm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, s
 def _head_record(o: S.Order) -> dict[str, str]:
     statuses = sorted(ln.status for ln in o.lines) or ["00"]
     return {
-        "CONO": S.COMPANY, "ORNO": o.orno, "CUNO": o.cuno, "CUOR": o.cuor, "ORTP": o.ortp,
-        "FACI": o.facility, "WHLO": o.whlo, "DIVI": o.division, "STAT": o.status,
-        "ORSL": statuses[0], "ORST": statuses[-1], "ORDT": _ymd(o.order_date),
-        "RLDT": _ymd(o.requested_date), "CUCD": o.currency, "NTAM": _money(o.net_amount),
+        "CONO": S.COMPANY,
+        "ORNO": o.orno,
+        "CUNO": o.cuno,
+        "CUOR": o.cuor,
+        "ORTP": o.ortp,
+        "FACI": o.facility,
+        "WHLO": o.whlo,
+        "DIVI": o.division,
+        "STAT": o.status,
+        "ORSL": statuses[0],
+        "ORST": statuses[-1],
+        "ORDT": _ymd(o.order_date),
+        "RLDT": _ymd(o.requested_date),
+        "CUCD": o.currency,
+        "NTAM": _money(o.net_amount),
         "OBLC": "0",
     }
 
@@ -460,21 +621,37 @@ def _get_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, 
 def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
     st.check_company(ses, inp)
     o = st.order(inp, batch=False)
-    return [{
-        "CONO": S.COMPANY, "ORNO": o.orno, "PONR": _num(ln.ponr), "POSX": "0", "ITNO": ln.itno,
-        "ITDS": st.data.items[ln.itno].description, "ORQT": _num(ln.quantity),
-        "ORQA": _num(ln.alt_quantity), "ALUN": ln.alun, "SAPR": _num(ln.unit_price),
-        "NEPR": _num(ln.net_price), "LNAM": _money(ln.net_price * ln.alt_quantity),
-        "ORST": ln.status, "ALQT": "0", "DLQT": "0", "IVQT": "0", "WHLO": ln.whlo,
-        "DWDT": _ymd(ln.delivery_date),
-    } for ln in o.lines]
+    return [
+        {
+            "CONO": S.COMPANY,
+            "ORNO": o.orno,
+            "PONR": _num(ln.ponr),
+            "POSX": "0",
+            "ITNO": ln.itno,
+            "ITDS": st.data.items[ln.itno].description,
+            "ORQT": _num(ln.quantity),
+            "ORQA": _num(ln.alt_quantity),
+            "ALUN": ln.alun,
+            "SAPR": _num(ln.unit_price),
+            "NEPR": _num(ln.net_price),
+            "LNAM": _money(ln.net_price * ln.alt_quantity),
+            "ORST": ln.status,
+            "ALQT": "0",
+            "DLQT": "0",
+            "IVQT": "0",
+            "WHLO": ln.whlo,
+            "DWDT": _ymd(ln.delivery_date),
+        }
+        for ln in o.lines
+    ]
 
 
 def _lst_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
     st.check_company(ses, inp)
     cust = st.customer(inp)
     return [
-        _head_record(o) for o in sorted(st.data.orders.values(), key=lambda o: o.orno)
+        _head_record(o)
+        for o in sorted(st.data.orders.values(), key=lambda o: o.orno)
         if o.cuno == cust.cuno and not o.batch
     ]
 
@@ -516,22 +693,49 @@ TRANSACTIONS: dict[str, dict[str, TxSpec]] = {
     },
     "OIS320MI": {
         "GetPriceLine": TxSpec(
-            ("CONO", "CUNO", "ITNO", "FACI", "WHLO", "ORDT", "ORQA", "ALUN", "CUCD", "ORTP",
-             "PRRF"),
-            ("CUNO", "ITNO"), _get_price_line,
+            (
+                "CONO",
+                "CUNO",
+                "ITNO",
+                "FACI",
+                "WHLO",
+                "ORDT",
+                "ORQA",
+                "ALUN",
+                "CUCD",
+                "ORTP",
+                "PRRF",
+            ),
+            ("CUNO", "ITNO"),
+            _get_price_line,
         ),
     },
     "OIS100MI": {
-        "GetATP": TxSpec(("CONO", "ITNO", "WHLO", "DWDT", "ALUN"), ("ITNO", "WHLO"), _get_atp,
-                         is_list=True),
+        "GetATP": TxSpec(
+            ("CONO", "ITNO", "WHLO", "DWDT", "ALUN"), ("ITNO", "WHLO"), _get_atp, is_list=True
+        ),
         "AddBatchHead": TxSpec(
-            ("CONO", "CUNO", "ORTP", "FACI", "WHLO", "CUOR", "RLDT", "ORDT", "CUCD", "DIVI",
-             "YREF", "OREF"),
-            ("CUNO",), _add_batch_head,
+            (
+                "CONO",
+                "CUNO",
+                "ORTP",
+                "FACI",
+                "WHLO",
+                "CUOR",
+                "RLDT",
+                "ORDT",
+                "CUCD",
+                "DIVI",
+                "YREF",
+                "OREF",
+            ),
+            ("CUNO",),
+            _add_batch_head,
         ),
         "AddBatchLine": TxSpec(
             ("CONO", "ORNO", "ITNO", "ORQT", "WHLO", "DWDT", "SAPR", "ALUN", "PONR", "POSX"),
-            ("ORNO", "ITNO", "ORQT"), _add_batch_line,
+            ("ORNO", "ITNO", "ORQT"),
+            _add_batch_line,
         ),
         "Confirm": TxSpec(("CONO", "ORNO"), ("ORNO",), _confirm),
         "GetHead": TxSpec(("CONO", "ORNO"), ("ORNO",), _get_head),

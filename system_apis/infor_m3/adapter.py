@@ -1,0 +1,439 @@
+"""The System API contract over Infor M3 (MI REST v2 through the ION API gateway).
+
+Field mapping (M3 → canonical), chosen where M3 offers several candidates:
+- credit: ``CRL3`` (max outstanding invoices + orders) is the limit compared with exposure;
+  ``TOIN`` open receivables, ``TBLG`` open orders not invoiced, ``TDIN``/``ODUE`` overdue
+  amount/days; ``BLCD != 0`` (customer stop) is on hold; ``STAT 90`` is inactive. A ``CRL3``
+  of all nines is read as "no limit" (UNVERIFIED convention).
+- items: ``MMS200MI/GetItmBasic`` + ``MMS015MI/Lst`` (quantity alternates, ``AUTP 1``):
+  ``DMCF 1`` → factor ``COFA``, ``DMCF 2`` → ``1/COFA`` basic units per alternate unit.
+- prices: ``OIS320MI/GetPriceLine``: ``SAPR`` list, ``NETP`` net, ``DIP1``..``DIP6`` percent
+  discounts, ``PRRF`` price list, ``FVDT``/``LVDT`` validity when present.
+- availability: ``GetItmWhsBal`` (``STQT`` on hand, ``ALQT`` allocated, ``AV01`` available)
+  + ``OIS100MI/GetATP`` (receipts are the increases of the ``AVTQ`` series after its first date).
+- orders: ``CUOR`` carries ``external_ref``; ``LstHead`` by customer is searched for it first,
+  then ``AddBatchHead``/``AddBatchLine``/``Confirm``; ``GetHead`` + ``LstLine`` read it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import itertools
+from collections.abc import Awaitable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+import httpx
+import msgspec
+
+from system_apis.contract import (
+    Availability,
+    CallContext,
+    CustomerCredit,
+    Discount,
+    FutureReceipt,
+    Item,
+    OrderAck,
+    OrderLineAck,
+    OrderRequest,
+    Price,
+    PriceQuery,
+    Source,
+    UomConversion,
+    Vendor,
+)
+from system_apis.errors import BackendError
+from system_apis.infor_m3.client import MiClient, Record
+from system_apis.infor_m3.credentials import IonApiCredentials
+from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError, M3RejectedError
+from system_apis.infor_m3.tokens import TokenProvider
+
+__all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for"]
+
+T = TypeVar("T")
+T2 = TypeVar("T2")
+CUOR_LENGTH = 20
+_NO_LIMIT = Decimal("99999999")
+_INACTIVE_STATUSES = frozenset({"90"})
+
+
+def cuor_for(external_ref: str) -> str:
+    """The ``CUOR`` (20 characters) that carries ``external_ref``: itself when it fits, else a
+    stable digest (``#`` + 19 base32 characters) so that a replay finds the same order."""
+    if len(external_ref) <= CUOR_LENGTH:
+        return external_ref
+    digest = base64.b32encode(hashlib.sha256(external_ref.encode()).digest()).decode()
+    return "#" + digest[: CUOR_LENGTH - 1]
+
+
+class M3Adapter:
+    """``ErpBackend`` for Infor M3; ``ctx.company`` is the CONO, ``ctx.division`` the DIVI."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        ionapi: IonApiCredentials,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self._ionapi = ionapi
+        self.tokens = TokenProvider(client, ionapi)
+        self.mi = MiClient(client, ionapi, self.tokens, request_timeout=request_timeout)
+        self._order_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def vendor(self) -> Vendor:
+        return "infor_m3"
+
+    def __repr__(self) -> str:
+        return f"M3Adapter(tenant={self._ionapi.ti!r}, iu={self._ionapi.iu!r})"
+
+    def _source(self, ctx: CallContext) -> Source:
+        return Source(vendor="infor_m3", system=f"{self._ionapi.ti}/{ctx.company}")
+
+    async def _one(
+        self, ctx: CallContext, program: str, transaction: str, inputs: dict[str, str | None]
+    ) -> Record:
+        records = await self.mi.execute(ctx, program, transaction, inputs, maxrecs=1)
+        if not records:
+            raise M3ProtocolError(
+                f"{program}/{transaction} returned no record",
+                transaction=f"{program}/{transaction}",
+            )
+        return records[0]
+
+    # -- customers & credit ------------------------------------------------------------
+    async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
+        inputs: dict[str, str | None] = {"CUNO": customer_id}
+        basic, fin = await _both(
+            self._one(ctx, "CRS610MI", "GetBasicData", inputs),
+            self._one(ctx, "CRS610MI", "GetFinancial", {**inputs, "DIVI": ctx.division}),
+        )
+        limit = _dec(fin.get("CRL3"))
+        stop = fin.get("BLCD", "0") or "0"
+        on_hold = stop not in ("0", "")
+        return CustomerCredit(
+            customer_id=basic.get("CUNO") or customer_id,
+            name=basic.get("CUNM", ""),
+            status="inactive" if basic.get("STAT") in _INACTIVE_STATUSES else "active",
+            currency=fin.get("CUCD") or basic.get("CUCD", ""),
+            credit_limit=None if limit >= _NO_LIMIT else limit,
+            open_receivables=_dec(fin.get("TOIN")),
+            open_orders=_dec(fin.get("TBLG")),
+            overdue_amount=_dec(fin.get("TDIN")),
+            overdue_days=int(_dec(fin.get("ODUE"))),
+            on_hold=on_hold,
+            hold_reason=f"M3 customer stop {stop}" if on_hold else None,
+            terms=fin.get("TEPY") or basic.get("TEPY") or None,
+            source=self._source(ctx),
+            as_of=_now(),
+        )
+
+    # -- items -----------------------------------------------------------------------------
+    async def get_item(self, ctx: CallContext, item_id: str) -> Item:
+        basic, alternates = await _both(
+            self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}),
+            self._alternates(ctx, item_id),
+        )
+        status = basic.get("STAT", "")
+        return Item(
+            item_id=basic.get("ITNO") or item_id,
+            description=basic.get("ITDS", ""),
+            status="active" if "20" <= status < "90" else "inactive",
+            base_uom=basic.get("UNMS", ""),
+            uoms=alternates,
+            item_type=basic.get("ITTY") or None,
+            stocked=basic.get("STCD", "1") != "0",
+            source=self._source(ctx),
+            as_of=_now(),
+        )
+
+    async def _alternates(self, ctx: CallContext, item_id: str) -> tuple[UomConversion, ...]:
+        try:
+            records = await self.mi.execute(
+                ctx, "MMS015MI", "Lst", {"ITNO": item_id, "AUTP": "1"}, maxrecs=0
+            )
+        except M3NotFoundError:
+            return ()  # no alternate units recorded (or the item is unknown: GetItmBasic says)
+        conversions = []
+        for rec in records:
+            cofa = _dec(rec.get("COFA"))
+            if not rec.get("ALUN") or cofa <= 0:
+                continue
+            factor = cofa if rec.get("DMCF", "1") != "2" else Decimal(1) / cofa
+            conversions.append(UomConversion(uom=rec["ALUN"], factor=factor))
+        return tuple(conversions)
+
+    # -- prices ----------------------------------------------------------------------------
+    async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
+        rec = await self._one(
+            ctx,
+            "OIS320MI",
+            "GetPriceLine",
+            {
+                "CUNO": query.customer_id,
+                "ITNO": query.item_id,
+                "ORDT": query.on_date.strftime("%Y%m%d"),
+                "ORQA": _m3_number(query.quantity),
+                "ALUN": query.uom,
+                "CUCD": query.currency,
+                "WHLO": query.warehouse_id,
+            },
+        )
+        discounts = tuple(
+            Discount(kind="percent", value=_dec(rec.get(f"DIP{n}")), label=f"DIP{n}")
+            for n in range(1, 7)
+            if _dec(rec.get(f"DIP{n}")) != 0
+        )
+        return Price(
+            item_id=rec.get("ITNO") or query.item_id,
+            customer_id=rec.get("CUNO") or query.customer_id,
+            quantity=query.quantity,
+            uom=rec.get("SPUN") or query.uom,
+            currency=rec.get("CUCD") or query.currency,
+            list_price=_dec(rec.get("SAPR")),
+            net_price=_dec(rec.get("NETP")),
+            discounts=discounts,
+            price_list=rec.get("PRRF") or None,
+            valid_from=_ymd(rec.get("FVDT")),
+            valid_to=_ymd(rec.get("LVDT")),
+            source=self._source(ctx),
+            as_of=_now(),
+        )
+
+    # -- availability ----------------------------------------------------------------------
+    async def get_availability(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
+    ) -> tuple[Availability, ...]:
+        if not warehouse_ids:
+            listed = await self.mi.execute(
+                ctx,
+                "MMS200MI",
+                "LstItmWhsByItm",
+                {"ITNO": item_id},
+                maxrecs=0,
+                returncols=("WHLO",),
+            )
+            warehouse_ids = tuple(dict.fromkeys(r["WHLO"] for r in listed if r.get("WHLO")))
+        if not warehouse_ids:
+            return ()
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._warehouse(ctx, item_id, w)) for w in warehouse_ids]
+        return tuple(task.result() for task in tasks)
+
+    async def _warehouse(self, ctx: CallContext, item_id: str, whlo: str) -> Availability:
+        inputs: dict[str, str | None] = {"ITNO": item_id, "WHLO": whlo}
+        balance, series = await _both(
+            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs),
+            self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0),
+        )
+        on_hand, allocated = _dec(balance.get("STQT")), _dec(balance.get("ALQT"))
+        available = _dec(balance["AV01"]) if balance.get("AV01") else on_hand - allocated
+        points = sorted(
+            ((day, _dec(r.get("AVTQ"))) for r in series if (day := _ymd(r.get("AVTD")))),
+            key=lambda p: p[0],
+        )
+        receipts = []
+        for (_, before), (day, after) in itertools.pairwise(points):
+            if after > before:
+                receipts.append(FutureReceipt(date=day, quantity=after - before))
+        uom = next((r["UNMS"] for r in series if r.get("UNMS")), "")
+        if not uom:
+            uom = (await self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}))["UNMS"]
+        return Availability(
+            item_id=balance.get("ITNO") or item_id,
+            warehouse_id=balance.get("WHLO") or whlo,
+            uom=uom,
+            on_hand=on_hand,
+            allocated=allocated,
+            available_now=min(available, on_hand),
+            receipts=tuple(receipts),
+            source=self._source(ctx),
+            as_of=_now(),
+        )
+
+    # -- orders ----------------------------------------------------------------------------
+    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
+        cuor = cuor_for(order.external_ref)
+        # Duplicates racing inside this process queue up here; the CUOR lookup then finds the
+        # first one's order. (Across replicas the process layer's idempotency record guards.)
+        lock = self._order_locks.setdefault(
+            f"{ctx.company}/{order.customer_id}/{cuor}", asyncio.Lock()
+        )
+        async with lock:
+            existing = await self._find_by_cuor(ctx, order.customer_id, cuor)
+            if existing is not None:
+                ack = await self.get_order(ctx, existing)
+                return _with(ack, external_ref=order.external_ref, created=False)
+            return await self._create(ctx, order, cuor)
+
+    async def _find_by_cuor(self, ctx: CallContext, customer_id: str, cuor: str) -> str | None:
+        heads = await self.mi.execute(
+            ctx,
+            "OIS100MI",
+            "LstHead",
+            {"CUNO": customer_id},
+            maxrecs=0,
+            returncols=("ORNO", "CUOR"),
+        )
+        return next((h["ORNO"] for h in heads if h.get("CUOR") == cuor and h.get("ORNO")), None)
+
+    async def _create(self, ctx: CallContext, order: OrderRequest, cuor: str) -> OrderAck:
+        first_whlo = next((ln.warehouse_id for ln in order.lines if ln.warehouse_id), None)
+        head = await self._one(
+            ctx,
+            "OIS100MI",
+            "AddBatchHead",
+            {
+                "CUNO": order.customer_id,
+                "CUOR": cuor,
+                "ORDT": order.order_date.strftime("%Y%m%d"),
+                "RLDT": order.requested_date.strftime("%Y%m%d") if order.requested_date else None,
+                "CUCD": order.currency,
+                "WHLO": first_whlo,
+            },
+        )
+        batch = head.get("ORNO", "")
+        if not batch:
+            raise M3ProtocolError(
+                "AddBatchHead returned no order number", transaction="OIS100MI/AddBatchHead"
+            )
+        for line in order.lines:
+            requested = line.requested_date or order.requested_date
+            await self._one(
+                ctx,
+                "OIS100MI",
+                "AddBatchLine",
+                {
+                    "ORNO": batch,
+                    "PONR": str(line.line_no),
+                    "ITNO": line.item_id,
+                    "ORQT": _m3_number(line.quantity),
+                    "ALUN": line.uom,
+                    "WHLO": line.warehouse_id,
+                    "DWDT": requested.strftime("%Y%m%d") if requested else None,
+                    "SAPR": _m3_number(line.unit_price) if line.unit_price is not None else None,
+                },
+            )
+        confirmed = await self._one(ctx, "OIS100MI", "Confirm", {"ORNO": batch})
+        orno = confirmed.get("ORNO") or batch
+        try:
+            ack = await self.get_order(ctx, orno)
+        except BackendError:
+            # Confirmed but not readable yet: answer from what we sent.
+            return OrderAck(
+                order_id=orno,
+                external_ref=order.external_ref,
+                customer_id=order.customer_id,
+                status=confirmed.get("STAT", ""),
+                currency=order.currency,
+                lines=tuple(
+                    OrderLineAck(
+                        line_no=ln.line_no,
+                        item_id=ln.item_id,
+                        quantity=ln.quantity,
+                        uom=ln.uom,
+                        unit_price=ln.unit_price,
+                        status="",
+                    )
+                    for ln in order.lines
+                ),
+                created=True,
+                source=self._source(ctx),
+                as_of=_now(),
+            )
+        return _with(ack, external_ref=order.external_ref, created=True)
+
+    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
+        inputs: dict[str, str | None] = {"ORNO": order_id}
+        head, lines = await _both(
+            self._one(ctx, "OIS100MI", "GetHead", inputs),
+            self.mi.execute(ctx, "OIS100MI", "LstLine", inputs, maxrecs=0),
+        )
+        return OrderAck(
+            order_id=head.get("ORNO") or order_id,
+            external_ref=head.get("CUOR") or None,
+            customer_id=head.get("CUNO", ""),
+            status=head.get("STAT", ""),
+            currency=head.get("CUCD") or None,
+            total=_dec(head["NTAM"]) if head.get("NTAM") else None,
+            lines=tuple(
+                OrderLineAck(
+                    line_no=int(_dec(ln.get("PONR"))),
+                    item_id=ln.get("ITNO", ""),
+                    quantity=_dec(ln.get("ORQA")) if ln.get("ALUN") else _dec(ln.get("ORQT")),
+                    uom=ln.get("ALUN", ""),
+                    unit_price=_dec(ln.get("NEPR") or ln.get("SAPR")),
+                    status=ln.get("ORST", ""),
+                )
+                for ln in lines
+            ),
+            created=False,
+            source=self._source(ctx),
+            as_of=_now(),
+        )
+
+    async def ping(self, ctx: CallContext) -> None:
+        await self.mi.execute(ctx, "MNS150MI", "GetUserData", {}, maxrecs=1)
+
+    async def aclose(self) -> None:
+        """Revoke the service account's tokens (the HTTP client belongs to the caller)."""
+        await self.tokens.revoke()
+
+
+async def _both(first: Awaitable[T], second: Awaitable[T2]) -> tuple[T, T2]:
+    """Run two calls concurrently; the first failure cancels the other and is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            a = group.create_task(_await(first))
+            b = group.create_task(_await(second))
+    except BaseExceptionGroup as failed:
+        raise _first_leaf(failed) from None
+    return a.result(), b.result()
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    found: BaseException = group
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found
+
+
+def _with(ack: OrderAck, *, external_ref: str, created: bool) -> OrderAck:
+    return msgspec.structs.replace(ack, external_ref=external_ref, created=created)
+
+
+def _dec(raw: str | None) -> Decimal:
+    if raw is None or not raw.strip():
+        return Decimal(0)
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise M3RejectedError(f"M3 sent a number that is not one: {raw!r}") from None
+    return value
+
+
+def _ymd(raw: str | None) -> date | None:
+    if not raw or not raw.strip() or raw.strip() == "0":
+        return None
+    try:
+        return datetime.strptime(raw.strip(), "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _m3_number(value: Decimal) -> str:
+    """M3 reads plain decimals: no exponent, no needless trailing zeros."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,265 @@
+"""MI REST v2 transport: URL with matrix parameters, bearer token, v2 parsing, error mapping.
+
+``GET {iu}/{ti}/M3/m3api-rest/v2/execute/{PROGRAM}/{TRANSACTION};metadata=false;maxrecs=N;
+excludempty=false;cono=…;divi=…[;returncols=…]?FIELD=value…``. Output values are right-padded
+by M3; records come back trimmed. Only requests the server cannot have executed are repeated
+here (a refused token, a 429 within the caller's deadline); other retries belong to the
+resilience layer, which knows which calls are safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from system_apis.contract import CallContext
+from system_apis.deadlines import remaining_seconds
+from system_apis.infor_m3.credentials import IonApiCredentials
+from system_apis.infor_m3.errors import (
+    VENDOR,
+    M3AuthError,
+    M3Error,
+    M3ProtocolError,
+    M3RateLimitedError,
+    M3RejectedError,
+    M3TimeoutError,
+    M3UnavailableError,
+    error_for_refusal,
+)
+from system_apis.infor_m3.tokens import TokenProvider
+from system_apis.infor_m3.wire import MiResponse, mi_response_decoder
+
+__all__ = ["MiClient", "Record"]
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, str]
+_MI_PATH = "/M3/m3api-rest/v2/execute"
+_MAX_THROTTLE_WAITS = 3
+_MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+class MiClient:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        credentials: IonApiCredentials,
+        tokens: TokenProvider,
+        *,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._credentials = credentials
+        self._tokens = tokens
+        self._request_timeout = request_timeout
+
+    def url(
+        self,
+        ctx: CallContext,
+        program: str,
+        transaction: str,
+        *,
+        maxrecs: int = 100,
+        returncols: Sequence[str] = (),
+    ) -> str:
+        matrix = {
+            "metadata": "false",
+            "maxrecs": str(maxrecs),
+            "excludempty": "false",
+            "cono": ctx.company,
+        }
+        if ctx.division:
+            matrix["divi"] = ctx.division
+        if returncols:
+            matrix["returncols"] = ",".join(returncols)
+        params = "".join(f";{k}={quote(v, safe=',')}" for k, v in matrix.items())
+        return (
+            f"{self._credentials.api_base}{_MI_PATH}/{quote(program, safe='')}/"
+            f"{quote(transaction, safe='')}{params}"
+        )
+
+    async def execute(
+        self,
+        ctx: CallContext,
+        program: str,
+        transaction: str,
+        inputs: Mapping[str, str | None] | None = None,
+        *,
+        maxrecs: int = 100,
+        returncols: Sequence[str] = (),
+    ) -> list[Record]:
+        """Run one transaction and return its records, trimmed. ``maxrecs=0``: all records."""
+        name = f"{program}/{transaction}"
+        url = self.url(ctx, program, transaction, maxrecs=maxrecs, returncols=returncols)
+        params = {k: v for k, v in (inputs or {}).items() if v is not None and v != ""}
+        headers = {"Accept": "application/json"}
+        if ctx.correlation_id:
+            headers["X-Correlation-ID"] = ctx.correlation_id
+        refused_token: str | None = None
+        throttled = 0
+        while True:
+            timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
+            token = await self._tokens.get(http_timeout=timeout)
+            timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
+            try:
+                response = await self._client.get(
+                    url,
+                    params=params,
+                    timeout=timeout,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                )
+                body = response.content
+            except httpx.TimeoutException:
+                raise M3TimeoutError(f"{name} timed out", transaction=name) from None
+            except httpx.HTTPError as exc:
+                raise M3UnavailableError(
+                    f"{name} failed: {type(exc).__name__}", transaction=name
+                ) from None
+            status = response.status_code
+            if status == 401 and refused_token is None:
+                # Expired or revoked early: one fresh token, then the same request again.
+                refused_token = token
+                self._tokens.invalidate(token)
+                continue
+            if status == 429:
+                retry_after = _retry_after(response)
+                if throttled < _MAX_THROTTLE_WAITS and _fits(ctx, retry_after):
+                    throttled += 1
+                    log.info("%s throttled by ION API; retrying in %.2f s", name, retry_after)
+                    await asyncio.sleep(retry_after)
+                    continue
+                raise M3RateLimitedError(
+                    f"{name} throttled by ION API",
+                    transaction=name,
+                    status_code=429,
+                    retry_after=retry_after,
+                )
+            return _records(name, response, body)
+
+
+def _records(name: str, response: httpx.Response, body: bytes) -> list[Record]:
+    status = response.status_code
+    if status in (401, 403):
+        raise M3AuthError(
+            f"ION API refused the credentials for {name}",
+            transaction=name,
+            status_code=status,
+            code=_oauth_error(response),
+        )
+    if status == 504:
+        raise M3TimeoutError(
+            f"{name}: ION API gateway timed out", transaction=name, status_code=status
+        )
+    if status >= 500:
+        raise M3UnavailableError(
+            f"{name}: ION API answered {status}",
+            transaction=name,
+            status_code=status,
+            retry_after=_retry_after_or_none(response),
+        )
+    if status not in (200, 400):
+        raise M3RejectedError(
+            f"{name}: ION API answered {status}",
+            transaction=name,
+            status_code=status,
+            code=f"HTTP{status}",
+        )
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type and not body.lstrip().startswith(b"{"):
+        raise M3ProtocolError(
+            f"{name}: expected JSON, got {content_type or 'no content type'}",
+            transaction=name,
+            status_code=status,
+        )
+    try:
+        parsed = mi_response_decoder.decode(body)
+    except msgspec.DecodeError:
+        raise M3ProtocolError(
+            f"{name}: malformed MI response", transaction=name, status_code=status
+        ) from None
+    failure = _failure(name, parsed, status)
+    if failure is not None:
+        raise failure
+    if status != 200 or not parsed.results:
+        raise M3ProtocolError(
+            f"{name}: MI response without results", transaction=name, status_code=status
+        )
+    return [
+        {key: "" if value is None else str(value).strip() for key, value in record.items()}
+        for record in parsed.results[0].records
+    ]
+
+
+def _failure(name: str, parsed: MiResponse, status: int) -> M3Error | None:
+    """The refusal a v2 response carries: top level, terminated, or in ``results[0]``."""
+    first = parsed.results[0] if parsed.results else None
+    if first is not None and first.errorMessage is not None:
+        return error_for_refusal(
+            transaction=name,
+            message=first.errorMessage,
+            code=first.errorCode,
+            field=first.errorField,
+            status_code=status,
+        )
+    if parsed.errorMessage is not None or parsed.wasTerminated:
+        message = parsed.errorMessage or parsed.terminationReason or "MI request terminated"
+        code = parsed.errorCode or parsed.terminationErrorType or parsed.errorType
+        return error_for_refusal(
+            transaction=name,
+            message=message,
+            code=code,
+            field=parsed.errorField,
+            status_code=status,
+        )
+    if parsed.nrOfFailedTransactions > 0 or status == 400:
+        return M3RejectedError(
+            f"{name} failed without an M3 message", transaction=name, status_code=status
+        )
+    return None
+
+
+def _retry_after_or_none(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        return min(max(float(raw), 0.0), _MAX_RETRY_AFTER_SECONDS)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    found = _retry_after_or_none(response)
+    return 1.0 if found is None else found
+
+
+def _fits(ctx: CallContext, wait: float) -> bool:
+    """Whether waiting ``wait`` seconds still leaves time for the retried request."""
+    if ctx.deadline is None:
+        return wait <= _MAX_RETRY_AFTER_SECONDS
+    return time.monotonic() + wait + 0.05 < ctx.deadline
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
