@@ -16,6 +16,7 @@ from app import __version__
 from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
 from app.ops import HealthController
+from app.routes import ProcessController
 from app.services import Services
 from app.settings import Settings
 from app.wiring import build_services
@@ -64,7 +65,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         return holder["services"]
 
     app = Litestar(
-        route_handlers=[HealthController, *_openapi_json_route(settings)],
+        route_handlers=[HealthController, ProcessController, *_openapi_json_route(settings)],
         lifespan=[lifespan],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=exception_handlers,

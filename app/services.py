@@ -10,6 +10,8 @@ import httpx
 from redis.asyncio import Redis
 
 from app.settings import Settings
+from process_apis.capabilities import ProcessApi
+from system_apis.contract import ErpBackend, Vendor
 
 __all__ = ["ReadinessCheck", "Services"]
 
@@ -27,6 +29,8 @@ class Services:
 
     settings: Settings
     http: httpx.AsyncClient
+    process: ProcessApi
+    backends: dict[Vendor, ErpBackend] = field(default_factory=dict)
     redis: Redis | None = None
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)

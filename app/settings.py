@@ -11,6 +11,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +20,7 @@ import msgspec
 
 __all__ = [
     "EntityRoute",
+    "FxRateSetting",
     "InforSettings",
     "IntacctSettings",
     "Settings",
@@ -62,6 +65,13 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         )
 
 
+class FxRateSetting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    rate: Annotated[
+        Decimal, msgspec.Meta(description="1 unit of the base currency in the quote currency")
+    ]
+    as_of: date
+
+
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ionapi_file: str
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
@@ -95,6 +105,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     entities: dict[str, EntityRoute] = msgspec.field(default_factory=_default_entities)
     xref_file: str | None = None
     """Cross-reference of Salesforce ids to ERP ids (JSON)."""
+    fx_rates: dict[str, FxRateSetting] = {}
+    """Keyed ``"EUR/USD"``: converts ERP prices and credit into the quote currency."""
+    price_tolerance: Decimal = Decimal("0.005")
+    """Quoted vs ERP net unit price differences up to this are a match (rounding)."""
     docs: bool = True
 
     def __post_init__(self) -> None:
@@ -107,6 +121,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "deadline_default_ms must lie between deadline_min_ms and deadline_max_ms"
                 " - at `$.deadline_default_ms`"
             )
+        for pair, fx in self.fx_rates.items():
+            if not re.fullmatch(r"[A-Z]{3}/[A-Z]{3}", pair) or fx.rate <= 0:
+                raise ValueError(
+                    f"fx_rates key {pair!r} must look like EUR/USD with a rate > 0 - at `$.fx_rates`"
+                )
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
         ):

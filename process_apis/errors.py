@@ -1,8 +1,14 @@
-"""Errors of the process layer: bad business input the caller can fix (HTTP 4xx)."""
+"""Errors of the process layer: bad business input the caller can fix, or missing setup."""
 
 from __future__ import annotations
 
-__all__ = ["ProcessError", "UnknownEntityError", "UnknownReferenceError"]
+__all__ = [
+    "BackendNotConfiguredError",
+    "InvalidInputError",
+    "ProcessError",
+    "UnknownEntityError",
+    "UnknownReferenceError",
+]
 
 
 class ProcessError(Exception):
@@ -16,6 +22,11 @@ class ProcessError(Exception):
         self.pointer = pointer
 
 
+class InvalidInputError(ProcessError):
+    code = "validation_error"
+    title = "Request failed validation"
+
+
 class UnknownEntityError(ProcessError):
     code = "unknown_entity"
     title = "Unknown legal entity"
@@ -24,3 +35,9 @@ class UnknownEntityError(ProcessError):
 class UnknownReferenceError(ProcessError):
     code = "unknown_reference"
     title = "Unknown customer, product or unit"
+
+
+class BackendNotConfiguredError(ProcessError):
+    status = 503
+    code = "backend_not_configured"
+    title = "The ERP for this entity is not configured"

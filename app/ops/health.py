@@ -68,7 +68,11 @@ class HealthController(Controller):
             "503 when a required dependency is down; `degraded` when only an optional one is."
         ),
         responses={
-            503: ResponseSpec(data_container=Readiness, description="A required dependency is down")
+            503: ResponseSpec(
+                data_container=Readiness,
+                description="A required dependency is down",
+                generate_examples=False,
+            )
         },
     )
     async def ready(self, services: NamedDependency[Services]) -> Response[Readiness]:

@@ -1,0 +1,168 @@
+"""``/process/v1``: the business capabilities over HTTP, for internal and Salesforce callers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, HeaderParameter
+
+from app.correlation import current_correlation_id
+from app.examples import (
+    ATP_EXAMPLE,
+    CREDIT_EXAMPLE,
+    PRICE_CHECK_EXAMPLE,
+    VALIDATE_QUOTE_EXAMPLE,
+)
+from app.problems import Problem
+from app.services import Services
+from process_apis.deadline import Deadline
+from process_apis.models import (
+    AtpRequest,
+    AtpResult,
+    CreditCheckRequest,
+    CreditCheckResult,
+    PriceCheckRequest,
+    PriceCheckResult,
+    ValidateQuoteRequest,
+    ValidateQuoteResult,
+)
+
+__all__ = ["ProcessController"]
+
+DeadlineHeader = Annotated[
+    int | None,
+    HeaderParameter(
+        name="X-Deadline-Ms",
+        ge=1,
+        le=120_000,
+        required=False,
+        description=(
+            "Time budget for all backend work, in ms; clamped to the configured range "
+            "(default 2500). Sections not back in time are answered as unavailable."
+        ),
+    ),
+]
+
+_ERRORS = {
+    400: ResponseSpec(
+        data_container=Problem,
+        description="Malformed JSON",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
+    415: ResponseSpec(
+        data_container=Problem,
+        description="Body is not JSON",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
+    422: ResponseSpec(
+        data_container=Problem,
+        description="Invalid input, unknown entity, customer or product (with pointers)",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
+    503: ResponseSpec(
+        data_container=Problem,
+        description="The entity's ERP is not configured",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
+}
+
+
+def _deadline(services: Services, requested_ms: int | None) -> Deadline:
+    s = services.settings
+    return Deadline.within(
+        requested_ms,
+        default_ms=s.deadline_default_ms,
+        min_ms=s.deadline_min_ms,
+        max_ms=s.deadline_max_ms,
+    )
+
+
+class ProcessController(Controller):
+    path = "/process/v1"
+    tags = ["process"]
+
+    @post(
+        "/price-check",
+        status_code=200,
+        operation_id="priceCheck",
+        summary="Price lines for a customer",
+        description="List and net unit price, discounts, price list and validity per line, in the request currency.",
+        responses=_ERRORS,
+    )
+    async def price_check(
+        self,
+        data: Annotated[PriceCheckRequest, Body(examples=[PRICE_CHECK_EXAMPLE])],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> PriceCheckResult:
+        return await services.process.price_check(
+            data, _deadline(services, deadline_ms), current_correlation_id()
+        )
+
+    @post(
+        "/atp",
+        status_code=200,
+        operation_id="availableToPromise",
+        summary="Available-to-promise per line",
+        description=(
+            "Available now per warehouse, the earliest date the full quantity is promisable, "
+            "and the quantity available by the requested date."
+        ),
+        responses=_ERRORS,
+    )
+    async def atp(
+        self,
+        data: Annotated[AtpRequest, Body(examples=[ATP_EXAMPLE])],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> AtpResult:
+        return await services.process.atp(
+            data, _deadline(services, deadline_ms), current_correlation_id()
+        )
+
+    @post(
+        "/credit-check",
+        status_code=200,
+        operation_id="creditCheck",
+        summary="Credit exposure, headroom and a verdict for an amount",
+        responses=_ERRORS,
+    )
+    async def credit_check(
+        self,
+        data: Annotated[CreditCheckRequest, Body(examples=[CREDIT_EXAMPLE])],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> CreditCheckResult:
+        return await services.process.credit_check(
+            data, _deadline(services, deadline_ms), current_correlation_id()
+        )
+
+    @post(
+        "/validate-quote",
+        status_code=200,
+        operation_id="validateQuote",
+        summary="Validate a whole quote: prices, availability and credit in one answer",
+        description=(
+            "One concurrent fan-out of credit, prices and availability within the deadline. "
+            "Verdict `ok | warn | block` with machine-readable reasons (PRICE_MISMATCH, "
+            "INSUFFICIENT_STOCK, CREDIT_HOLD, CREDIT_LIMIT_EXCEEDED, ITEM_INACTIVE, "
+            "CUSTOMER_INACTIVE, UOM_NOT_CONVERTIBLE, …) and provenance per section."
+        ),
+        responses=_ERRORS,
+    )
+    async def validate_quote(
+        self,
+        data: Annotated[ValidateQuoteRequest, Body(examples=[VALIDATE_QUOTE_EXAMPLE])],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> ValidateQuoteResult:
+        return await services.process.validate_quote(
+            data, _deadline(services, deadline_ms), current_correlation_id()
+        )
