@@ -156,6 +156,12 @@ class IntacctEmulator:
         self._sessions: dict[str, _Session] = {}
         self._controlids: OrderedDict[tuple[str, str], None] = OrderedDict()
 
+        # A plain function (not a bound method) so servers detect the ASGI 3 interface.
+        async def app(scope: Scope_, receive: Receive, send: Send) -> None:
+            await self._asgi(scope, receive, send)
+
+        self.app = app
+
     # --- public test/CLI surface ---------------------------------------------------------------
 
     @property
@@ -176,7 +182,7 @@ class IntacctEmulator:
         for session in self._sessions.values():
             session.expires_at = 0.0
 
-    async def app(self, scope: Scope_, receive: Receive, send: Send) -> None:
+    async def _asgi(self, scope: Scope_, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -1,0 +1,606 @@
+"""The System API contract over Sage Intacct (XML gateway): ``IntacctAdapter``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal, TypeVar
+
+import httpx
+import msgspec
+
+from system_apis.contract import (
+    Availability,
+    CallContext,
+    CustomerCredit,
+    FutureReceipt,
+    Invoice,
+    Item,
+    OrderAck,
+    OrderLineAck,
+    OrderRequest,
+    Price,
+    PriceQuery,
+    Source,
+    UomConversion,
+    Vendor,
+)
+from system_apis.errors import BackendError
+from system_apis.sage_intacct.client import IntacctClient, IntacctCredentials
+from system_apis.sage_intacct.errors import (
+    IntacctDuplicateRequestError,
+    IntacctNotFoundError,
+    IntacctProtocolError,
+    IntacctRejectedError,
+)
+from system_apis.sage_intacct.pricing import (
+    PriceEntry,
+    apply_entry,
+    parse_date,
+    parse_decimal,
+    select_entry,
+)
+from system_apis.sage_intacct.wire import (
+    Record,
+    SoLine,
+    filter_op,
+    fn_create_sotransaction,
+    fn_read_by_query,
+    intacct_date,
+    quote,
+)
+
+__all__ = ["DEFAULT_PRICE_LISTS", "IntacctAdapter"]
+
+DEFAULT_PRICE_LISTS: Mapping[str, str] = {"DE01": "EUR Standard", "UK01": "GBP Standard"}
+"""Entity → its default sales price list, when the caller configures none (sandbox names)."""
+
+# Sales order states whose amount is still uninvoiced exposure.
+_OPEN_ORDER_STATES = ("Pending", "Partially Converted", "In Progress", "Draft")
+_EXPOSURE_ORDER_STATES = ("Pending", "Partially Converted", "In Progress")
+_OPEN_PO_STATES = ("Pending", "Partially Converted", "In Progress")
+_STOCKED_TYPES = frozenset({"Inventory", "Stockable Kit"})
+_CENT = Decimal("0.01")
+_ZERO = Decimal(0)
+
+_V = TypeVar("_V", bound=msgspec.Struct)
+
+
+class _Customer(msgspec.Struct, frozen=True):
+    CUSTOMERID: str = ""
+    NAME: str = ""
+    STATUS: str = ""
+    TERMNAME: str = ""
+    CREDITLIMIT: str = ""
+    TOTALDUE: str = ""
+    ONHOLD: str = ""
+    CURRENCY: str = ""
+    PRICELIST: str = ""
+
+
+class _Item(msgspec.Struct, frozen=True):
+    ITEMID: str = ""
+    NAME: str = ""
+    STATUS: str = ""
+    ITEMTYPE: str = ""
+    PRODUCTLINEID: str = ""
+    BASEPRICE: str = ""
+    UOMGRPKEY: str = ""
+    BASEUOM: str = ""
+
+
+class _UomDetail(msgspec.Struct, frozen=True):
+    UNIT: str = ""
+    CONVFACTOR: str = ""
+    ISBASE: str = ""
+
+
+class _Invoice(msgspec.Struct, frozen=True):
+    RECORDID: str = ""
+    CUSTOMERID: str = ""
+    STATE: str = ""
+    CURRENCY: str = ""
+    TOTALENTERED: str = ""
+    TOTALPAID: str = ""
+    TOTALDUE: str = ""
+    WHENDUE: str = ""
+
+
+class _SoHeader(msgspec.Struct, frozen=True):
+    DOCNO: str = ""
+    DOCID: str = ""
+    STATE: str = ""
+    PONUMBER: str = ""
+    CUSTVENDID: str = ""
+    CURRENCY: str = ""
+    TOTAL: str = ""
+
+
+class _SoLine(msgspec.Struct, frozen=True):
+    LINE_NO: str = ""
+    ITEMID: str = ""
+    QUANTITY: str = ""
+    UNIT: str = ""
+    PRICE: str = ""
+    STATE: str = ""
+
+
+class _Stock(msgspec.Struct, frozen=True):
+    WAREHOUSEID: str = ""
+    WONHAND: str = ""
+    WONHOLD: str = ""
+    WRESERVED: str = ""
+    WALLOCATED: str = ""
+
+
+class _PoLine(msgspec.Struct, frozen=True):
+    WAREHOUSEID: str = ""
+    QUANTITY: str = ""
+    QTY_CONVERTED: str = ""
+    WHENDUE: str = ""
+
+
+@asynccontextmanager
+async def _concurrently() -> AsyncIterator[asyncio.TaskGroup]:
+    """A task group that fails with the first error itself, not an ``ExceptionGroup``, so
+    callers see our ``BackendError`` types (the other tasks are cancelled as usual)."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            yield tg
+    except BaseExceptionGroup as group:
+        leaves: list[BaseException] = []
+        pending: list[BaseException] = [group]
+        while pending:
+            exc = pending.pop(0)
+            if isinstance(exc, BaseExceptionGroup):
+                pending.extend(exc.exceptions)
+            else:
+                leaves.append(exc)
+        preferred = next((e for e in leaves if isinstance(e, BackendError)), leaves[0])
+        raise preferred from None
+
+
+def _fields(view: type[msgspec.Struct]) -> tuple[str, ...]:
+    return view.__struct_fields__
+
+
+def _view(record: Record, view: type[_V]) -> _V:
+    return msgspec.convert(record, view)
+
+
+def _dec(text: str) -> Decimal:
+    return parse_decimal(text) or _ZERO
+
+
+def _in(values: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join(quote(v) for v in values) + ")"
+
+
+def _status(text: str) -> Literal["active", "inactive"]:
+    return "active" if text.strip().lower() in ("active", "") else "inactive"
+
+
+class IntacctAdapter:
+    """``ErpBackend`` over the Intacct XML gateway; ``ctx.company`` is the entity (``locationid``).
+
+    One session per entity; never more than ``max_in_flight`` requests at once for the company.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        endpoint_url: str,
+        sender_id: str,
+        sender_password: str,
+        user_id: str,
+        company_id: str,
+        user_password: str,
+        max_in_flight: int = 2,
+        request_timeout: float = 30.0,
+        default_price_lists: Mapping[str, str] | None = None,
+    ) -> None:
+        self._client = IntacctClient(
+            client,
+            endpoint_url=endpoint_url,
+            credentials=IntacctCredentials(
+                sender_id=sender_id,
+                sender_password=sender_password,
+                user_id=user_id,
+                company_id=company_id,
+                user_password=user_password,
+            ),
+            max_in_flight=max_in_flight,
+            request_timeout=request_timeout,
+        )
+        self._default_price_lists = dict(
+            DEFAULT_PRICE_LISTS if default_price_lists is None else default_price_lists
+        )
+        self._source = Source(vendor="sage_intacct", system=company_id)
+
+    @property
+    def vendor(self) -> Vendor:
+        return "sage_intacct"
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(UTC)
+
+    # --- customers ----------------------------------------------------------------------------
+
+    async def _customer(self, ctx: CallContext, customer_id: str) -> _Customer:
+        rows = await self._client.read_by_query(
+            ctx,
+            "CUSTOMER",
+            _fields(_Customer),
+            f"CUSTOMERID = {quote(customer_id)}",
+            pagesize=1,
+            limit=1,
+        )
+        if not rows:
+            raise IntacctNotFoundError(f"customer {customer_id!r} not found in Intacct")
+        return _view(rows[0], _Customer)
+
+    async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
+        async with _concurrently() as tg:
+            customer_t = tg.create_task(self._customer(ctx, customer_id))
+            invoices_t = tg.create_task(
+                self._client.read_by_query(
+                    ctx,
+                    "ARINVOICE",
+                    _fields(_Invoice),
+                    f"CUSTOMERID = {quote(customer_id)} AND TOTALDUE > 0",
+                )
+            )
+            orders_t = tg.create_task(
+                self._client.read_by_query(
+                    ctx,
+                    "SODOCUMENT",
+                    _fields(_SoHeader),
+                    f"DOCPARID = 'Sales Order' AND CUSTVENDID = {quote(customer_id)} "
+                    f"AND STATE IN {_in(_EXPOSURE_ORDER_STATES)}",
+                )
+            )
+        customer = customer_t.result()
+        today = date.today()
+        overdue_amount = _ZERO
+        overdue_days = 0
+        for invoice in (_view(r, _Invoice) for r in invoices_t.result()):
+            due = parse_date(invoice.WHENDUE)
+            if due is not None and due < today:
+                overdue_amount += _dec(invoice.TOTALDUE)
+                overdue_days = max(overdue_days, (today - due).days)
+        open_orders = sum((_dec(_view(r, _SoHeader).TOTAL) for r in orders_t.result()), _ZERO)
+        on_hold = customer.ONHOLD.strip().lower() == "true"
+        return CustomerCredit(
+            customer_id=customer.CUSTOMERID,
+            name=customer.NAME,
+            status=_status(customer.STATUS),
+            currency=customer.CURRENCY,
+            credit_limit=parse_decimal(customer.CREDITLIMIT),
+            open_receivables=_dec(customer.TOTALDUE),
+            open_orders=open_orders,
+            overdue_amount=overdue_amount,
+            overdue_days=overdue_days,
+            on_hold=on_hold,
+            hold_reason="Customer is on hold in Sage Intacct" if on_hold else None,
+            terms=customer.TERMNAME or None,
+            source=self._source,
+            as_of=self._now(),
+        )
+
+    async def list_invoices(self, ctx: CallContext, customer_id: str) -> tuple[Invoice, ...]:
+        """AR invoices of a customer, oldest due first (paid ones included)."""
+        rows = await self._client.query(
+            ctx,
+            "ARINVOICE",
+            _fields(_Invoice),
+            filter_=filter_op("equalto", "CUSTOMERID", customer_id),
+            order_by=(("WHENDUE", False),),
+            pagesize=100,
+        )
+        now = self._now()
+        return tuple(
+            Invoice(
+                invoice_id=inv.RECORDID,
+                customer_id=inv.CUSTOMERID,
+                state=inv.STATE,
+                currency=inv.CURRENCY,
+                total=_dec(inv.TOTALENTERED),
+                total_paid=_dec(inv.TOTALPAID),
+                total_due=_dec(inv.TOTALDUE),
+                due_date=parse_date(inv.WHENDUE),
+                source=self._source,
+                as_of=now,
+            )
+            for inv in (_view(r, _Invoice) for r in rows)
+        )
+
+    # --- items --------------------------------------------------------------------------------
+
+    async def _item(self, ctx: CallContext, item_id: str) -> _Item:
+        rows = await self._client.read_by_query(
+            ctx, "ITEM", _fields(_Item), f"ITEMID = {quote(item_id)}", pagesize=1, limit=1
+        )
+        if not rows:
+            raise IntacctNotFoundError(f"item {item_id!r} not found in Intacct")
+        return _view(rows[0], _Item)
+
+    async def _units(self, ctx: CallContext, item: _Item) -> tuple[str, dict[str, Decimal]]:
+        """The item's base unit and every unit of its group with its factor to the base."""
+        factors: dict[str, Decimal] = {}
+        base = item.BASEUOM
+        if item.UOMGRPKEY:
+            rows = await self._client.read_by_query(
+                ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(item.UOMGRPKEY)}"
+            )
+            for detail in (_view(r, _UomDetail) for r in rows):
+                factors[detail.UNIT] = _dec(detail.CONVFACTOR) or Decimal(1)
+                if detail.ISBASE.lower() == "true" and not base:
+                    base = detail.UNIT
+        base = base or "EA"
+        factors.setdefault(base, Decimal(1))
+        return base, factors
+
+    async def get_item(self, ctx: CallContext, item_id: str) -> Item:
+        item = await self._item(ctx, item_id)
+        base, factors = await self._units(ctx, item)
+        return Item(
+            item_id=item.ITEMID,
+            description=item.NAME,
+            status=_status(item.STATUS),
+            base_uom=base,
+            uoms=tuple(
+                UomConversion(uom=unit, factor=factor.normalize() if factor != 1 else Decimal(1))
+                for unit, factor in sorted(factors.items(), key=lambda kv: kv[1])
+            ),
+            item_type=item.ITEMTYPE or None,
+            stocked=item.ITEMTYPE in _STOCKED_TYPES,
+            source=self._source,
+            as_of=self._now(),
+        )
+
+    # --- prices -------------------------------------------------------------------------------
+
+    async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
+        async with _concurrently() as tg:
+            customer_t = tg.create_task(self._customer(ctx, query.customer_id))
+            item_t = tg.create_task(self._item(ctx, query.item_id))
+        customer, item = customer_t.result(), item_t.result()
+        lists = [p for p in (customer.PRICELIST, self._default_price_lists.get(ctx.company)) if p]
+        if not lists:
+            raise IntacctNotFoundError(
+                f"no price list applies to customer {query.customer_id!r} in {ctx.company!r}"
+            )
+        async with _concurrently() as tg:
+            units_t = tg.create_task(self._units(ctx, item))
+            entries_t = tg.create_task(
+                self._client.read_by_query(
+                    ctx,
+                    "SOPRICELISTENTRY",
+                    _fields(PriceEntry),
+                    f"PRICELISTID IN {_in(lists)} AND (ITEMID = {quote(item.ITEMID)}"
+                    + (
+                        f" OR PRODUCTLINEID = {quote(item.PRODUCTLINEID)}"
+                        if item.PRODUCTLINEID
+                        else ""
+                    )
+                    + f") AND DATEFROM <= {quote(intacct_date(query.on_date))}"
+                    f" AND (DATETO >= {quote(intacct_date(query.on_date))} OR DATETO IS NULL)",
+                )
+            )
+        _base, factors = units_t.result()
+        factor = factors.get(query.uom)
+        if factor is None:
+            raise IntacctRejectedError(
+                f"unit {query.uom!r} is not in the unit group of item {query.item_id!r}"
+            )
+        base_qty = query.quantity * factor
+        entries = [_view(r, PriceEntry) for r in entries_t.result()]
+        entry = select_entry(
+            entries,
+            price_lists=lists,
+            item_id=item.ITEMID,
+            product_line=item.PRODUCTLINEID,
+            currency=query.currency,
+            on_date=query.on_date,
+            base_qty=base_qty,
+        )
+        if entry is None:
+            raise IntacctNotFoundError(
+                f"no {query.currency} price for item {query.item_id!r} on {query.on_date} "
+                f"in price list(s) {', '.join(lists)}"
+            )
+        list_base, net_base, discounts = apply_entry(entry, _dec(item.BASEPRICE))
+        return Price(
+            item_id=item.ITEMID,
+            customer_id=customer.CUSTOMERID,
+            quantity=query.quantity,
+            uom=query.uom,
+            currency=query.currency,
+            list_price=(list_base * factor).quantize(_CENT, rounding=ROUND_HALF_UP),
+            net_price=(net_base * factor).quantize(_CENT, rounding=ROUND_HALF_UP),
+            discounts=discounts,
+            price_list=entry.PRICELISTID,
+            valid_from=parse_date(entry.DATEFROM),
+            valid_to=parse_date(entry.DATETO),
+            min_quantity=parse_decimal(entry.QTYLIMITMIN),
+            max_quantity=parse_decimal(entry.QTYLIMITMAX),
+            source=self._source,
+            as_of=self._now(),
+        )
+
+    # --- availability -------------------------------------------------------------------------
+
+    async def get_availability(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
+    ) -> tuple[Availability, ...]:
+        where = f"ITEMID = {quote(item_id)}"
+        if warehouse_ids:
+            where += f" AND WAREHOUSEID IN {_in(warehouse_ids)}"
+        async with _concurrently() as tg:
+            item_t = tg.create_task(self._item(ctx, item_id))
+            stock_t = tg.create_task(
+                self._client.read_by_query(ctx, "ITEMWAREHOUSEINFO", _fields(_Stock), where)
+            )
+            po_t = tg.create_task(
+                self._client.read_by_query(
+                    ctx,
+                    "PODOCUMENTENTRY",
+                    _fields(_PoLine),
+                    f"{where} AND DOCPARID = 'Purchase Order' AND STATE IN {_in(_OPEN_PO_STATES)}",
+                )
+            )
+        item = item_t.result()
+        receipts: dict[str, list[FutureReceipt]] = {}
+        for po in (_view(r, _PoLine) for r in po_t.result()):
+            due = parse_date(po.WHENDUE)
+            remaining = _dec(po.QUANTITY) - _dec(po.QTY_CONVERTED)
+            if due is not None and remaining > 0:
+                receipts.setdefault(po.WAREHOUSEID, []).append(
+                    FutureReceipt(date=due, quantity=remaining)
+                )
+        rows: dict[str, Availability] = {}
+        now = self._now()
+        for stock in (_view(r, _Stock) for r in stock_t.result()):
+            on_hand = _dec(stock.WONHAND)
+            allocated = _dec(stock.WRESERVED) + _dec(stock.WALLOCATED)
+            held = _dec(stock.WONHOLD)
+            rows[stock.WAREHOUSEID] = Availability(
+                item_id=item.ITEMID,
+                warehouse_id=stock.WAREHOUSEID,
+                uom=item.BASEUOM or "EA",
+                on_hand=on_hand,
+                allocated=allocated,
+                available_now=max(_ZERO, on_hand - allocated - held),
+                receipts=tuple(sorted(receipts.get(stock.WAREHOUSEID, []), key=lambda r: r.date)),
+                source=self._source,
+                as_of=now,
+            )
+        order = list(warehouse_ids) if warehouse_ids else sorted(rows)
+        return tuple(rows[w] for w in order if w in rows)
+
+    # --- orders -------------------------------------------------------------------------------
+
+    async def _find_order(self, ctx: CallContext, external_ref: str) -> str | None:
+        rows = await self._client.read_by_query(
+            ctx,
+            "SODOCUMENT",
+            ("DOCNO",),
+            f"DOCPARID = 'Sales Order' AND PONUMBER = {quote(external_ref)}",
+            pagesize=1,
+            limit=1,
+        )
+        return rows[0].get("DOCNO") if rows else None
+
+    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
+        """Create a sales order once per ``external_ref`` (sent as ``referenceno``).
+
+        Looks the reference up first; the create itself carries ``uniqueid=true`` with a
+        control id derived from the order, so a replay Intacct already processed is refused
+        by the gateway and answered from the existing order.
+        """
+        existing = await self._find_order(ctx, order.external_ref)
+        if existing is not None:
+            return await self._ack(ctx, existing, created=False)
+        fn = fn_create_sotransaction(
+            customer_id=order.customer_id,
+            date_created=order.order_date,
+            reference_no=order.external_ref,
+            currency=order.currency,
+            date_due=order.requested_date,
+            message=f"Customer PO {order.customer_po}" if order.customer_po else None,
+            ship_to=order.ship_to,
+            lines=[
+                SoLine(
+                    item_id=line.item_id,
+                    quantity=format(line.quantity, "f"),
+                    unit=line.uom,
+                    warehouse_id=line.warehouse_id,
+                    price=format(line.unit_price, "f") if line.unit_price is not None else None,
+                    location_id=line.dimensions.get("location") or ctx.company or None,
+                    department_id=line.dimensions.get("department"),
+                    project_id=line.dimensions.get("project"),
+                    class_id=line.dimensions.get("class"),
+                    memo=line.memo,
+                )
+                for line in sorted(order.lines, key=lambda ln: ln.line_no)
+            ],
+        )
+        try:
+            result = await self._client.call(
+                ctx, fn, controlid=_order_controlid(order), uniqueid=True
+            )
+        except IntacctDuplicateRequestError:
+            existing = await self._find_order(ctx, order.external_ref)
+            if existing is None:
+                raise
+            return await self._ack(ctx, existing, created=False)
+        key = result.key or ""
+        docno = key.partition("-")[2] if key.startswith("Sales Order-") else key
+        if not docno:
+            raise IntacctProtocolError("create_sotransaction answered without a key")
+        return await self._ack(ctx, docno, created=True)
+
+    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
+        return await self._ack(ctx, order_id, created=True)
+
+    async def _ack(self, ctx: CallContext, docno: str, *, created: bool) -> OrderAck:
+        docid = f"Sales Order-{docno}"
+        async with _concurrently() as tg:
+            header_t = tg.create_task(
+                self._client.read_by_query(
+                    ctx,
+                    "SODOCUMENT",
+                    _fields(_SoHeader),
+                    f"DOCPARID = 'Sales Order' AND DOCNO = {quote(docno)}",
+                    pagesize=1,
+                    limit=1,
+                )
+            )
+            lines_t = tg.create_task(
+                self._client.read_by_query(
+                    ctx, "SODOCUMENTENTRY", _fields(_SoLine), f"DOCHDRID = {quote(docid)}"
+                )
+            )
+        if not header_t.result():
+            raise IntacctNotFoundError(f"sales order {docno!r} not found in Intacct")
+        header = _view(header_t.result()[0], _SoHeader)
+        lines = sorted(
+            (_view(r, _SoLine) for r in lines_t.result()), key=lambda ln: int(ln.LINE_NO or 0)
+        )
+        return OrderAck(
+            order_id=header.DOCNO,
+            external_ref=header.PONUMBER or None,
+            customer_id=header.CUSTVENDID,
+            status=header.STATE,
+            currency=header.CURRENCY or None,
+            total=parse_decimal(header.TOTAL),
+            lines=tuple(
+                OrderLineAck(
+                    line_no=int(ln.LINE_NO or 0),
+                    item_id=ln.ITEMID,
+                    quantity=_dec(ln.QUANTITY),
+                    uom=ln.UNIT,
+                    unit_price=parse_decimal(ln.PRICE),
+                    status=ln.STATE or header.STATE,
+                )
+                for ln in lines
+            ),
+            created=created,
+            source=self._source,
+            as_of=self._now(),
+        )
+
+    async def ping(self, ctx: CallContext) -> None:
+        await self._client.call(ctx, fn_read_by_query("LOCATION", ("LOCATIONID",), "", 1))
+
+
+def _order_controlid(order: OrderRequest) -> str:
+    """Stable for the same order content: a replay is a duplicate, a corrected order is not."""
+    digest = hashlib.sha256(msgspec.json.encode(order)).hexdigest()[:40]
+    return f"isthmus-so-{digest}"
