@@ -139,7 +139,8 @@ def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV:
             continue
-        path = key[len(ENV_PREFIX) :].lower().split("__")
+        first, *rest = key[len(ENV_PREFIX) :].split("__")
+        path = [first.lower(), *(_segment(part) for part in rest)]
         node = tree
         for part in path[:-1]:
             child = node.setdefault(part, {})
@@ -148,6 +149,17 @@ def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
             node = child
         node[path[-1]] = _coerce_env_value(value)
     return tree
+
+
+def _field_names() -> frozenset[str]:
+    structs = (Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting)
+    return frozenset(name for struct in structs for name in struct.__struct_fields__)
+
+
+def _segment(part: str) -> str:
+    # Field names are lower case; map keys (entity codes, currency pairs) keep their case.
+    lowered = part.lower()
+    return lowered if lowered in _field_names() else part
 
 
 def _coerce_env_value(value: str) -> Any:
