@@ -13,8 +13,8 @@ PRICE_CHECK_EXAMPLE = Example(
         "customerNumber": "US0001",
         "currency": "USD",
         "lines": [
-            {"sku": "WIDGET-0001", "quantity": "10", "uom": "EA"},
-            {"sku": "WIDGET-0002", "quantity": "2", "uom": "BOX"},
+            {"sku": "SKU-0001", "quantity": "10", "uom": "Each"},
+            {"sku": "SKU-0002", "quantity": "2", "uom": "Box"},
         ],
     },
 )
@@ -24,7 +24,7 @@ ATP_EXAMPLE = Example(
     value={
         "entity": "DE01",
         "lines": [
-            {"sku": "WIDGET-0001", "quantity": "24", "uom": "EA", "requestedDate": "2026-12-01"}
+            {"sku": "SKU-0001", "quantity": "24", "uom": "Each", "requestedDate": "2026-12-01"}
         ],
     },
 )
@@ -47,8 +47,8 @@ VALIDATE_QUOTE_EXAMPLE = Example(
         "quoteId": "0Q0000000000001",
         "currency": "USD",
         "lines": [
-            {"sku": "WIDGET-0001", "quantity": "10", "uom": "EA", "quotedUnitPrice": "12.50"},
-            {"sku": "WIDGET-0002", "quantity": "1", "uom": "BOX", "quotedUnitPrice": "140.00"},
+            {"sku": "SKU-0001", "quantity": "10", "uom": "Each", "quotedUnitPrice": "12.50"},
+            {"sku": "SKU-0002", "quantity": "1", "uom": "Box", "quotedUnitPrice": "140.00"},
         ],
     },
 )

@@ -42,15 +42,15 @@ Entity = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,20}$", examples=
 Currency = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["USD"])
 ]
-Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=80, examples=["WIDGET-0001"])]
-Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=10, examples=["EA", "BOX"])]
+Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=80, examples=["SKU-0001"])]
+Unit = Annotated[str, msgspec.Meta(min_length=1, max_length=10, examples=["Each", "Box"])]
 AccountId = Annotated[
     str,
     msgspec.Meta(
         min_length=15,
         max_length=18,
         pattern=r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$",
-        examples=["001000000000001AAA"],
+        examples=["001Sbx000000001IAA"],
     ),
 ]
 CustomerNumber = Annotated[
