@@ -21,6 +21,7 @@ import asyncio
 import base64
 import hashlib
 import itertools
+import weakref
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -48,7 +49,7 @@ from system_apis.contract import (
 from system_apis.errors import BackendError
 from system_apis.infor_m3.client import MiClient, Record
 from system_apis.infor_m3.credentials import IonApiCredentials
-from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError, M3RejectedError
+from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError
 from system_apis.infor_m3.tokens import TokenProvider
 
 __all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for"]
@@ -82,7 +83,10 @@ class M3Adapter:
         self._ionapi = ionapi
         self.tokens = TokenProvider(client, ionapi)
         self.mi = MiClient(client, ionapi, self.tokens, request_timeout=request_timeout)
-        self._order_locks: dict[str, asyncio.Lock] = {}
+        # One lock per order reference while someone holds it; gone once nobody does.
+        self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     @property
     def vendor(self) -> Vendor:
@@ -260,9 +264,10 @@ class M3Adapter:
         cuor = cuor_for(order.external_ref)
         # Duplicates racing inside this process queue up here; the CUOR lookup then finds the
         # first one's order. (Across replicas the process layer's idempotency record guards.)
-        lock = self._order_locks.setdefault(
-            f"{ctx.company}/{order.customer_id}/{cuor}", asyncio.Lock()
-        )
+        key = f"{ctx.company}/{order.customer_id}/{cuor}"
+        lock = self._order_locks.get(key)
+        if lock is None:
+            lock = self._order_locks[key] = asyncio.Lock()
         async with lock:
             existing = await self._find_by_cuor(ctx, order.customer_id, cuor)
             if existing is not None:
@@ -416,7 +421,7 @@ def _dec(raw: str | None) -> Decimal:
     try:
         value = Decimal(raw.strip())
     except InvalidOperation:
-        raise M3RejectedError(f"M3 sent a number that is not one: {raw!r}") from None
+        raise M3ProtocolError(f"M3 sent a number that is not one: {raw!r}") from None
     return value
 
 
