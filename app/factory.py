@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(settings) if settings.docs else None,
         debug=False,
+        logging_config=None,  # logging is configured once by app.logs, not per app
     )
     return app
 
