@@ -13,7 +13,7 @@ from pathlib import Path
 __all__ = ["ACCOUNTS", "build_xref", "salesforce_account_id"]
 
 XREF_PATH = Path(__file__).parent / "data" / "xref.json"
-ACCOUNTS = 20
+ACCOUNTS = 22
 PRODUCTS = 160
 _SUFFIX = string.ascii_uppercase + "012345"
 
@@ -29,12 +29,16 @@ def salesforce_account_id(n: int) -> str:
 
 
 def build_xref() -> dict[str, object]:
+    # Account n is customer n in each entity that has one (the M3 seed has 20 in CA01).
+    per_entity = {
+        "US01": (22, "US{n:04d}"),
+        "CA01": (20, "CA{n:04d}"),
+        "DE01": (22, "CUST-DE-{n:03d}"),
+        "UK01": (22, "CUST-UK-{n:03d}"),
+    }
     accounts = {
         salesforce_account_id(n): {
-            "US01": f"US{n:04d}",
-            "CA01": f"CA{n:04d}",
-            "DE01": f"CUST-DE-{n:03d}",
-            "UK01": f"CUST-UK-{n:03d}",
+            entity: pattern.format(n=n) for entity, (count, pattern) in per_entity.items() if n <= count
         }
         for n in range(1, ACCOUNTS + 1)
     }
