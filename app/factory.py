@@ -15,6 +15,7 @@ from litestar.openapi.spec import Contact, License, Server
 from app import __version__
 from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
+from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController
 from app.routes import ProcessController
 from app.services import Services
@@ -77,6 +78,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         debug=False,
         logging_config=None,  # logging is configured once by app.logs, not per app
     )
+    if settings.docs:
+        seal_strict_request_schemas(app)
     return app
 
 

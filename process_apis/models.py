@@ -56,10 +56,28 @@ AccountId = Annotated[
 CustomerNumber = Annotated[
     str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
+# Decimals travel as strings; the pattern documents what the process layer accepts (a JSON
+# number is also read, for callers such as Apex that serialise Decimal as a number).
+QUANTITY_PATTERN = r"^(?=.*[1-9])[0-9]{1,9}(\.[0-9]{1,6})?$"
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
 Quantity = Annotated[
     Decimal,
     msgspec.Meta(
-        description="Greater than 0, at most 6 decimal places, below 1e9", examples=["12"]
+        extra_json_schema={
+            "description": "Greater than 0, below 1e9, at most 6 decimal places",
+            "examples": ["12"],
+            "extra": {"pattern": QUANTITY_PATTERN},
+        }
+    ),
+]
+Amount = Annotated[
+    Decimal,
+    msgspec.Meta(
+        extra_json_schema={
+            "description": "0 or more, below 1e12, at most 6 decimal places",
+            "examples": ["1250.00"],
+            "extra": {"pattern": AMOUNT_PATTERN},
+        }
     ),
 ]
 WarehouseId = Annotated[
@@ -222,7 +240,7 @@ class AtpResult(_Response, kw_only=True):
 
 
 class CreditCheckRequest(_CustomerRequest, kw_only=True):
-    amount: Decimal | None = None
+    amount: Amount | None = None
     """Order amount to test against headroom, in ``currency`` (the customer's when omitted)."""
     currency: Currency | None = None
 
@@ -264,7 +282,7 @@ class QuoteLine(_Request, kw_only=True):
     sku: Sku
     quantity: Quantity
     uom: Unit
-    quoted_unit_price: Decimal
+    quoted_unit_price: Amount
     """The rep's unit price per ``uom``, in the quote currency."""
     requested_date: dt.date | None = None
     warehouse: WarehouseId | None = None
