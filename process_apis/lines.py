@@ -96,7 +96,8 @@ class LineOutcome:
     async def fetch_price(
         self, lookups: Lookups, *, customer_id: str, currency: str, on_date: date, fx: FxTable
     ) -> None:
-        assert self.item is not None and self.base is not None
+        assert self.item is not None
+        assert self.base is not None
         query = PriceQuery(
             customer_id=customer_id,
             item_id=self.item.item_id,
@@ -165,7 +166,8 @@ class LineOutcome:
     # ------------------------------------------------------------ availability views
 
     def warehouse_views(self, today: date) -> list[WarehouseAvailability]:
-        assert self.base is not None and self.availability is not None
+        assert self.base is not None
+        assert self.availability is not None
         factor = self.base.factor
         return [
             WarehouseAvailability(
@@ -179,7 +181,8 @@ class LineOutcome:
 
     def promise(self, today: date) -> tuple[AvailabilityStatus, date | None, str | None, Decimal]:
         """(status, earliest promise date, its warehouse, best quantity by requested date in line uom)."""
-        assert self.base is not None and self.availability is not None
+        assert self.base is not None
+        assert self.availability is not None
         best_date: date | None = None
         best_wh: str | None = None
         best_by_requested = Decimal(0)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from hypothesis import HealthCheck, given, settings
 
 from app.factory import create_app
 from app.services import Services
