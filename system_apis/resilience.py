@@ -1,0 +1,323 @@
+"""Timeouts, retries, a circuit breaker and a bulkhead around one ERP backend.
+
+``ResilientBackend`` implements ``ErpBackend`` over another implementation (an adapter):
+
+- every attempt is bounded by what is left of ``ctx.deadline`` (and ``attempt_timeout``);
+- reads are retried only on connection failures, 429 and 502/503/504, with jittered backoff,
+  never past the deadline, and within a retry budget (a failing backend sees at most about
+  ``1 + budget_ratio`` times the calls it was asked for, plus a small burst);
+- a circuit breaker per company (``vendor`` + ``ctx.company``) refuses at once while the
+  backend is failing, so the cache above can answer in milliseconds; business answers (not
+  found, rejected) count as successes: the backend is alive and answering;
+- a bulkhead caps calls in flight, so a hung backend holds a bounded number of tasks and
+  sockets and cannot starve other backends or health checks.
+
+``create_order`` is never retried here (the adapters carry the idempotency guard; a retry
+belongs to the caller that knows the order), it only passes the breaker and the bulkhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import msgspec
+
+from system_apis._resilience_breaker import (
+    BreakerPolicy,
+    BreakerSnapshot,
+    BreakerState,
+    CircuitBreaker,
+)
+from system_apis._resilience_retry import RetryBudget, RetryPolicy, retry_delay, should_retry
+from system_apis.contract import (
+    Availability,
+    CallContext,
+    CustomerCredit,
+    ErpBackend,
+    Item,
+    OrderAck,
+    OrderRequest,
+    Price,
+    PriceQuery,
+    Vendor,
+)
+from system_apis.errors import (
+    BackendError,
+    BackendProtocolError,
+    BackendRateLimitedError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+)
+
+__all__ = [
+    "BreakerPolicy",
+    "BreakerSnapshot",
+    "BreakerState",
+    "BulkheadFullError",
+    "CircuitOpenError",
+    "ResiliencePolicy",
+    "ResilienceSnapshot",
+    "ResilientBackend",
+    "RetryPolicy",
+]
+
+T = TypeVar("T")
+
+# Less than this left of the deadline: an attempt could not finish, so it is not started.
+_MIN_USEFUL_SECONDS = 0.005
+
+
+class CircuitOpenError(BackendUnavailableError):
+    """The breaker for this backend/company is open: no call was made."""
+
+    retryable = False
+
+
+class BulkheadFullError(BackendUnavailableError):
+    """Too many calls to this backend were already in flight: no call was made."""
+
+    retryable = False
+
+
+@dataclass(frozen=True)
+class ResiliencePolicy:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    max_in_flight: int = 32
+    """Bulkhead: calls in flight to this backend at once."""
+    queue_wait: float = 0.1
+    """How long a call may wait for a bulkhead slot (never past its deadline)."""
+    attempt_timeout: float = 30.0
+    """Bound on one attempt when the call has no deadline."""
+
+
+class ResilienceSnapshot(msgspec.Struct, kw_only=True):
+    vendor: str
+    in_flight: int
+    max_in_flight: int
+    calls: int
+    attempts: int
+    retries: int
+    retries_refused_by_budget: int
+    bulkhead_rejections: int
+    timeouts: int
+    breakers: dict[str, BreakerSnapshot]
+    """Per ``ctx.company``."""
+
+
+class _Bulkhead:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.in_flight = 0
+        self.rejections = 0
+        self._slots = asyncio.Semaphore(size)
+
+    async def acquire(self, wait: float, vendor: str) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # a free slot is taken without yielding
+        else:
+            try:
+                async with asyncio.timeout(max(0.0, wait)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                self.rejections += 1
+                raise BulkheadFullError(
+                    f"{self.size} calls already in flight to {vendor}", vendor=vendor
+                ) from None
+        self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._slots.release()
+
+
+class ResilientBackend:
+    """``ErpBackend`` adding deadline-bound timeouts, safe retries, breakers and a bulkhead.
+
+    ``inner``: the adapter. ``policy``: see ``ResiliencePolicy``. ``clock``: monotonic clock
+    of the breakers (tests pass a manual one); deadlines always use ``time.monotonic``.
+    """
+
+    def __init__(
+        self,
+        inner: ErpBackend,
+        *,
+        policy: ResiliencePolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._inner = inner
+        self._policy = policy or ResiliencePolicy()
+        self._clock = clock
+        self._bulkhead = _Bulkhead(self._policy.max_in_flight)
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._budgets: dict[str, RetryBudget] = {}
+        self._calls = 0
+        self._attempts = 0
+        self._retries = 0
+        self._timeouts = 0
+
+    @property
+    def vendor(self) -> Vendor:
+        return self._inner.vendor
+
+    @property
+    def inner(self) -> ErpBackend:
+        return self._inner
+
+    def breaker_state(self, company: str) -> BreakerState:
+        return self._breaker(company).state
+
+    # ------------------------------------------------------------------ the contract
+
+    async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
+        return await self._call(
+            ctx, lambda: self._inner.get_customer_credit(ctx, customer_id), retry=True
+        )
+
+    async def get_item(self, ctx: CallContext, item_id: str) -> Item:
+        return await self._call(ctx, lambda: self._inner.get_item(ctx, item_id), retry=True)
+
+    async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
+        return await self._call(ctx, lambda: self._inner.get_price(ctx, query), retry=True)
+
+    async def get_availability(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
+    ) -> tuple[Availability, ...]:
+        return await self._call(
+            ctx, lambda: self._inner.get_availability(ctx, item_id, warehouse_ids), retry=True
+        )
+
+    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
+        return await self._call(ctx, lambda: self._inner.create_order(ctx, order), retry=False)
+
+    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
+        return await self._call(ctx, lambda: self._inner.get_order(ctx, order_id), retry=True)
+
+    async def ping(self, ctx: CallContext) -> None:
+        # A readiness probe wants the backend's state now, not after retries.
+        await self._call(ctx, lambda: self._inner.ping(ctx), retry=False)
+
+    # ------------------------------------------------------------------ the machinery
+
+    def _breaker(self, company: str) -> CircuitBreaker:
+        breaker = self._breakers.get(company)
+        if breaker is None:
+            breaker = self._breakers[company] = CircuitBreaker(
+                self._policy.breaker, clock=self._clock
+            )
+        return breaker
+
+    def _budget(self, company: str) -> RetryBudget:
+        budget = self._budgets.get(company)
+        if budget is None:
+            retry = self._policy.retry
+            budget = self._budgets[company] = RetryBudget(
+                ratio=retry.budget_ratio, burst=retry.budget_burst
+            )
+        return budget
+
+    async def _call(self, ctx: CallContext, make: Callable[[], Awaitable[T]], *, retry: bool) -> T:
+        vendor = self.vendor
+        breaker = self._breaker(ctx.company)
+        budget = self._budget(ctx.company)
+        self._calls += 1
+        if retry:
+            budget.deposit()
+        max_attempts = self._policy.retry.max_attempts if retry else 1
+        attempt = 0
+        while True:
+            attempt += 1
+            if not breaker.try_acquire():
+                raise CircuitOpenError(
+                    f"circuit open for {vendor} company {ctx.company}",
+                    vendor=vendor,
+                    retry_after=breaker.retry_in(),
+                )
+            try:
+                result = await self._attempt(ctx, make)
+            except BulkheadFullError:
+                breaker.record_neutral()
+                raise
+            except BackendError as error:
+                if _is_backend_failure(error):
+                    breaker.record_failure()
+                else:
+                    breaker.record_success()
+                if attempt >= max_attempts or not should_retry(error):
+                    raise
+                delay = retry_delay(self._policy.retry, attempt, error)
+                if not _fits(ctx, delay) or not budget.try_withdraw():
+                    raise
+                self._retries += 1
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                continue
+            except asyncio.CancelledError:
+                breaker.record_neutral()
+                raise
+            except Exception:
+                breaker.record_failure()
+                raise
+            breaker.record_success()
+            return result
+
+    async def _attempt(self, ctx: CallContext, make: Callable[[], Awaitable[T]]) -> T:
+        vendor = self.vendor
+        timeout = self._policy.attempt_timeout
+        if ctx.deadline is not None:
+            left = ctx.deadline - time.monotonic()
+            if left < _MIN_USEFUL_SECONDS:
+                self._timeouts += 1
+                raise BackendTimeoutError(
+                    "deadline reached before the call was made", vendor=vendor
+                )
+            timeout = min(timeout, left)
+        await self._bulkhead.acquire(min(self._policy.queue_wait, timeout), vendor)
+        self._attempts += 1
+        if ctx.deadline is not None:  # waiting for the slot took some of the time
+            timeout = max(0.0, min(timeout, ctx.deadline - time.monotonic()))
+        try:
+            async with asyncio.timeout(timeout):
+                return await make()
+        except TimeoutError:
+            self._timeouts += 1
+            raise BackendTimeoutError(
+                f"{vendor} did not answer within {timeout:.3f} s", vendor=vendor
+            ) from None
+        finally:
+            self._bulkhead.release()
+
+    def snapshot(self) -> ResilienceSnapshot:
+        return ResilienceSnapshot(
+            vendor=self.vendor,
+            in_flight=self._bulkhead.in_flight,
+            max_in_flight=self._bulkhead.size,
+            calls=self._calls,
+            attempts=self._attempts,
+            retries=self._retries,
+            retries_refused_by_budget=sum(b.exhausted for b in self._budgets.values()),
+            bulkhead_rejections=self._bulkhead.rejections,
+            timeouts=self._timeouts,
+            breakers={company: b.snapshot() for company, b in self._breakers.items()},
+        )
+
+
+def _is_backend_failure(error: BackendError) -> bool:
+    """Does this error say the backend is unwell (as opposed to answering 'no')?"""
+    return isinstance(
+        error,
+        BackendUnavailableError
+        | BackendTimeoutError
+        | BackendProtocolError
+        | BackendRateLimitedError,
+    ) and not isinstance(error, CircuitOpenError | BulkheadFullError)
+
+
+def _fits(ctx: CallContext, delay: float) -> bool:
+    if ctx.deadline is None:
+        return True
+    return time.monotonic() + delay + _MIN_USEFUL_SECONDS < ctx.deadline
