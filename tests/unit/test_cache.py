@@ -1,0 +1,342 @@
+"""CachedBackend over the in-memory ERP, L1 only (no Redis): what a caller sees, and when."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.contract import CallContext, ErpBackend, Freshness, PriceQuery
+from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
+from system_apis.resilience import ResiliencePolicy, ResilientBackend, RetryPolicy
+from tests.support.fake_erp import FakeErp, seeded_fake
+
+CTX = CallContext(company="100", division="US1")
+SHORT = KindPolicy(fresh_seconds=0.05, stale_seconds=0.05, error_seconds=60)
+"""Fresh for 50 ms, then served stale while refreshing for 50 ms, then live-or-degraded."""
+
+
+def _policy(**overrides: object) -> CachePolicy:
+    kinds = {"credit": SHORT, "item": SHORT, "price": SHORT, "stock": SHORT}
+    return CachePolicy(**{**kinds, "refresh_timeout": 0.5, **overrides})  # type: ignore[arg-type]
+
+
+def _within(seconds: float, company: str = "100") -> CallContext:
+    return CallContext(company=company, division="US1", deadline=time.monotonic() + seconds)
+
+
+def _query(**overrides: object) -> PriceQuery:
+    values: dict[str, object] = {
+        "customer_id": "C1",
+        "item_id": "I1",
+        "quantity": Decimal(1),
+        "uom": "EA",
+        "currency": "USD",
+        "on_date": date(2026, 11, 23),
+    }
+    return PriceQuery(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fake() -> FakeErp:
+    return seeded_fake()
+
+
+@pytest.fixture
+async def cached(fake: FakeErp) -> AsyncIterator[CachedBackend]:
+    backend = CachedBackend(fake, cache=TwoLevelCache(None), policy=_policy())
+    yield backend
+    await backend.aclose()
+
+
+def _calls(fake: FakeErp, method: str) -> int:
+    return sum(1 for name, _ in fake.calls if name == method)
+
+
+def test_cached_backend_implements_the_contract(cached: CachedBackend) -> None:
+    assert isinstance(cached, ErpBackend)
+
+
+async def test_first_read_is_live_and_the_next_comes_from_cache(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    first = await cached.get_customer_credit(CTX, "C1")
+    second = await cached.get_customer_credit(CTX, "C1")
+
+    assert first.freshness == Freshness()
+    assert second.freshness.cached
+    assert not second.freshness.stale
+    assert second.freshness.age_seconds < 0.05
+    assert second.credit_limit == first.credit_limit
+    assert _calls(fake, "get_customer_credit") == 1
+
+
+async def test_stale_value_is_answered_at_once_and_refreshed_in_the_background(
+    fake: FakeErp,
+) -> None:
+    policy = _policy(item=KindPolicy(fresh_seconds=0.1, stale_seconds=10, error_seconds=60))
+    cached = CachedBackend(fake, cache=TwoLevelCache(None), policy=policy)
+    await cached.get_item(CTX, "I1")
+    await asyncio.sleep(0.11)
+    fake.delay["get_item"] = 0.1
+
+    started = time.monotonic()
+    stale = await cached.get_item(CTX, "I1")
+    answered_in = time.monotonic() - started
+    await asyncio.sleep(0.13)
+    refreshed = await cached.get_item(CTX, "I1")
+
+    assert answered_in < 0.02
+    assert stale.freshness.stale
+    assert not stale.freshness.degraded
+    assert _calls(fake, "get_item") == 2
+    assert refreshed.freshness.cached
+    assert not refreshed.freshness.stale
+
+
+async def test_failing_backend_gets_the_old_value_flagged_degraded_with_its_age(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    await cached.get_price(CTX, _query())
+    await asyncio.sleep(0.12)  # past fresh + stale
+    fake.fail["get_price"] = BackendUnavailableError("503", vendor="infor_m3", status_code=503)
+
+    price = await cached.get_price(_within(0.5), _query())
+
+    assert price.net_price == Decimal("10.00")
+    assert price.freshness.degraded
+    assert price.freshness.stale
+    assert price.freshness.age_seconds >= 0.12
+
+
+async def test_hanging_backend_gets_the_old_value_before_the_deadline(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    await cached.get_availability(CTX, "I1", ("W1",))
+    await asyncio.sleep(0.12)
+    fake.delay["get_availability"] = float("inf")
+
+    started = time.monotonic()
+    rows = await cached.get_availability(_within(0.2), "I1", ("W1",))
+
+    assert time.monotonic() - started < 0.2
+    assert [(r.warehouse_id, r.available_now) for r in rows] == [("W1", Decimal(50))]
+    assert all(r.freshness.degraded for r in rows)
+
+
+async def test_the_abandoned_call_is_cancelled_at_the_refresh_timeout(fake: FakeErp) -> None:
+    cached = CachedBackend(fake, cache=TwoLevelCache(None), policy=_policy(refresh_timeout=0.15))
+    await cached.get_item(CTX, "I1")
+    await asyncio.sleep(0.12)
+    fake.delay["get_item"] = float("inf")
+
+    degraded = await cached.get_item(_within(0.05), "I1")
+    assert cached.snapshot().fills_in_flight == 1
+    await asyncio.sleep(0.2)
+
+    assert degraded.freshness.degraded
+    assert fake.cancelled == ["get_item"]
+    assert cached.snapshot().fills_in_flight == 0
+    assert cached.snapshot().kinds["item"].backend_failures == 1
+
+
+async def test_nothing_cached_and_backend_failing_raises_the_backend_error(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    fake.fail["get_item"] = BackendUnavailableError("down", vendor="infor_m3")
+
+    with pytest.raises(BackendUnavailableError):
+        await cached.get_item(_within(0.5), "I1")
+
+
+async def test_nothing_cached_and_backend_hanging_times_out_at_the_deadline(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    fake.delay["get_item"] = float("inf")
+    started = time.monotonic()
+
+    with pytest.raises(BackendTimeoutError):
+        await cached.get_item(_within(0.1), "I1")
+
+    assert time.monotonic() - started < 0.1
+
+
+async def test_not_found_is_an_answer_never_hidden_behind_a_cached_value(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    await cached.get_item(CTX, "I1")
+    await asyncio.sleep(0.12)
+    del fake.items["I1"]
+
+    with pytest.raises(NotFoundError):
+        await cached.get_item(_within(0.5), "I1")
+    with pytest.raises(NotFoundError):
+        await cached.get_item(_within(0.5), "I1")
+
+    assert cached.cache.peek(cached._item(CTX, "I1").key) is None
+
+
+async def test_too_old_values_are_not_served_even_when_the_backend_fails(fake: FakeErp) -> None:
+    short = KindPolicy(fresh_seconds=0.02, stale_seconds=0.02, error_seconds=0.06)
+    cached = CachedBackend(fake, cache=TwoLevelCache(None), policy=_policy(item=short))
+    await cached.get_item(CTX, "I1")
+    await asyncio.sleep(0.07)
+    fake.fail["get_item"] = BackendUnavailableError("down", vendor="infor_m3")
+
+    with pytest.raises(BackendUnavailableError):
+        await cached.get_item(_within(0.5), "I1")
+    await cached.aclose()
+
+
+async def test_200_concurrent_cold_requests_make_one_backend_call(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    fake.delay["get_price"] = 0.05
+
+    prices = await asyncio.gather(*(cached.get_price(_within(1.0), _query()) for _ in range(200)))
+
+    assert _calls(fake, "get_price") == 1
+    assert {p.net_price for p in prices} == {Decimal("10.00")}
+
+
+async def test_keys_tell_apart_every_query_field(cached: CachedBackend, fake: FakeErp) -> None:
+    variants = [
+        _query(),
+        _query(on_date=date(2026, 11, 24)),
+        _query(quantity=Decimal(100)),
+        _query(uom="BOX"),
+        _query(customer_id="HOLD"),
+        _query(warehouse_id="W1"),
+    ]
+    for query in variants:
+        await cached.get_price(CTX, query)
+    await cached.get_price(CallContext(company="200", division="US1"), _query())
+    await cached.get_price(CallContext(company="100", division="CA1"), _query())
+    await cached.get_price(CTX, _query(quantity=Decimal("1.000")))  # same quantity as 1
+
+    assert _calls(fake, "get_price") == len(variants) + 2
+
+
+async def test_open_breaker_answers_from_cache_in_milliseconds(fake: FakeErp) -> None:
+    from system_apis.resilience import BreakerPolicy
+
+    resilient = ResilientBackend(
+        fake,
+        policy=ResiliencePolicy(
+            retry=RetryPolicy.without_backoff(), breaker=BreakerPolicy(consecutive_failures=2)
+        ),
+    )
+    cached = CachedBackend(resilient, cache=TwoLevelCache(None), policy=_policy())
+    await cached.get_customer_credit(CTX, "C1")
+    await asyncio.sleep(0.12)
+    fake.fail["get_customer_credit"] = BackendUnavailableError("down", vendor="infor_m3")
+    for _ in range(2):
+        await cached.get_customer_credit(_within(0.5), "C1")
+    assert resilient.breaker_state("100") == "open"
+
+    started = time.monotonic()
+    credit = await cached.get_customer_credit(_within(0.5), "C1")
+
+    assert time.monotonic() - started < 0.01
+    assert credit.freshness.degraded
+    await cached.aclose()
+
+
+async def test_invalidating_a_customer_drops_its_credit_and_prices_only(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    await cached.get_customer_credit(CTX, "C1")
+    await cached.get_customer_credit(CTX, "HOLD")
+    await cached.get_price(CTX, _query())
+    await cached.get_price(CTX, _query(customer_id="HOLD"))
+    await cached.get_item(CTX, "I1")
+
+    result = await cached.invalidate(customer_id="C1")
+    for _ in range(2):
+        await cached.get_customer_credit(CTX, "C1")
+        await cached.get_customer_credit(CTX, "HOLD")
+        await cached.get_price(CTX, _query())
+        await cached.get_price(CTX, _query(customer_id="HOLD"))
+        await cached.get_item(CTX, "I1")
+
+    assert result.l1_removed == 2
+    assert not result.propagated  # no Redis: nobody else to tell
+    assert [name for name, _ in fake.calls[5:]] == ["get_customer_credit", "get_price"]
+
+
+async def test_invalidating_an_item_drops_item_stock_and_its_prices(
+    cached: CachedBackend,
+) -> None:
+    await cached.get_item(CTX, "I1")
+    await cached.get_item(CTX, "I2")
+    await cached.get_availability(CTX, "I1", ("W1",))
+    await cached.get_price(CTX, _query())
+    await cached.get_price(CTX, _query(item_id="I2"))
+
+    result = await cached.invalidate(item_id="I1")
+
+    assert result.l1_removed == 3
+
+
+async def test_invalidating_a_kind_of_one_company(cached: CachedBackend) -> None:
+    await cached.get_price(CTX, _query())
+    await cached.get_price(CallContext(company="200", division="US1"), _query())
+    await cached.get_item(CTX, "I1")
+
+    result = await cached.invalidate(kind="price", company="200")
+
+    assert result.l1_removed == 1
+
+
+async def test_warm_loads_a_customers_data_ahead_of_time(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    report = await cached.warm(
+        CTX,
+        customers=["C1", "NOPE"],
+        items=["I1"],
+        prices=[_query(), _query(item_id="I2")],
+        availability=[("I1", ("W1", "W2"))],
+    )
+    calls_after_warm = len(fake.calls)
+    credit = await cached.get_customer_credit(CTX, "C1")
+    rows = await cached.get_availability(CTX, "I1", ("W1", "W2"))
+
+    assert report.loaded == 5
+    assert list(report.failed.values()) == ["not_found"]
+    assert len(fake.calls) == calls_after_warm
+    assert credit.freshness.cached
+    assert [r.warehouse_id for r in rows] == ["W1", "W2"]
+
+
+async def test_l1_is_bounded_by_entries(fake: FakeErp) -> None:
+    fake.prices.update({f"X{i}": Decimal(i) for i in range(50)})
+    cache = TwoLevelCache(None, l1_max_entries=10)
+    cached = CachedBackend(fake, cache=cache, policy=_policy())
+
+    for i in range(50):
+        await cached.get_price(CTX, _query(item_id=f"X{i}"))
+
+    assert cache.snapshot().l1_entries == 10
+
+
+async def test_snapshot_counts_hits_stale_misses_and_degraded(
+    cached: CachedBackend, fake: FakeErp
+) -> None:
+    await cached.get_item(CTX, "I1")  # miss, live
+    await cached.get_item(CTX, "I1")  # hit
+    await asyncio.sleep(0.06)
+    await cached.get_item(CTX, "I1")  # stale (+ background refresh)
+    await asyncio.sleep(0.12)
+    fake.fail["get_item"] = BackendUnavailableError("down", vendor="infor_m3")
+    await cached.get_item(_within(0.5), "I1")  # miss, degraded
+
+    stats = cached.snapshot().kinds["item"]
+
+    assert (stats.hits, stats.stale, stats.misses, stats.live, stats.degraded) == (1, 1, 2, 1, 1)
+    assert stats.backend_calls == 3
