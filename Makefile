@@ -32,7 +32,15 @@ test: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/isthmus openapi
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+## Load-test the gateway (not part of `make test`); writes bench/results and BENCHMARKS.md.
+bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	$(BIN)/python -m bench.run
 
 clean:

@@ -8,6 +8,7 @@ import httpx
 from redis.asyncio import Redis
 
 from app.correlation import CORRELATION_HEADER, current_correlation_id
+from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
 from app.services import ReadinessCheck, Services
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
@@ -27,9 +28,13 @@ async def _propagate_ids(request: httpx.Request) -> None:
 
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30)
-    return httpx.AsyncClient(
-        limits=limits,
+    """The one client every adapter shares: httpx's API over an aiohttp connection pool.
+
+    httpx keeps adapters testable (its transports are our seam); aiohttp's pool is what makes
+    the backend hop fast under concurrency (see BENCHMARKS.md, "backend hop").
+    """
+    return LeanAsyncClient(
+        transport=AiohttpPoolTransport(max_connections=200, keepalive_expiry=30),
         timeout=httpx.Timeout(30.0, connect=5.0),
         event_hooks={"request": [_propagate_ids]},
         follow_redirects=False,

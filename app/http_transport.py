@@ -1,0 +1,142 @@
+"""The backend HTTP hop: httpx's API (our adapters' seam) over an aiohttp connection pool.
+
+httpx's own pool costs several times more CPU per call than aiohttp's under concurrency
+(BENCHMARKS.md, "backend hop"). This transport hands each request to one long-lived aiohttp
+session and returns the whole, already-read body: ERP answers are small, and a buffered
+response skips httpx's per-chunk streaming layers. Cookies are not kept: no backend we speak
+to uses them, and the cookie jar was a fifth of the per-call cost.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import ssl
+from typing import Any
+
+import aiohttp
+import httpx
+
+__all__ = ["AiohttpPoolTransport", "LeanAsyncClient", "NoCookieJar"]
+
+
+class NoCookieJar(http.cookiejar.CookieJar):
+    """A jar that never stores or sends a cookie."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+
+_ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (TimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.ClientOSError, httpx.ReadError),
+    (aiohttp.ClientError, httpx.NetworkError),
+)
+
+
+class AiohttpPoolTransport(httpx.AsyncBaseTransport):
+    def __init__(
+        self,
+        *,
+        max_connections: int = 200,
+        keepalive_expiry: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._ssl = ssl_context if ssl_context is not None else ssl.create_default_context()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running event loop (aiohttp requires one).
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                keepalive_timeout=self._keepalive_expiry,
+                ssl=self._ssl,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout", {})
+        client_timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeout.get("pool"),
+            sock_connect=timeout.get("connect"),
+            sock_read=timeout.get("read"),
+        )
+        body = await request.aread()
+        try:
+            async with self._session_now().request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=client_timeout,
+            ) as response:
+                content = await response.read()
+                return httpx.Response(
+                    status_code=response.status,
+                    headers=[
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
+                    ],
+                    content=content,
+                    request=request,
+                    extensions={"http_version": b"HTTP/1.1"},
+                )
+        except Exception as exc:
+            for source, target in _ERRORS:
+                if isinstance(exc, source):
+                    raise target(str(exc) or type(exc).__name__, request=request) from exc
+            raise
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class LeanAsyncClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose ``send`` skips what our backends never use.
+
+    No auth flows (credentials travel in our own headers or bodies), no redirects (an ERP
+    redirect is an error to surface, not to follow), no cookie jar. Event hooks, timeouts,
+    transports and mounts behave as in httpx, so tests keep handing it any transport.
+    """
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = None,
+        follow_redirects: Any = None,
+    ) -> httpx.Response:
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        if "timeout" not in request.extensions:
+            request.extensions["timeout"] = self.timeout.as_dict()
+        for hook in self.event_hooks["request"]:
+            await hook(request)
+        transport = self._transport_for_url(request.url)
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
+            for hook in self.event_hooks["response"]:
+                await hook(response)
+            if not stream:
+                await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
