@@ -1,0 +1,199 @@
+"""The two-level cache against a real redis-server: sharing, single flight, invalidation, outage."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from redis.asyncio import Redis
+
+from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.contract import CallContext, PriceQuery
+from tests.support.fake_erp import FakeErp, seeded_fake
+from tests.support.redis_server import RedisServer
+
+pytestmark = pytest.mark.redis
+
+CTX = CallContext(company="100", division="US1")
+LONG = KindPolicy(fresh_seconds=60, stale_seconds=60, error_seconds=600)
+QUERY = PriceQuery(
+    customer_id="C1",
+    item_id="I1",
+    quantity=Decimal(1),
+    uom="EA",
+    currency="USD",
+    on_date=date(2026, 11, 23),
+)
+
+
+def _redis(url: str) -> Redis:
+    # As the gateway builds it: a dying Redis must cost tens of milliseconds.
+    return Redis.from_url(
+        url, socket_timeout=0.05, socket_connect_timeout=0.05, health_check_interval=5
+    )
+
+
+def _within(seconds: float) -> CallContext:
+    return CallContext(company="100", division="US1", deadline=time.monotonic() + seconds)
+
+
+async def _eventually(check: Callable[[], bool], within: float = 2.0) -> bool:
+    """Poll ``check`` every 10 ms for at most ``within`` seconds."""
+    until = time.monotonic() + within
+    while time.monotonic() < until:
+        if check():
+            return True
+        await asyncio.sleep(0.01)
+    return check()
+
+
+Replica = Callable[..., Awaitable[CachedBackend]]
+
+
+@pytest.fixture
+async def replica() -> AsyncIterator[Replica]:
+    """Builds gateway replicas: each its own Redis client, L1 and listener, sharing one ERP."""
+    async with AsyncExitStack() as stack:
+
+        async def make(url: str, fake: FakeErp, **policy: object) -> CachedBackend:
+            redis = _redis(url)
+            stack.push_async_callback(redis.aclose)
+            cache = TwoLevelCache(redis, l2_retry_after=0.2)
+            await cache.start()
+            stack.push_async_callback(cache.aclose)
+            values = {"price": LONG, "credit": LONG, "item": LONG, "stock": LONG, **policy}
+            backend = CachedBackend(fake, cache=cache, policy=CachePolicy(**values))  # type: ignore[arg-type]
+            stack.push_async_callback(backend.aclose)
+            return backend
+
+        yield make
+
+
+async def test_a_value_fetched_by_one_replica_is_served_to_another_from_redis(
+    redis_url: str, replica: Replica
+) -> None:
+    fake = seeded_fake()
+    first, second = await replica(redis_url, fake), await replica(redis_url, fake)
+
+    await first.get_price(CTX, QUERY)
+    price = await second.get_price(CTX, QUERY)
+
+    assert len(fake.calls) == 1
+    assert price.freshness.cached
+    assert price.net_price == Decimal("10.00")
+    assert second.cache.snapshot().l2_hits == 1
+
+
+async def test_200_concurrent_cold_requests_across_two_replicas_make_one_backend_call(
+    redis_url: str, replica: Replica
+) -> None:
+    fake = seeded_fake()
+    fake.delay["get_price"] = 0.1
+    first, second = await replica(redis_url, fake), await replica(redis_url, fake)
+
+    prices = await asyncio.gather(
+        *((first if i % 2 else second).get_price(_within(2.0), QUERY) for i in range(200))
+    )
+
+    assert fake.calls == [("get_price", "I1")]
+    assert {p.net_price for p in prices} == {Decimal("10.00")}
+    peers = first.snapshot().kinds["price"].filled_by_peer
+    peers += second.snapshot().kinds["price"].filled_by_peer
+    assert peers == 1
+
+
+async def test_a_price_invalidated_on_one_replica_is_not_served_stale_by_the_other(
+    redis_url: str, replica: Replica
+) -> None:
+    fake = seeded_fake()
+    first, second = await replica(redis_url, fake), await replica(redis_url, fake)
+    await first.get_price(CTX, QUERY)
+    await second.get_price(CTX, QUERY)  # now in the second replica's L1 too
+    fake.prices["I1"] = Decimal("12.50")
+
+    result = await first.invalidate(kind="price", customer_id="C1")
+    assert await _eventually(lambda: second.cache.snapshot().invalidations_received == 1)
+    price = await second.get_price(CTX, QUERY)
+
+    assert result.propagated
+    assert result.l2_removed == 1
+    assert price.net_price == Decimal("12.50")
+    assert not price.freshness.cached
+
+
+async def test_requests_keep_succeeding_while_redis_is_down_and_use_it_again_when_back(
+    killable_redis: RedisServer, replica: Replica
+) -> None:
+    fake = seeded_fake()
+    gateway = await replica(killable_redis.url, fake)
+    await gateway.get_price(CTX, QUERY)
+
+    killable_redis.stop()
+    started = time.monotonic()
+    during = [await gateway.get_price(_within(0.5), QUERY) for _ in range(20)]
+    item = await gateway.get_item(_within(0.5), "I1")  # not cached: live, L1 only
+    outage_cost = time.monotonic() - started
+    stats = gateway.cache.snapshot()
+
+    assert {p.net_price for p in during} == {Decimal("10.00")}
+    assert item.item_id == "I1"
+    assert outage_cost < 0.5  # one short L2 timeout at most, then L2 is skipped
+    assert stats.l2_errors >= 1
+    assert not stats.l2_available
+
+    killable_redis.start()
+    await asyncio.sleep(0.25)  # past l2_retry_after
+    await gateway.get_item(_within(0.5), "I2")  # a fill after recovery goes to Redis again
+    assert await _eventually(lambda: gateway.cache.snapshot().listener_connected)
+    other = await replica(killable_redis.url, fake)
+    calls_before = len(fake.calls)
+    shared = await other.get_item(_within(0.5), "I2")
+
+    assert len(fake.calls) == calls_before
+    assert shared.freshness.cached
+    assert other.cache.snapshot().l2_hits == 1
+    assert gateway.cache.snapshot().l1_flushes == 1  # may have missed invalidations
+
+
+async def test_without_redis_the_cache_runs_l1_only() -> None:
+    fake = seeded_fake()
+    cache = TwoLevelCache(None)
+    await cache.start()
+    gateway = CachedBackend(fake, cache=cache, policy=CachePolicy(price=LONG))
+
+    await gateway.get_price(CTX, QUERY)
+    again = await gateway.get_price(CTX, QUERY)
+    stats = cache.snapshot()
+    await cache.aclose()
+
+    assert again.freshness.cached
+    assert len(fake.calls) == 1
+    assert (stats.l2_configured, stats.l2_errors) == (False, 0)
+
+
+async def test_records_round_trip_through_redis_unchanged(redis_url: str, replica: Replica) -> None:
+    fake = seeded_fake()
+    first, second = await replica(redis_url, fake), await replica(redis_url, fake)
+    credit = await first.get_customer_credit(CTX, "HOLD")
+    item = await first.get_item(CTX, "I1")
+    rows = await first.get_availability(CTX, "I1")
+
+    assert (await second.get_customer_credit(CTX, "HOLD")).freshness.cached
+    same_credit = await second.get_customer_credit(CTX, "HOLD")
+    same_item = await second.get_item(CTX, "I1")
+    same_rows = await second.get_availability(CTX, "I1")
+
+    def plain(record: object) -> object:
+        import msgspec
+
+        return msgspec.structs.replace(record, freshness=credit.freshness)  # type: ignore[type-var]
+
+    assert plain(same_credit) == credit
+    assert plain(same_item) == item
+    assert tuple(plain(r) for r in same_rows) == rows
+    assert len(fake.calls) == 3
