@@ -25,8 +25,8 @@ from system_apis.resilience import (
     ResilientBackend,
     RetryPolicy,
 )
-from tests.support.infor_env import infor_contract_env
 from tests.support.contract_env import ContractEnv
+from tests.support.infor_env import infor_contract_env
 
 PRICE_TX = "OIS320MI/GetPriceLine"
 GONE_STALE = KindPolicy(fresh_seconds=0.05, stale_seconds=0.0, error_seconds=60)
