@@ -5,19 +5,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Contact, License, Server
+from litestar.openapi.spec import Components, Contact, License, Server
 
 from app import __version__
 from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
 from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController
-from app.routes import ProcessController
+from app.routes import LightningController, PortalController, ProcessController
+from app.security import (
+    PROCESS_INVOKE,
+    PartnerDirectory,
+    Security,
+    openapi_security_schemes,
+    portal_no_store,
+    requires,
+    security_requirements,
+)
 from app.services import Services
 from app.settings import Settings
 from app.wiring import build_services
@@ -29,6 +38,11 @@ Isthmus answers Salesforce (Apex callouts, Lightning components) and partner por
 time with ERP truth: credit, prices, availability and order submission, from Infor M3 (ION API)
 and Sage Intacct. Every error is RFC 9457 `application/problem+json` with a stable `type`,
 our `code` and the request's `correlation_id` (send `X-Correlation-ID` to set it).
+
+Authenticate with an API key in `X-API-Key` or an OAuth 2.0 bearer JWT (client credentials)
+from a configured issuer. Each operation names the scope it needs. `/process/v1` and
+`/lightning/v1` are for internal callers; `/portal/v1` for partner-bound credentials, which
+see only their own accounts. Limits are per client (`RateLimit-*`, 429 with `Retry-After`).
 """
 
 
@@ -44,18 +58,21 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
         render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
         use_handler_docstrings=False,
         create_examples=False,
+        components=Components(security_schemes=openapi_security_schemes()),
     )
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
     """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up."""
     holder: dict[str, Services] = {}
+    security = Security.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         built = services or await build_services(settings)
         holder["services"] = built
         app.state.services = built
+        security.bind(http=built.http, redis=built.redis)
         try:
             yield
         finally:
@@ -65,14 +82,33 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     def provide_services() -> Services:
         return holder["services"]
 
+    def provide_partners() -> PartnerDirectory:
+        return security.partners
+
+    # The process APIs are internal: their own scope, documented on every operation.
+    process = Router(
+        path="/",
+        route_handlers=[ProcessController],
+        opt=requires(PROCESS_INVOKE),
+        security=security_requirements(PROCESS_INVOKE),
+    )
     app = Litestar(
-        route_handlers=[HealthController, ProcessController, *_openapi_json_route(settings)],
+        route_handlers=[
+            HealthController,
+            process,
+            LightningController,
+            PortalController,
+            *_openapi_json_route(settings),
+        ],
         lifespan=[lifespan],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "partners": Provide(provide_partners, sync_to_thread=False),
+        },
         exception_handlers=exception_handlers,
-        middleware=[CorrelationMiddleware()],
+        middleware=[CorrelationMiddleware(), *security.middleware],
         before_request=require_json_body,
-        before_send=[echo_correlation_id],
+        before_send=[echo_correlation_id, portal_no_store],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(settings) if settings.docs else None,
         debug=False,

@@ -7,6 +7,8 @@ Environment variables override the file. Nested settings use a double underscore
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
 import tomllib
@@ -19,10 +21,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 __all__ = [
+    "ApiKeySetting",
     "EntityRoute",
     "FxRateSetting",
     "InforSettings",
     "IntacctSettings",
+    "IssuerSetting",
+    "RateLimitSettings",
+    "SecuritySettings",
     "Settings",
     "SettingsError",
     "load_settings",
@@ -77,6 +83,83 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
 
 
+Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*:[a-z][a-z_]*$")]
+PartnerId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+
+
+class ApiKeySetting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One API key (``X-API-Key``), stored as the SHA-256 of the key, never the key itself.
+
+    Rotation without downtime: add the new key for the same client, move callers over, then
+    set ``not_after`` on (or remove) the old one. Both are valid during the overlap.
+    """
+
+    client: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+    key_sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    scopes: list[Scope]
+    partner_id: PartnerId | None = None
+    """Binds the key to one partner: it may only use the portal API, for that partner's data."""
+    not_after: dt.datetime | None = None
+    """The key stops working at this instant (timezone-aware); unset: until removed."""
+
+
+class IssuerSetting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An OAuth 2.0 issuer whose bearer JWTs are accepted (verified against its JWKS)."""
+
+    issuer: Annotated[str, msgspec.Meta(min_length=1)]
+    jwks_url: Annotated[str, msgspec.Meta(pattern=r"^https?://")]
+    audience: Annotated[str, msgspec.Meta(min_length=1)]
+    algorithms: list[Literal["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]] = (
+        msgspec.field(default_factory=lambda: ["RS256"])
+    )
+    """Asymmetric algorithms only: an HMAC secret would have to be shared with every caller."""
+    scope_claim: str = "scope"
+    """Space-separated string (RFC 8693 ``scope``) or a list (``scp``)."""
+    partner_claim: str = "partner_id"
+    client_claim: str = "client_id"
+
+
+class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Per-client request budget; shared through Redis across replicas when Redis is set."""
+
+    enabled: bool = True
+    requests: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 1200
+    window_s: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 60
+    per_client: dict[str, Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]] = {}
+    """Budgets for named clients, overriding ``requests``."""
+    local_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
+    """When Redis is down each instance allows this share of the budget on its own."""
+
+
+class SecuritySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Authentication, scopes, partner tenancy, rate limits and CORS for the experience APIs."""
+
+    enabled: bool = True
+    """Off only for local experiments: every protected route then answers as an anonymous admin."""
+    api_keys: list[ApiKeySetting] = []
+    issuers: list[IssuerSetting] = []
+    clock_skew_s: Annotated[int, msgspec.Meta(ge=0, le=60)] = 60
+    jwks_cache_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 600
+    jwks_refetch_cooldown_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
+    """At most one JWKS refetch per issuer in this time when tokens name an unknown ``kid``."""
+    jwks_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
+    partners: dict[str, list[str]] = {}
+    """Partner id -> the Salesforce Account ids it owns (15 or 18 characters)."""
+    partners_file: str | None = None
+    """JSON ``{"partners": {"PARTNER-A": ["001..."]}}``, merged with ``partners``."""
+    rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    cors_origins: list[str] = []
+    """Browser origins of partner portals allowed to call ``/portal`` (exact match)."""
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_048_576)] = 8192
+    """Sum of all request header names and values; more is refused with 431."""
+
+    def __repr__(self) -> str:  # key hashes and partner lists are not for logs
+        return (
+            f"SecuritySettings(enabled={self.enabled}, api_keys={len(self.api_keys)}, "
+            f"issuers={[i.issuer for i in self.issuers]})"
+        )
+
+
 def _default_entities() -> dict[str, EntityRoute]:
     # The sandbox's legal entities; real deployments list theirs in the TOML file.
     return {
@@ -110,6 +193,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     price_tolerance: Decimal = Decimal("0.005")
     """Quoted vs ERP net unit price differences up to this are a match (rounding)."""
     docs: bool = True
+    security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
 
     def __post_init__(self) -> None:
         if self.deadline_min_ms > self.deadline_max_ms:
@@ -147,12 +231,15 @@ def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
             if not isinstance(child, dict):
                 raise SettingsError(f"{key}: conflicts with {ENV_PREFIX}{part.upper()}")
             node = child
-        node[path[-1]] = _coerce_env_value(value)
+        node[path[-1]] = _coerce_env_value(value, tuple(path))
     return tree
 
 
 def _field_names() -> frozenset[str]:
-    structs = (Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting)
+    structs = (
+        Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
+        SecuritySettings, RateLimitSettings,
+    )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
 
@@ -162,10 +249,27 @@ def _segment(part: str) -> str:
     return lowered if lowered in _field_names() else part
 
 
-def _coerce_env_value(value: str) -> Any:
+# Lists of records have no flat env form: these settings take a JSON value in the environment.
+_JSON_ENV = {
+    ("security", "api_keys"),
+    ("security", "issuers"),
+    ("security", "partners"),
+    ("security", "cors_origins"),
+}
+
+
+def _coerce_env_value(value: str, path: tuple[str, ...] = ()) -> Any:
     # Env values are text; msgspec's lax mode converts "8000" and "true" to the field's type.
     # An empty value means "unset" so that ISTHMUS_REDIS_URL= turns Redis off.
-    return None if value == "" else value
+    if value == "":
+        return None
+    if path in _JSON_ENV:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            env = ENV_PREFIX + "__".join(p.upper() for p in path)
+            raise SettingsError(f"{env}: expected a JSON value ({exc.msg})") from None
+    return value
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from app.examples import (
     VALIDATE_QUOTE_EXAMPLE,
 )
 from app.problems import Problem
+from app.routes._experience import problem_responses
 from app.services import Services
 from process_apis.deadline import Deadline
 from process_apis.models import (
@@ -72,6 +73,9 @@ _ERRORS = {
         generate_examples=False,
     ),
 }
+
+# Authentication, scope, rate and header-size refusals (app.security) apply here too.
+_ERRORS.update(problem_responses(401, 403, 429, 431))
 
 
 def _deadline(services: Services, requested_ms: int | None) -> Deadline:

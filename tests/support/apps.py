@@ -8,25 +8,86 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import msgspec
+import schemathesis
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.factory import create_app
+from app.security import ALL_SCOPES, OPS_ADMIN, hash_api_key
 from app.services import Services
-from app.settings import Settings, load_settings
+from app.settings import ApiKeySetting, Settings, load_settings
 from app.wiring import build_process_api
 from process_apis.xref import CrossReference
 from system_apis.contract import ErpBackend, Vendor
 
+# Test credentials. They are secrets as far as the gateway knows: no log line may show them.
+TEST_API_KEY = "isk_test_internal_7d1f0c9a2b5e"
+"""Internal caller with every scope: what the tests' clients send unless told otherwise."""
+TEST_PARTNER_KEYS = {
+    "PARTNER-A": "isk_test_partner_a_3c8e51f07a",
+    "PARTNER-B": "isk_test_partner_b_96d2ab4e1c",
+}
+TEST_SECRETS = (TEST_API_KEY, *TEST_PARTNER_KEYS.values())
+PORTAL_SCOPES = ["accounts:read", "credit:read", "prices:read", "inventory:read", "quotes:validate"]
+
+
+def test_api_keys() -> list[ApiKeySetting]:
+    internal = ApiKeySetting(
+        client="tests-internal",
+        key_sha256=hash_api_key(TEST_API_KEY),
+        scopes=[s for s in ALL_SCOPES if s != OPS_ADMIN],
+    )
+    partners = [
+        ApiKeySetting(
+            client=f"tests-{partner.lower()}",
+            key_sha256=hash_api_key(key),
+            scopes=PORTAL_SCOPES,
+            partner_id=partner,
+        )
+        for partner, key in TEST_PARTNER_KEYS.items()
+    ]
+    return [internal, *partners]
+
+
+def with_test_credentials(settings: Settings) -> Settings:
+    """``settings`` plus the test API keys (kept: whatever keys the settings already had)."""
+    security = msgspec.structs.replace(
+        settings.security, api_keys=[*settings.security.api_keys, *test_api_keys()]
+    )
+    return msgspec.structs.replace(settings, security=security)
+
 
 def settings_for(**env: str) -> Settings:
-    return load_settings({f"ISTHMUS_{k.upper()}": v for k, v in env.items()})
+    return with_test_credentials(load_settings({f"ISTHMUS_{k.upper()}": v for k, v in env.items()}))
 
 
 @contextmanager
-def client_for(app: Litestar, **kwargs: Any) -> Iterator[TestClient[Litestar]]:
+def client_for(
+    app: Litestar, *, api_key: str | None = TEST_API_KEY, **kwargs: Any
+) -> Iterator[TestClient[Litestar]]:
+    """A test client that sends ``api_key`` in ``X-API-Key`` (``None``: no credential)."""
     with TestClient(app, raise_server_exceptions=False, **kwargs) as client:
+        if api_key is not None:
+            client.headers["X-API-Key"] = api_key
         yield client
+
+
+@schemathesis.auth(refresh_interval=None)
+class _TestCredentials:
+    """Every schemathesis case carries a test credential: a partner key on the portal API."""
+
+    def get(self, case: schemathesis.Case, ctx: Any) -> str:
+        if case.path.startswith("/portal/"):
+            return TEST_PARTNER_KEYS["PARTNER-A"]
+        return TEST_API_KEY
+
+    def set(self, case: schemathesis.Case, data: str, ctx: Any) -> None:
+        # Replaces whatever credential schemathesis generated from the security schemes.
+        headers = dict(case.headers or {})
+        headers.pop("Authorization", None)
+        headers["X-API-Key"] = data
+        case.headers = headers
 
 
 @contextmanager

@@ -1,0 +1,122 @@
+"""Authentication (API keys, JWT via JWKS), scopes, partner tenancy, rate limits, CORS.
+
+``Security.from_settings(settings)`` builds everything without I/O except reading the
+partners file; ``bind(http, redis)`` attaches the gateway's clients at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from litestar.middleware import ASGIMiddleware
+from redis.asyncio import Redis
+
+from app.security.api_keys import ApiKeyStore, hash_api_key
+from app.security.authn import API_KEY_HEADER, AuthConfig, Authenticator
+from app.security.caller import Caller
+from app.security.cors import PortalCors, portal_no_store
+from app.security.headers import HeaderLimit
+from app.security.rate_limit import RateLimitConfig, RateLimiter
+from app.security.scopes import (
+    ACCOUNTS_READ,
+    ALL_SCOPES,
+    CREDIT_READ,
+    INVENTORY_READ,
+    OPS_ADMIN,
+    PRICES_READ,
+    PROCESS_INVOKE,
+    QUOTES_VALIDATE,
+    requires,
+)
+from app.security.tenancy import PartnerDirectory
+from app.settings import Settings
+
+__all__ = [
+    "ACCOUNTS_READ",
+    "ALL_SCOPES",
+    "API_KEY_HEADER",
+    "CREDIT_READ",
+    "INVENTORY_READ",
+    "OPS_ADMIN",
+    "PRICES_READ",
+    "PROCESS_INVOKE",
+    "QUOTES_VALIDATE",
+    "ApiKeyStore",
+    "AuthConfig",
+    "Authenticator",
+    "Caller",
+    "PartnerDirectory",
+    "RateLimitConfig",
+    "RateLimiter",
+    "Security",
+    "hash_api_key",
+    "openapi_security_schemes",
+    "portal_no_store",
+    "requires",
+    "security_requirements",
+]
+
+
+@dataclass
+class Security:
+    auth: AuthConfig
+    rate_limit: RateLimitConfig
+    partners: PartnerDirectory
+    cors: PortalCors
+    header_limit: HeaderLimit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Security:
+        s = settings.security
+        return cls(
+            auth=AuthConfig(s),
+            rate_limit=RateLimitConfig(s.rate_limit),
+            partners=PartnerDirectory.load(s.partners, s.partners_file),
+            cors=PortalCors(s.cors_origins),
+            header_limit=HeaderLimit(s.max_header_bytes),
+        )
+
+    @property
+    def middleware(self) -> list[ASGIMiddleware]:
+        # Outermost first: cheap refusals before credentials are checked, metering after.
+        return [self.header_limit, self.cors, self.auth.middleware, self.rate_limit.middleware]
+
+    def bind(self, *, http: httpx.AsyncClient, redis: Redis | None) -> None:
+        self.auth.authenticator.bind(http)
+        self.rate_limit.limiter.bind(redis)
+
+
+API_KEY_SCHEME = "apiKey"
+BEARER_SCHEME = "bearerJwt"
+
+
+def openapi_security_schemes() -> dict[str, Any]:
+    from litestar.openapi.spec import SecurityScheme
+
+    return {
+        API_KEY_SCHEME: SecurityScheme(
+            type="apiKey",
+            name="X-API-Key",
+            security_scheme_in="header",
+            description=(
+                "A key issued per client (e.g. a Salesforce Named Credential with a custom "
+                "header). Keys carry scopes and, for partner portals, a partner binding."
+            ),
+        ),
+        BEARER_SCHEME: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description=(
+                "OAuth 2.0 client-credentials access token (JWT) from a configured issuer, "
+                "verified against its JWKS. Scopes in `scope`/`scp`; partner in `partner_id`."
+            ),
+        ),
+    }
+
+
+def security_requirements(*scopes: str) -> list[dict[str, list[str]]]:
+    """OpenAPI ``security`` for an operation: an API key or a bearer token with ``scopes``."""
+    return [{API_KEY_SCHEME: []}, {BEARER_SCHEME: list(scopes)}]

@@ -1,0 +1,185 @@
+"""Per-client rate limits: one budget per client across all replicas (Redis), per instance without.
+
+Keyed by the authenticated client, not the IP: every Salesforce org's callouts leave from
+Salesforce's shared addresses. Fixed windows aligned to the clock, counted atomically in Redis
+by a Lua script (INCR + PEXPIRE in one step), so N replicas share one budget. When Redis fails
+or is slow (50 ms), each instance falls back to its own in-process counter for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.problems import ProblemError
+from app.security.caller import Caller
+from app.settings import RateLimitSettings
+
+__all__ = ["Decision", "LocalCounter", "RateLimitConfig", "RateLimiter", "RedisCounter"]
+
+log = logging.getLogger("isthmus.security.rate_limit")
+
+REDIS_TIMEOUT_S = 0.05
+REDIS_RETRY_AFTER_S = 1.0
+"""After a Redis failure, use the local counter this long before trying Redis again."""
+
+_INCR_WITH_TTL = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int
+    shared: bool
+    """True when counted in Redis (all replicas), False for the per-instance fallback."""
+
+
+class RedisCounter:
+    def __init__(self, redis: Redis, prefix: str = "isthmus:rl") -> None:
+        self._script = redis.register_script(_INCR_WITH_TTL)
+        self._prefix = prefix
+
+    async def hit(self, client: str, window: int, window_s: int) -> int:
+        key = f"{self._prefix}:{client}:{window}"
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            count = await self._script(keys=[key], args=[window_s * 1000 + 1000])
+        return int(count)
+
+
+class LocalCounter:
+    """In-process fixed windows; old windows are dropped as new ones start."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._window = -1
+
+    def hit(self, client: str, window: int) -> int:
+        if window != self._window:
+            self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+            self._window = window
+        key = (client, window)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        return self._counts[key]
+
+
+class RateLimiter:
+    def __init__(
+        self, settings: RateLimitSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._local = LocalCounter()
+        self._redis: RedisCounter | None = None
+        self._redis_down_until = 0.0
+
+    def bind(self, redis: Redis | None) -> None:
+        self._redis = RedisCounter(redis) if redis is not None else None
+
+    def limit_for(self, client: str) -> int:
+        return self.settings.per_client.get(client, self.settings.requests)
+
+    async def hit(self, client: str) -> Decision:
+        now = self._clock()
+        window_s = self.settings.window_s
+        window = int(now // window_s)
+        reset_s = max(1, math.ceil((window + 1) * window_s - now))
+        limit = self.limit_for(client)
+        count = await self._shared_hit(client, window, now)
+        shared = count is not None
+        if count is None:
+            limit = max(1, math.floor(limit * self.settings.local_fraction))
+            count = self._local.hit(client, window)
+        return Decision(
+            allowed=count <= limit,
+            limit=limit,
+            remaining=max(0, limit - count),
+            reset_s=reset_s,
+            shared=shared,
+        )
+
+    async def _shared_hit(self, client: str, window: int, now: float) -> int | None:
+        if self._redis is None or now < self._redis_down_until:
+            return None
+        try:
+            return await self._redis.hit(client, window, self.settings.window_s)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._redis_down_until = now + REDIS_RETRY_AFTER_S
+            log.warning(
+                "rate limit falling back to the per-instance counter",
+                extra={"error": type(exc).__name__},
+            )
+            return None
+
+
+class _RateLimitMiddleware(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, config: RateLimitConfig) -> None:
+        self.config = config
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        caller = scope.get("user")
+        if not isinstance(caller, Caller) or not self.config.settings.enabled:
+            await next_app(scope, receive, send)  # open routes are not metered
+            return
+        decision = await self.config.limiter.hit(caller.client)
+        headers = _headers(decision, self.config.settings.window_s)
+        if not decision.allowed:
+            raise ProblemError(
+                429,
+                "rate_limited",
+                "Too many requests",
+                f"Client {caller.client!r} used its {decision.limit} requests per "
+                f"{self.config.settings.window_s} s; retry in {decision.reset_s} s.",
+                headers={**headers, "retry-after": str(decision.reset_s)},
+            )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                mutable = MutableScopeHeaders.from_message(message)
+                for name, value in headers.items():
+                    mutable[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+
+def _headers(decision: Decision, window_s: int) -> dict[str, str]:
+    # The names Litestar's own rate-limit middleware uses (draft-ietf-httpapi-ratelimit-headers).
+    return {
+        "ratelimit-policy": f"{decision.limit}; w={window_s}",
+        "ratelimit-limit": str(decision.limit),
+        "ratelimit-remaining": str(decision.remaining),
+        "ratelimit-reset": str(decision.reset_s),
+    }
+
+
+@dataclass
+class RateLimitConfig:
+    """Builds the rate-limit middleware; the limiter is bound to Redis at start-up."""
+
+    settings: RateLimitSettings
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings)
+
+    @property
+    def middleware(self) -> ASGIMiddleware:
+        return _RateLimitMiddleware(self)
