@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from datetime import date
 from decimal import Decimal
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -189,11 +190,46 @@ async def test_records_round_trip_through_redis_unchanged(redis_url: str, replic
     same_rows = await second.get_availability(CTX, "I1")
 
     def plain(record: object) -> object:
-        import msgspec
-
         return msgspec.structs.replace(record, freshness=credit.freshness)  # type: ignore[type-var]
 
     assert plain(same_credit) == credit
     assert plain(same_item) == item
     assert tuple(plain(r) for r in same_rows) == rows
     assert len(fake.calls) == 3
+
+
+async def test_a_redis_that_stops_answering_costs_one_short_timeout_then_nothing() -> None:
+    """A Redis that accepts connections but never replies (hung, or a black-holed network)."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        while await reader.read(4096):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    redis = _redis(f"redis://127.0.0.1:{port}/0")
+    cache = TwoLevelCache(redis, l2_timeout=0.05, l2_retry_after=5.0)
+    gateway = CachedBackend(seeded_fake(), cache=cache, policy=CachePolicy(price=LONG))
+    try:
+        timings = []
+        for quantity in range(1, 11):  # cold keys: each would read, lock and write L2
+            started = time.monotonic()
+            query = msgspec.structs.replace(QUERY, quantity=Decimal(quantity))
+            price = await gateway.get_price(_within(0.5), query)
+            timings.append(time.monotonic() - started)
+            assert price.net_price == Decimal("10.00")
+        stats = cache.snapshot()
+    finally:
+        await gateway.aclose()
+        await redis.aclose()
+        for writer in connections:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+    assert timings[0] < 0.1  # one L2 timeout (50 ms), then the live call
+    assert max(timings[1:]) < 0.01  # L2 latched off: not even tried
+    assert stats.l2_errors == 1
+    assert stats.l2_skipped >= 9 * 3

@@ -340,3 +340,18 @@ async def test_snapshot_counts_hits_stale_misses_and_degraded(
 
     assert (stats.hits, stats.stale, stats.misses, stats.live, stats.degraded) == (1, 1, 2, 1, 1)
     assert stats.backend_calls == 3
+
+
+async def test_stats_encode_as_json_for_readiness_and_metrics(cached: CachedBackend) -> None:
+    import msgspec
+
+    resilient = ResilientBackend(seeded_fake())
+    await resilient.get_item(CTX, "I1")
+    await cached.get_item(CTX, "I1")
+
+    cache_stats = msgspec.json.decode(msgspec.json.encode(cached.snapshot()))
+    breaker_stats = msgspec.json.decode(msgspec.json.encode(resilient.snapshot()))
+
+    assert cache_stats["kinds"]["item"]["misses"] == 1
+    assert cache_stats["cache"]["l2_configured"] is False
+    assert breaker_stats["breakers"]["100"]["state"] == "closed"
