@@ -19,7 +19,9 @@ __all__ = [
     "NotFoundError",
 ]
 
-ErrorKind = Literal["not_found", "rejected", "auth", "rate_limited", "unavailable", "timeout", "protocol"]
+ErrorKind = Literal[
+    "not_found", "rejected", "auth", "rate_limited", "unavailable", "timeout", "protocol"
+]
 
 
 class BackendError(Exception):
