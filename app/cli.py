@@ -100,7 +100,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         settings = _load_or_exit(args.config)
         print(
             f"\nIsthmus demo: docs at http://{settings.host}:{settings.port}/docs "
-            f"(spec: /openapi.json, readiness: /health/ready)\n",
+            f"(spec: /openapi.json, readiness: /health/ready)\n"
+            f"  API key: -H 'X-API-Key: isk_demo_salesforce' (partner: isk_demo_partner_a)\n"
+            f"  token:   curl -s -u salesforce-demo:demo-salesforce-secret "
+            f"-d grant_type=client_credentials "
+            f"http://127.0.0.1:{sandbox.issuer_port}/oauth2/token\n",
             file=sys.stderr,
             flush=True,
         )

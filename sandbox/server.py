@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -25,21 +27,33 @@ IONAPI_FILENAME = "sandbox.ionapi"
 XREF_FILE = Path(__file__).parent / "data" / "xref.json"
 
 
+ISSUER_PORT = 8704
+
+
 def _build_apps(
-    host: str, intacct_port: int, infor_port: int, state_dir: Path
+    host: str, intacct_port: int, infor_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
 ) -> list[tuple[Any, int]]:
     from sandbox.infor import InforEmulator
     from sandbox.intacct import IntacctEmulator
+    from sandbox.issuer import TokenIssuer
 
     intacct = IntacctEmulator(public_url=f"http://{host}:{intacct_port}")
     infor = InforEmulator(public_url=f"http://{host}:{infor_port}")
+    issuer = TokenIssuer(public_url=f"http://{host}:{issuer_port}")
     state_dir.mkdir(parents=True, exist_ok=True)
     infor.write_ionapi(state_dir / IONAPI_FILENAME)
-    return [(intacct.app, intacct_port), (infor.app, infor_port)]
+    return [(intacct.app, intacct_port), (infor.app, infor_port), (issuer.app, issuer_port)]
 
 
-def run_sandbox(*, host: str, intacct_port: int, infor_port: int, state_dir: Path) -> None:
-    apps = _build_apps(host, intacct_port, infor_port, state_dir)
+def run_sandbox(
+    *,
+    host: str,
+    intacct_port: int,
+    infor_port: int,
+    state_dir: Path,
+    issuer_port: int = ISSUER_PORT,
+) -> None:
+    apps = _build_apps(host, intacct_port, infor_port, state_dir, issuer_port)
     servers = [
         uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
@@ -52,18 +66,47 @@ def run_sandbox(*, host: str, intacct_port: int, infor_port: int, state_dir: Pat
 
     print(
         f"sandbox: Intacct http://{host}:{intacct_port}/ia/xml/xmlgw.phtml, "
-        f"Infor ION http://{host}:{infor_port} (.ionapi: {state_dir / IONAPI_FILENAME})",
+        f"Infor ION http://{host}:{infor_port} (.ionapi: {state_dir / IONAPI_FILENAME}), "
+        f"token issuer http://{host}:{issuer_port}/oauth2/token",
         file=sys.stderr,
         flush=True,
     )
     asyncio.run(serve_all())
 
 
-def gateway_environment(host: str, intacct_port: int, state_dir: Path) -> dict[str, str]:
+def security_environment(host: str, issuer_port: int = ISSUER_PORT) -> dict[str, str]:
+    """Settings that make a gateway accept the sandbox issuer's tokens and the demo API keys."""
+    from sandbox.issuer import DEMO_API_KEYS, DEMO_AUDIENCE, DEMO_PARTNERS
+
+    issuer_url = f"http://{host}:{issuer_port}"
+    api_keys = [
+        {
+            "client": client,
+            "key_sha256": hashlib.sha256(key.encode()).hexdigest(),
+            "scopes": list(scopes),
+            **({"partner_id": partner} if partner else {}),
+        }
+        for key, (client, scopes, partner) in DEMO_API_KEYS.items()
+    ]
+    issuers = [
+        {"issuer": issuer_url, "jwks_url": f"{issuer_url}/jwks.json", "audience": DEMO_AUDIENCE}
+    ]
+    return {
+        "ISTHMUS_SECURITY__API_KEYS": json.dumps(api_keys),
+        "ISTHMUS_SECURITY__ISSUERS": json.dumps(issuers),
+        "ISTHMUS_SECURITY__PARTNERS": json.dumps({k: list(v) for k, v in DEMO_PARTNERS.items()}),
+        "ISTHMUS_SECURITY__CORS_ORIGINS": json.dumps(["http://localhost:3000"]),
+    }
+
+
+def gateway_environment(
+    host: str, intacct_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
+) -> dict[str, str]:
     """Settings that point a gateway at a running sandbox."""
     from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
 
     return {
+        **security_environment(host, issuer_port),
         "ISTHMUS_INTACCT__ENDPOINT_URL": f"http://{host}:{intacct_port}/ia/xml/xmlgw.phtml",
         "ISTHMUS_INTACCT__SENDER_ID": cred.sender_id,
         "ISTHMUS_INTACCT__SENDER_PASSWORD": cred.sender_password,
@@ -94,8 +137,10 @@ class SandboxProcess:
         host: str = "127.0.0.1",
         intacct_port: int = 8701,
         infor_port: int = 8702,
+        issuer_port: int = ISSUER_PORT,
         state_dir: Path,
     ) -> None:
+        self.issuer_port = issuer_port
         self.host = host
         self.intacct_port = intacct_port
         self.infor_port = infor_port
@@ -108,16 +153,17 @@ class SandboxProcess:
             "--host", self.host,
             "--intacct-port", str(self.intacct_port),
             "--infor-port", str(self.infor_port),
+            "--issuer-port", str(self.issuer_port),
             "--state-dir", str(self.state_dir),
         ]  # fmt: skip
         self._proc = subprocess.Popen(args, env=os.environ.copy())  # noqa: S603 - our own module
         deadline = time.monotonic() + 20
-        for port in (self.intacct_port, self.infor_port):
+        for port in (self.intacct_port, self.infor_port, self.issuer_port):
             _wait_for_port(self.host, port, deadline)
         return self
 
     def gateway_environment(self) -> dict[str, str]:
-        return gateway_environment(self.host, self.intacct_port, self.state_dir)
+        return gateway_environment(self.host, self.intacct_port, self.state_dir, self.issuer_port)
 
     def __exit__(
         self,
@@ -138,6 +184,7 @@ def _main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--intacct-port", type=int, default=8701)
     parser.add_argument("--infor-port", type=int, default=8702)
+    parser.add_argument("--issuer-port", type=int, default=ISSUER_PORT)
     parser.add_argument("--state-dir", default=".isthmus")
     args = parser.parse_args()
     run_sandbox(
@@ -145,6 +192,7 @@ def _main() -> None:
         intacct_port=args.intacct_port,
         infor_port=args.infor_port,
         state_dir=Path(args.state_dir),
+        issuer_port=args.issuer_port,
     )
 
 

@@ -1,0 +1,83 @@
+"""A gateway for the experience-API tests: fake ERP, two partners, the test credentials."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import msgspec
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from app.factory import create_app
+from app.services import Services
+from app.settings import Settings
+from app.wiring import build_process_api, build_redis
+from process_apis.xref import CrossReference
+from sandbox.xref import salesforce_account_id
+from tests.support.apps import client_for, settings_for
+from tests.support.fake_erp import seeded_fake
+
+A1, A2, A_HOLD = (salesforce_account_id(n) for n in (1, 2, 3))
+"""Owned by PARTNER-A (A_HOLD is on credit hold)."""
+B1 = salesforce_account_id(6)
+"""Owned by PARTNER-B."""
+PARTNERS = {"PARTNER-A": [A1, A2, A_HOLD], "PARTNER-B": [B1]}
+
+
+def experience_xref() -> CrossReference:
+    return CrossReference(
+        accounts={
+            A1: {"US01": "C1"},
+            A2: {"US01": "C1"},
+            A_HOLD: {"US01": "HOLD"},
+            B1: {"US01": "C1"},
+        },
+        products={"WIDGET": {"infor_m3": "I1"}, "GADGET": {"infor_m3": "I2"}},
+        units={"Each": {"infor_m3": "EA"}, "Box": {"infor_m3": "BOX"}},
+    )
+
+
+def experience_settings(**env: str) -> Settings:
+    settings = settings_for(**env)
+    security = msgspec.structs.replace(
+        settings.security,
+        partners={**settings.security.partners, **PARTNERS},
+        cors_origins=["https://portal.partner-a.example"],
+    )
+    return msgspec.structs.replace(settings, security=security)
+
+
+def experience_app(settings: Settings | None = None) -> tuple[Litestar, Services]:
+    settings = settings or experience_settings()
+    backends: Any = {"infor_m3": seeded_fake()}
+    services = Services(
+        settings=settings,
+        http=httpx.AsyncClient(),
+        process=build_process_api(settings, backends),
+        backends=backends,
+        redis=build_redis(settings),
+    )
+    services.process.xref = experience_xref()
+    return create_app(settings, services=services), services
+
+
+@contextmanager
+def experience_client(
+    settings: Settings | None = None, **kwargs: Any
+) -> Iterator[TestClient[Litestar]]:
+    app, services = experience_app(settings)
+    try:
+        with client_for(app, **kwargs) as client:
+            yield client
+    finally:
+        asyncio.run(_close(services))
+
+
+async def _close(services: Services) -> None:
+    await services.http.aclose()
+    if services.redis is not None:
+        await services.redis.aclose()
