@@ -78,6 +78,15 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_external_services(args: argparse.Namespace) -> int:
+    from app.external_services import render_external_services
+
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(render_external_services(), encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.server import run_sandbox
 
@@ -131,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("openapi", help="export the OpenAPI spec")
     openapi.add_argument("-o", "--output", default="openapi/openapi.json")
     openapi.set_defaults(func=cmd_openapi)
+    external = sub.add_parser(
+        "external-services", help="export the OpenAPI 3.0 document for Salesforce External Services"
+    )
+    external.add_argument("-o", "--output", default="openapi/salesforce-external-services.json")
+    external.set_defaults(func=cmd_external_services)
 
     sandbox = sub.add_parser("sandbox", help="run the vendor emulators")
     sandbox.add_argument("--host", default="127.0.0.1")
