@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -70,11 +69,12 @@ def experience_client(
     settings: Settings | None = None, **kwargs: Any
 ) -> Iterator[TestClient[Litestar]]:
     app, services = experience_app(settings)
-    try:
-        with client_for(app, **kwargs) as client:
+    with client_for(app, **kwargs) as client:
+        try:
             yield client
-    finally:
-        asyncio.run(_close(services))
+        finally:
+            # Close on the loop that opened the connections (the client's portal).
+            client.blocking_portal.call(_close, services)
 
 
 async def _close(services: Services) -> None:
