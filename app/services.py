@@ -11,7 +11,9 @@ from redis.asyncio import Redis
 
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
+from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
+from system_apis.resilience import ResilientBackend
 
 __all__ = ["ReadinessCheck", "Services"]
 
@@ -32,6 +34,9 @@ class Services:
     process: ProcessApi
     backends: dict[Vendor, ErpBackend] = field(default_factory=dict)
     redis: Redis | None = None
+    cache: TwoLevelCache | None = None
+    resilient: list[ResilientBackend] = field(default_factory=list)
+    cached: list[CachedBackend] = field(default_factory=list)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 

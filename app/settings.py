@@ -22,12 +22,15 @@ import msgspec
 
 __all__ = [
     "ApiKeySetting",
+    "CacheKindSetting",
+    "CacheSettings",
     "EntityRoute",
     "FxRateSetting",
     "InforSettings",
     "IntacctSettings",
     "IssuerSetting",
     "RateLimitSettings",
+    "ResilienceSettings",
     "SecuritySettings",
     "Settings",
     "SettingsError",
@@ -64,6 +67,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     user_password: str
     max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    default_price_lists: dict[str, str] = {}
+    """Entity → the sales price list used when a customer names none."""
 
     def __repr__(self) -> str:  # never print passwords
         return (
@@ -76,6 +81,39 @@ class FxRateSetting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         Decimal, msgspec.Meta(description="1 unit of the base currency in the quote currency")
     ]
     as_of: date
+
+
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=30 * 86400)]
+
+
+class CacheKindSetting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ages for one kind of reference data (see README, "Cache")."""
+
+    fresh_s: Seconds
+    stale_s: Seconds
+    """After freshness: served at once while a background refresh runs."""
+    error_s: Seconds
+    """Oldest age still served, flagged degraded, when the ERP fails or is late."""
+
+
+class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = True
+    l1_max_entries: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 50_000
+    credit: CacheKindSetting | None = None
+    item: CacheKindSetting | None = None
+    price: CacheKindSetting | None = None
+    stock: CacheKindSetting | None = None
+    """Unset kinds keep the defaults: credit 30 s fresh, items 1 h, prices 5 min, stock 1 min."""
+    refresh_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
+    """Bound on a backend fill that outlives the request which started it."""
+
+
+class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 32
+    """Bulkhead: calls in flight per ERP, so one hung ERP cannot starve the others."""
+    retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+    breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
 
 
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -185,6 +223,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 1_048_576
     intacct: IntacctSettings | None = None
     infor: InforSettings | None = None
+    cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
+    resilience: ResilienceSettings = msgspec.field(default_factory=ResilienceSettings)
     entities: dict[str, EntityRoute] = msgspec.field(default_factory=_default_entities)
     xref_file: str | None = None
     """Cross-reference of Salesforce ids to ERP ids (JSON)."""
@@ -238,7 +278,7 @@ def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
 def _field_names() -> frozenset[str]:
     structs = (
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
-        SecuritySettings, RateLimitSettings,
+        SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 

@@ -10,12 +10,15 @@ from redis.asyncio import Redis
 from app.correlation import CORRELATION_HEADER, current_correlation_id
 from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
 from app.services import ReadinessCheck, Services
+from app.settings import CacheKindSetting as KindSettingLike
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
 from process_apis.money import FxRate, FxTable
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
+from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Vendor
+from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
 
 __all__ = ["build_backends", "build_http_client", "build_process_api", "build_services"]
 
@@ -47,6 +50,7 @@ def build_redis(settings: Settings) -> Redis | None:
     # Short timeouts: a dying Redis must cost tens of milliseconds, not a request's budget.
     return Redis.from_url(
         settings.redis_url,
+        max_connections=64,
         socket_timeout=0.05,
         socket_connect_timeout=0.05,
         health_check_interval=5,
@@ -70,6 +74,7 @@ def build_backends(settings: Settings, http: httpx.AsyncClient) -> dict[Vendor, 
             user_password=cfg.user_password,
             max_in_flight=cfg.max_in_flight,
             request_timeout=cfg.timeout_s,
+            default_price_lists=cfg.default_price_lists,
         )
     if settings.infor is not None:
         from system_apis.infor_m3 import IonApiCredentials, M3Adapter
@@ -80,6 +85,56 @@ def build_backends(settings: Settings, http: httpx.AsyncClient) -> dict[Vendor, 
             request_timeout=settings.infor.timeout_s,
         )
     return backends
+
+
+def _kind(setting: KindSettingLike | None, default: KindPolicy) -> KindPolicy:
+    if setting is None:
+        return default
+    return KindPolicy(
+        fresh_seconds=setting.fresh_s, stale_seconds=setting.stale_s, error_seconds=setting.error_s
+    )
+
+
+def cache_policy(settings: Settings) -> CachePolicy:
+    defaults = CachePolicy()
+    c = settings.cache
+    return CachePolicy(
+        credit=_kind(c.credit, defaults.credit),
+        item=_kind(c.item, defaults.item),
+        price=_kind(c.price, defaults.price),
+        stock=_kind(c.stock, defaults.stock),
+        refresh_timeout=c.refresh_timeout_s,
+    )
+
+
+def resilience_policy(settings: Settings) -> ResiliencePolicy:
+    r = settings.resilience
+    return ResiliencePolicy(
+        retry=RetryPolicy(max_attempts=r.retry_max_attempts),
+        breaker=BreakerPolicy(
+            consecutive_failures=r.breaker_consecutive_failures, open_seconds=r.breaker_open_s
+        ),
+        max_in_flight=r.max_in_flight,
+    )
+
+
+def protect(
+    adapters: dict[Vendor, ErpBackend], settings: Settings, cache: TwoLevelCache | None
+) -> tuple[dict[Vendor, ErpBackend], list[ResilientBackend], list[CachedBackend]]:
+    """Wrap each adapter: cache outermost, so an open breaker still answers from cache."""
+    wrapped: dict[Vendor, ErpBackend] = {}
+    resilient: list[ResilientBackend] = []
+    cached: list[CachedBackend] = []
+    for vendor, adapter in adapters.items():
+        guarded = ResilientBackend(adapter, policy=resilience_policy(settings))
+        resilient.append(guarded)
+        if cache is None:
+            wrapped[vendor] = guarded
+        else:
+            front = CachedBackend(guarded, cache=cache, policy=cache_policy(settings))
+            cached.append(front)
+            wrapped[vendor] = front
+    return wrapped, resilient, cached
 
 
 def build_process_api(settings: Settings, backends: dict[Vendor, ErpBackend]) -> ProcessApi:
@@ -111,15 +166,32 @@ def _ping_probe(backend: ErpBackend, ctx: CallContext) -> ReadinessCheck:
 
 async def build_services(settings: Settings) -> Services:
     http = build_http_client(settings)
-    backends = build_backends(settings, http)
+    redis = build_redis(settings)
+    cache = (
+        TwoLevelCache(redis, l1_max_entries=settings.cache.l1_max_entries)
+        if settings.cache.enabled
+        else None
+    )
+    backends, resilient, cached = protect(build_backends(settings, http), settings, cache)
     services = Services(
         settings=settings,
         http=http,
         process=build_process_api(settings, backends),
         backends=backends,
-        redis=build_redis(settings),
+        redis=redis,
+        cache=cache,
+        resilient=resilient,
+        cached=cached,
     )
+    # Closed in reverse: refreshes and the cache's listener stop before Redis and HTTP close.
     services.exit_stack.push_async_callback(http.aclose)
+    if redis is not None:
+        services.exit_stack.push_async_callback(redis.aclose)
+    if cache is not None:
+        await cache.start()
+        services.exit_stack.push_async_callback(cache.aclose)
+    for front in cached:
+        services.exit_stack.push_async_callback(front.aclose)
     for vendor, backend in backends.items():
         # Probe each ERP through the first entity it serves: that checks credentials too.
         route = next((r for r in settings.entities.values() if r.erp == vendor), None)
@@ -127,8 +199,6 @@ async def build_services(settings: Settings) -> Services:
             services.readiness_checks.append(
                 _ping_probe(backend, CallContext(company=route.company, division=route.division))
             )
-    if services.redis is not None:
-        redis = services.redis
-        services.exit_stack.push_async_callback(redis.aclose)
+    if redis is not None:
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
     return services

@@ -104,6 +104,7 @@ def gateway_environment(
 ) -> dict[str, str]:
     """Settings that point a gateway at a running sandbox."""
     from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
+    from sandbox.intacct.seed import ENTITY_DEFAULT_PRICE_LIST
 
     return {
         **security_environment(host, issuer_port),
@@ -115,6 +116,10 @@ def gateway_environment(
         "ISTHMUS_INTACCT__USER_PASSWORD": cred.user_password,
         "ISTHMUS_INFOR__IONAPI_FILE": str((state_dir / IONAPI_FILENAME).resolve()),
         "ISTHMUS_XREF_FILE": str(XREF_FILE.resolve()),
+        **{
+            f"ISTHMUS_INTACCT__DEFAULT_PRICE_LISTS__{entity}": price_list
+            for entity, price_list in ENTITY_DEFAULT_PRICE_LIST.items()
+        },
     }
 
 

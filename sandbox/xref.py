@@ -38,7 +38,9 @@ def build_xref() -> dict[str, object]:
     }
     accounts = {
         salesforce_account_id(n): {
-            entity: pattern.format(n=n) for entity, (count, pattern) in per_entity.items() if n <= count
+            entity: pattern.format(n=n)
+            for entity, (count, pattern) in per_entity.items()
+            if n <= count
         }
         for n in range(1, ACCOUNTS + 1)
     }

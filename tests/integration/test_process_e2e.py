@@ -5,6 +5,7 @@ One parametrized suite, run for an Infor entity (US01) and an Intacct entity (DE
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -223,9 +224,14 @@ def test_hanging_erp_is_answered_within_the_deadline(
         sandbox.intacct.set_fault(erp.hang_target, IntacctFault(kind="hang"))
     try:
         started = time.perf_counter()
+        # Items nobody has asked for yet, so nothing is cached and the ERP must answer.
+        cold = [
+            {"sku": f"SKU-01{n}", "quantity": "1", "uom": "Each", "quotedUnitPrice": "1"}
+            for n in (41, 42)
+        ]
         response = client.post(
             "/process/v1/validate-quote",
-            json=_quote(erp, account=2),
+            json=_quote(erp, account=2, lines=cold),
             headers={"X-Deadline-Ms": "400"},
         )
         elapsed = time.perf_counter() - started
@@ -239,5 +245,5 @@ def test_hanging_erp_is_answered_within_the_deadline(
         name for name in ("creditProvenance", "priceProvenance", "availabilityProvenance")
         if body[name]["status"] != "complete"
     ]  # fmt: skip
-    assert unavailable, body
+    assert unavailable, json.dumps(body)
     assert body["verdict"] in {"warn", "block"}

@@ -40,4 +40,7 @@ def test_every_mapped_id_exists_in_the_seeds() -> None:
     for per_vendor in products.values():
         assert per_vendor["infor_m3"] in infor.items
         assert per_vendor["sage_intacct"] in intacct_items
-    assert CrossReference.from_file(XREF_PATH).item_for_sku("SKU-0001", "infor_m3", pointer="") == "A1001"
+    assert (
+        CrossReference.from_file(XREF_PATH).item_for_sku("SKU-0001", "infor_m3", pointer="")
+        == "A1001"
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sandbox.infor import InforEmulator
 from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS, IntacctEmulator
+from sandbox.intacct.seed import ENTITY_DEFAULT_PRICE_LIST
 from sandbox.xref import XREF_PATH
 from tests.support.servers import free_port, serve
 
@@ -43,5 +44,9 @@ def running_sandbox() -> Iterator[Sandbox]:
             "intacct__user_password": cred.user_password,
             "infor__ionapi_file": str(ionapi),
             "xref_file": str(XREF_PATH),
+            **{
+                f"intacct__default_price_lists__{entity}": name
+                for entity, name in ENTITY_DEFAULT_PRICE_LIST.items()
+            },
         }
         yield Sandbox(intacct=intacct, infor=infor, env=env)
