@@ -52,7 +52,7 @@ def experience_settings(**env: str) -> Settings:
 
 def experience_app(settings: Settings | None = None) -> tuple[Litestar, Services]:
     settings = settings or experience_settings()
-    backends: Any = {"infor_m3": seeded_fake()}
+    backends: Any = {"infor_m3": seeded_fake(), "sage_intacct": seeded_fake("sage_intacct")}
     services = Services(
         settings=settings,
         http=httpx.AsyncClient(),
