@@ -16,6 +16,7 @@ __all__ = [
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _current: ContextVar[str | None] = ContextVar("isthmus_correlation_id", default=None)
+_traceparent: ContextVar[str | None] = ContextVar("isthmus_traceparent", default=None)
 
 
 def valid_correlation_id(value: str) -> bool:
@@ -37,3 +38,16 @@ def set_correlation_id(value: str | None) -> object:
 
 def reset_correlation_id(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
+
+
+def current_traceparent() -> str | None:
+    """The caller's W3C ``traceparent`` (forwarded to ERPs when we record no trace of our own)."""
+    return _traceparent.get()
+
+
+def set_traceparent(value: str | None) -> object:
+    return _traceparent.set(value)
+
+
+def reset_traceparent(token: object) -> None:
+    _traceparent.reset(token)  # type: ignore[arg-type]

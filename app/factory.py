@@ -11,12 +11,16 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Contact, License, Server
+from litestar.plugins.opentelemetry import OpenTelemetryConfig
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from app import __version__
 from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
+from app.observability import GatewayMetrics, Tracing
 from app.openapi_strict import seal_strict_request_schemas
-from app.ops import HealthController
+from app.ops import HealthController, OpsController
+from app.ops import metrics as metrics_route
 from app.routes import LightningController, PortalController, ProcessController
 from app.security import (
     PROCESS_INVOKE,
@@ -62,14 +66,34 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
-    """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up."""
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> Litestar:
+    """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up.
+
+    ``span_exporter`` receives every span when tracing is on (tests read spans from it).
+    """
     holder: dict[str, Services] = {}
     security = Security.from_settings(settings)
 
+    metrics = services.metrics if services is not None else GatewayMetrics()
+    tracing = (
+        services.tracing
+        if services is not None
+        else Tracing.build(
+            enabled=settings.observability.tracing,
+            service_name=settings.observability.service_name,
+            otlp_endpoint=settings.observability.otlp_endpoint,
+            exporter=span_exporter,
+        )
+    )
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        built = services or await build_services(settings)
+        built = services or await build_services(settings, metrics=metrics, tracing=tracing)
         holder["services"] = built
         app.state.services = built
         security.bind(http=built.http, redis=built.redis)
@@ -95,6 +119,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     app = Litestar(
         route_handlers=[
             HealthController,
+            OpsController,
+            *([metrics_route] if settings.observability.metrics else []),
             process,
             LightningController,
             PortalController,
@@ -106,7 +132,16 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             "partners": Provide(provide_partners, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
-        middleware=[CorrelationMiddleware(), *security.middleware],
+        middleware=[
+            *(
+                [OpenTelemetryConfig(tracer_provider=tracing.provider).middleware]
+                if tracing.provider
+                else []
+            ),
+            CorrelationMiddleware(),
+            *([metrics.middleware()] if settings.observability.metrics else []),
+            *security.middleware,
+        ],
         before_request=require_json_body,
         before_send=[echo_correlation_id, portal_no_store],
         request_max_body_size=settings.max_body_bytes,

@@ -15,6 +15,8 @@ from typing import Any
 
 import aiohttp
 import httpx
+from opentelemetry import trace
+from opentelemetry.propagate import inject
 
 __all__ = ["AiohttpPoolTransport", "LeanAsyncClient", "NoCookieJar"]
 
@@ -112,7 +114,12 @@ class LeanAsyncClient(httpx.AsyncClient):
     No auth flows (credentials travel in our own headers or bodies), no redirects (an ERP
     redirect is an error to surface, not to follow), no cookie jar. Event hooks, timeouts,
     transports and mounts behave as in httpx, so tests keep handing it any transport.
+    With a tracer, each request is a CLIENT span and carries its W3C ``traceparent``.
     """
+
+    def __init__(self, *args: Any, tracer: trace.Tracer | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tracer = tracer
 
     async def send(
         self,
@@ -122,6 +129,21 @@ class LeanAsyncClient(httpx.AsyncClient):
         auth: Any = None,
         follow_redirects: Any = None,
     ) -> httpx.Response:
+        if self._tracer is None:
+            return await self._send(request, stream=stream)
+        name = f"HTTP {request.method}"
+        with self._tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT) as span:
+            span.set_attribute("http.request.method", request.method)
+            span.set_attribute("server.address", request.url.host)
+            span.set_attribute("url.path", request.url.path)
+            inject(request.headers)
+            response = await self._send(request, stream=stream)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(trace.Status(trace.StatusCode.ERROR))
+            return response
+
+    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         if "timeout" not in request.extensions:

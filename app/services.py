@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 from redis.asyncio import Redis
 
+from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
 from system_apis.caching import CachedBackend, TwoLevelCache
@@ -37,6 +38,8 @@ class Services:
     cache: TwoLevelCache | None = None
     resilient: list[ResilientBackend] = field(default_factory=list)
     cached: list[CachedBackend] = field(default_factory=list)
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    tracing: Tracing = field(default_factory=Tracing)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 

@@ -29,6 +29,7 @@ __all__ = [
     "InforSettings",
     "IntacctSettings",
     "IssuerSetting",
+    "ObservabilitySettings",
     "RateLimitSettings",
     "ResilienceSettings",
     "SecuritySettings",
@@ -114,6 +115,16 @@ class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+
+
+class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    metrics: bool = True
+    """Prometheus text at ``/metrics`` (needs the ``ops:admin`` scope)."""
+    tracing: bool = False
+    """OpenTelemetry spans per request and per ERP call."""
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces endpoint (e.g. ``http://collector:4318/v1/traces``); unset: no export."""
+    service_name: str = "isthmus"
 
 
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -225,6 +236,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     infor: InforSettings | None = None
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     resilience: ResilienceSettings = msgspec.field(default_factory=ResilienceSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
     entities: dict[str, EntityRoute] = msgspec.field(default_factory=_default_entities)
     xref_file: str | None = None
     """Cross-reference of Salesforce ids to ERP ids (JSON)."""
@@ -279,6 +291,7 @@ def _field_names() -> frozenset[str]:
     structs = (
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
+        ObservabilitySettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 

@@ -7,8 +7,9 @@ import time
 import httpx
 from redis.asyncio import Redis
 
-from app.correlation import CORRELATION_HEADER, current_correlation_id
+from app.correlation import CORRELATION_HEADER, current_correlation_id, current_traceparent
 from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
+from app.observability import GatewayMetrics, Tracing
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting as KindSettingLike
 from app.settings import Settings
@@ -18,19 +19,24 @@ from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
 from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Vendor
+from system_apis.observability import ObservedBackend
 from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
 
 __all__ = ["build_backends", "build_http_client", "build_process_api", "build_services"]
 
 
 async def _propagate_ids(request: httpx.Request) -> None:
-    # Every backend call carries the caller's correlation id, so ERP-side logs can be joined.
+    # Every backend call carries the caller's correlation id, so ERP-side logs can be joined,
+    # and the caller's traceparent when we record no trace of our own (else the span's).
     correlation_id = current_correlation_id()
     if correlation_id and CORRELATION_HEADER not in request.headers:
         request.headers[CORRELATION_HEADER] = correlation_id
+    traceparent = current_traceparent()
+    if traceparent and "traceparent" not in request.headers:
+        request.headers["traceparent"] = traceparent
 
 
-def build_http_client(settings: Settings) -> httpx.AsyncClient:
+def build_http_client(settings: Settings, tracing: Tracing | None = None) -> httpx.AsyncClient:
     """The one client every adapter shares: httpx's API over an aiohttp connection pool.
 
     httpx keeps adapters testable (its transports are our seam); aiohttp's pool is what makes
@@ -41,6 +47,7 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
         timeout=httpx.Timeout(30.0, connect=5.0),
         event_hooks={"request": [_propagate_ids]},
         follow_redirects=False,
+        tracer=tracing.tracer("isthmus.http") if tracing and tracing.enabled else None,
     )
 
 
@@ -119,21 +126,32 @@ def resilience_policy(settings: Settings) -> ResiliencePolicy:
 
 
 def protect(
-    adapters: dict[Vendor, ErpBackend], settings: Settings, cache: TwoLevelCache | None
+    adapters: dict[Vendor, ErpBackend],
+    settings: Settings,
+    cache: TwoLevelCache | None,
+    *,
+    metrics: GatewayMetrics | None = None,
+    tracing: Tracing | None = None,
 ) -> tuple[dict[Vendor, ErpBackend], list[ResilientBackend], list[CachedBackend]]:
-    """Wrap each adapter: cache outermost, so an open breaker still answers from cache."""
+    """Wrap each adapter: observed lookup → cache → breaker/retries/bulkhead → observed call.
+
+    The cache sits outside the breaker so an open breaker still answers from cache.
+    """
+    tracer = (tracing or Tracing()).tracer("isthmus.erp")
+    record = metrics.record_backend_call if metrics is not None else None
     wrapped: dict[Vendor, ErpBackend] = {}
     resilient: list[ResilientBackend] = []
     cached: list[CachedBackend] = []
     for vendor, adapter in adapters.items():
-        guarded = ResilientBackend(adapter, policy=resilience_policy(settings))
+        observed_call = ObservedBackend(adapter, layer="backend", tracer=tracer, record=record)
+        guarded = ResilientBackend(observed_call, policy=resilience_policy(settings))
         resilient.append(guarded)
-        if cache is None:
-            wrapped[vendor] = guarded
-        else:
-            front = CachedBackend(guarded, cache=cache, policy=cache_policy(settings))
-            cached.append(front)
-            wrapped[vendor] = front
+        front: ErpBackend = guarded
+        if cache is not None:
+            cached_front = CachedBackend(guarded, cache=cache, policy=cache_policy(settings))
+            cached.append(cached_front)
+            front = cached_front
+        wrapped[vendor] = ObservedBackend(front, layer="lookup", tracer=tracer)
     return wrapped, resilient, cached
 
 
@@ -164,15 +182,24 @@ def _ping_probe(backend: ErpBackend, ctx: CallContext) -> ReadinessCheck:
     return ReadinessCheck(backend.vendor, probe, required=True)
 
 
-async def build_services(settings: Settings) -> Services:
-    http = build_http_client(settings)
+async def build_services(
+    settings: Settings, *, metrics: GatewayMetrics | None = None, tracing: Tracing | None = None
+) -> Services:
+    obs = settings.observability
+    tracing = tracing or Tracing.build(
+        enabled=obs.tracing, service_name=obs.service_name, otlp_endpoint=obs.otlp_endpoint
+    )
+    metrics = metrics or GatewayMetrics()
+    http = build_http_client(settings, tracing)
     redis = build_redis(settings)
     cache = (
         TwoLevelCache(redis, l1_max_entries=settings.cache.l1_max_entries)
         if settings.cache.enabled
         else None
     )
-    backends, resilient, cached = protect(build_backends(settings, http), settings, cache)
+    backends, resilient, cached = protect(
+        build_backends(settings, http), settings, cache, metrics=metrics, tracing=tracing
+    )
     services = Services(
         settings=settings,
         http=http,
@@ -182,7 +209,11 @@ async def build_services(settings: Settings) -> Services:
         cache=cache,
         resilient=resilient,
         cached=cached,
+        metrics=metrics,
+        tracing=tracing,
     )
+    metrics.watch(lambda: (services.cached, services.resilient))
+    services.exit_stack.callback(tracing.shutdown)
     # Closed in reverse: refreshes and the cache's listener stop before Redis and HTTP close.
     services.exit_stack.push_async_callback(http.aclose)
     if redis is not None:

@@ -6,7 +6,13 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.correlation import CORRELATION_HEADER, reset_correlation_id, set_correlation_id
+from app.correlation import (
+    CORRELATION_HEADER,
+    reset_correlation_id,
+    reset_traceparent,
+    set_correlation_id,
+    set_traceparent,
+)
 from app.correlation_scope import correlation_id_for, traceparent_for
 
 __all__ = ["CorrelationMiddleware", "echo_correlation_id"]
@@ -19,10 +25,11 @@ class CorrelationMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         token = set_correlation_id(correlation_id_for(scope))
-        traceparent_for(scope)
+        parent = set_traceparent(traceparent_for(scope))
         try:
             await next_app(scope, receive, send)
         finally:
+            reset_traceparent(parent)
             reset_correlation_id(token)
 
 

@@ -1,5 +1,7 @@
-"""Operational endpoints: liveness, readiness."""
+"""Operational endpoints: liveness, readiness, cache admin, metrics."""
 
+from app.ops.admin import OpsController
 from app.ops.health import HealthController
+from app.ops.metrics_route import metrics
 
-__all__ = ["HealthController"]
+__all__ = ["HealthController", "OpsController", "metrics"]

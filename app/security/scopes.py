@@ -54,6 +54,8 @@ _PREFIXES: dict[str, tuple[Audience, tuple[str, ...]]] = {
     "/process/": ("internal", (PROCESS_INVOKE,)),
     "/lightning/": ("internal", ()),
     "/portal/": ("partner", ()),
+    "/ops/": ("internal", (OPS_ADMIN,)),
+    "/metrics": ("internal", (OPS_ADMIN,)),
 }
 
 

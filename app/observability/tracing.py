@@ -1,0 +1,57 @@
+"""OpenTelemetry tracing: a server span per request, ERP and HTTP client spans beneath it.
+
+Off unless ``observability.tracing`` is set; OTLP export only when an endpoint is configured.
+Tests pass their own span exporter to read what was recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+
+__all__ = ["Tracing"]
+
+
+@dataclass
+class Tracing:
+    provider: TracerProvider | None = None
+    _exporters: list[SpanExporter] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        enabled: bool,
+        service_name: str,
+        otlp_endpoint: str | None,
+        exporter: SpanExporter | None = None,
+    ) -> Tracing:
+        if not enabled:
+            return cls()
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        if exporter is not None:
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+        if otlp_endpoint:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint))
+            )
+        return cls(provider=provider)
+
+    @property
+    def enabled(self) -> bool:
+        return self.provider is not None
+
+    def tracer(self, name: str) -> trace.Tracer:
+        if self.provider is None:
+            return trace.NoOpTracer()
+        return self.provider.get_tracer(name)
+
+    def shutdown(self) -> None:
+        if self.provider is not None:
+            self.provider.shutdown()

@@ -1,0 +1,22 @@
+"""``GET /metrics``: Prometheus text format (scope ``ops:admin``)."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+
+from app.observability.metrics import CONTENT_TYPE
+from app.services import Services
+
+__all__ = ["metrics"]
+
+
+@get(
+    "/metrics",
+    summary="Prometheus metrics of this worker",
+    tags=["ops"],
+    operation_id="metrics",
+    media_type=CONTENT_TYPE,
+)
+async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
