@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from opentelemetry import trace
 
 from app.correlation import current_correlation_id
 
@@ -68,9 +69,10 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "correlation_id": getattr(record, "correlation_id", None) or current_correlation_id(),
         }
-        trace_id = getattr(record, "trace_id", None)
-        if trace_id:
-            payload["trace_id"] = trace_id
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            payload["trace_id"] = format(span_context.trace_id, "032x")
+            payload["span_id"] = format(span_context.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and key not in payload and not key.startswith("_"):
                 payload[key] = value
