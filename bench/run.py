@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -183,16 +184,25 @@ def gateway_env(
     }
     if redis_url:
         env["ISTHMUS_REDIS_URL"] = redis_url
-    env.update(bench_security_env())
+    env.update(bench_security_env(sandbox_env))
     return env
 
 
-def bench_security_env() -> dict[str, str]:
-    """A bench client key with every scope, if the gateway has API-key auth."""
-    import hashlib
-
-    digest = hashlib.sha256(BENCH_API_KEY.encode()).hexdigest()
-    return {"ISTHMUS_BENCH_API_KEY_SHA256": digest}
+def bench_security_env(sandbox_env: dict[str, str]) -> dict[str, str]:
+    """The sandbox's keys plus a bench client; auth and rate limiting stay on, with a budget
+    large enough that the load generator measures the gateway, not the limiter's refusals."""
+    keys = json.loads(sandbox_env.get("ISTHMUS_SECURITY__API_KEYS", "[]"))
+    keys.append(
+        {
+            "client": "BENCH",
+            "key_sha256": hashlib.sha256(BENCH_API_KEY.encode()).hexdigest(),
+            "scopes": ["process:invoke", "ops:admin"],
+        }
+    )
+    return {
+        "ISTHMUS_SECURITY__API_KEYS": json.dumps(keys),
+        "ISTHMUS_SECURITY__RATE_LIMIT__PER_CLIENT__BENCH": "10000000",
+    }
 
 
 def main() -> int:
@@ -213,12 +223,13 @@ def main() -> int:
         redis = RedisServer()
         redis.start()
         stack.callback(redis.cleanup)
-        intacct_port, infor_port = free_port(), free_port()
+        intacct_port, infor_port, issuer_port = free_port(), free_port(), free_port()
         stack.enter_context(process([
             PY, "-m", "sandbox.server", "--intacct-port", str(intacct_port),
-            "--infor-port", str(infor_port), "--state-dir", str(tmp),
+            "--infor-port", str(infor_port), "--issuer-port", str(issuer_port), "--state-dir", str(tmp),
         ]))  # fmt: skip
-        sandbox_env = gateway_environment("127.0.0.1", intacct_port, tmp)
+        wait_http(f"http://127.0.0.1:{infor_port}/_sandbox/ionapi")
+        sandbox_env = gateway_environment("127.0.0.1", intacct_port, tmp, issuer_port)
         sandbox_env["ISTHMUS_INFOR__IONAPI_FILE"] = str(tmp / "sandbox.ionapi")
         for workers in (1, 2):
             print(f"workers={workers}", flush=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Iterator
 
 import pytest
 
+from app.logs import JsonFormatter, RedactingFilter
 from tests.support.redis_server import RedisServer
 
 
@@ -35,3 +38,48 @@ def killable_redis() -> Iterator[RedisServer]:
         yield server
     finally:
         server.cleanup()
+
+
+def _suite_secrets() -> list[str]:
+    from sandbox.infor.emulator import InforEmulator
+    from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as intacct
+    from sandbox.issuer import DEMO_API_KEYS, DEMO_CLIENTS
+    from tests.support.apps import TEST_SECRETS
+
+    infor = InforEmulator(public_url="http://127.0.0.1:1")
+    return [
+        *TEST_SECRETS,
+        intacct.sender_password,
+        intacct.user_password,
+        infor.client_secret,
+        infor.secret_key,
+        *DEMO_API_KEYS,
+        *(client.client_secret for client in DEMO_CLIENTS),
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_never_show_secrets() -> Iterator[None]:
+    """Every log line of the whole suite, as the gateway's handler writes it, holds no secret.
+
+    The handler is the production one (JSON, with the redaction filter); the suite's tests log
+    in with these secrets thousands of times, so a leak anywhere fails the run.
+    """
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    text = stream.getvalue()
+    leaked = [secret for secret in _suite_secrets() if secret in text]
+    assert not leaked, (
+        f"secrets found in the suite's logs: {len(leaked)} (first at offset {text.find(leaked[0])})"
+    )
