@@ -106,6 +106,9 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     stock: CacheKindSetting | None = None
     """Unset kinds keep the defaults: credit 30 s fresh, items 1 h, prices 5 min, stock 1 min."""
     refresh_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
+    result_memo_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
+    """Identical requests within this many seconds share one answer when it was built from
+    fresh, complete data (never longer than the shortest freshness); 0 turns it off."""
     """Bound on a backend fill that outlives the request which started it."""
 
 

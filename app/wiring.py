@@ -14,6 +14,7 @@ from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting as KindSettingLike
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
+from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
@@ -155,7 +156,20 @@ def protect(
     return wrapped, resilient, cached
 
 
-def build_process_api(settings: Settings, backends: dict[Vendor, ErpBackend]) -> ProcessApi:
+def result_memo(settings: Settings) -> ResultMemo:
+    """Whole-answer memo; never outlives the freshest data kind, off without the cache."""
+    if not settings.cache.enabled:
+        return ResultMemo(ttl_s=0)
+    policy = cache_policy(settings)
+    shortest = min(
+        k.fresh_seconds for k in (policy.credit, policy.item, policy.price, policy.stock)
+    )
+    return ResultMemo(ttl_s=min(settings.cache.result_memo_s, shortest))
+
+
+def build_process_api(
+    settings: Settings, backends: dict[Vendor, ErpBackend], memo: ResultMemo | None = None
+) -> ProcessApi:
     routes = {
         name: Route(erp=r.erp, company=r.company, division=r.division, currency=r.currency)
         for name, r in settings.entities.items()
@@ -203,7 +217,7 @@ async def build_services(
     services = Services(
         settings=settings,
         http=http,
-        process=build_process_api(settings, backends),
+        process=build_process_api(settings, backends, result_memo(settings)),
         backends=backends,
         redis=redis,
         cache=cache,
@@ -219,6 +233,7 @@ async def build_services(
     if redis is not None:
         services.exit_stack.push_async_callback(redis.aclose)
     if cache is not None:
+        cache.on_invalidate(services.process.memo.clear)
         await cache.start()
         services.exit_stack.push_async_callback(cache.aclose)
     for front in cached:

@@ -8,10 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+import msgspec
+
 from process_apis.credit import assess_credit, credit_summary
 from process_apis.deadline import Deadline
 from process_apis.fanout import Failure, Lookups, failure_from, provenance_of, run_until
 from process_apis.lines import AvailabilityStatus, LineOutcome, check_money, new_line
+from process_apis.memo import ResultMemo
 from process_apis.models import (
     AtpLineResult,
     AtpRequest,
@@ -57,7 +60,9 @@ class ProcessApi:
         *,
         price_tolerance: Decimal = _PRICE_TOLERANCE,
         today: type[date] = date,
+        memo: ResultMemo | None = None,
     ) -> None:
+        self.memo = memo or ResultMemo(ttl_s=0)
         self.router = router
         self.xref = xref
         self.fx = fx or FxTable()
@@ -87,6 +92,17 @@ class ProcessApi:
 
     async def price_check(
         self, request: PriceCheckRequest, deadline: Deadline, correlation_id: str | None = None
+    ) -> PriceCheckResult:
+        key = ResultMemo.key("price-check", request)
+        if (remembered := self.memo.get(key)) is not None:
+            return remembered  # type: ignore[no-any-return]
+        result = await self._price_check(request, deadline, correlation_id)
+        if _clean(result.provenance):
+            self.memo.put(key, result)
+        return result
+
+    async def _price_check(
+        self, request: PriceCheckRequest, deadline: Deadline, correlation_id: str | None
     ) -> PriceCheckResult:
         customer = self._customer(request.entity, request.account_id, request.customer_number)
         ctx = customer.routed.context(deadline, correlation_id)
@@ -172,6 +188,17 @@ class ProcessApi:
     async def atp(
         self, request: AtpRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> AtpResult:
+        key = ResultMemo.key("atp", request)
+        if (remembered := self.memo.get(key)) is not None:
+            return remembered  # type: ignore[no-any-return]
+        result = await self._atp(request, deadline, correlation_id)
+        if _clean(result.provenance):
+            self.memo.put(key, result)
+        return result
+
+    async def _atp(
+        self, request: AtpRequest, deadline: Deadline, correlation_id: str | None
+    ) -> AtpResult:
         routed = self.router.resolve(request.entity)
         lookups = Lookups(routed, routed.context(deadline, correlation_id))
         today = self._date.today()
@@ -241,6 +268,17 @@ class ProcessApi:
     async def credit_check(
         self, request: CreditCheckRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> CreditCheckResult:
+        key = ResultMemo.key("credit-check", request)
+        if (remembered := self.memo.get(key)) is not None:
+            return remembered  # type: ignore[no-any-return]
+        result = await self._credit_check(request, deadline, correlation_id)
+        if _clean(result.provenance):
+            self.memo.put(key, result)
+        return result
+
+    async def _credit_check(
+        self, request: CreditCheckRequest, deadline: Deadline, correlation_id: str | None
+    ) -> CreditCheckResult:
         customer = self._customer(request.entity, request.account_id, request.customer_number)
         if request.amount is not None:
             check_money(request.amount, "/amount")
@@ -300,6 +338,28 @@ class ProcessApi:
         self, request: ValidateQuoteRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> ValidateQuoteResult:
         started = time.perf_counter()
+        key = ResultMemo.key("validate-quote", request)
+        remembered: ValidateQuoteResult | None = self.memo.get(key)
+        if remembered is not None:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            return msgspec.structs.replace(remembered, elapsed_ms=elapsed)
+        result = await self._validate_quote(request, deadline, correlation_id, started)
+        provenances = (
+            result.credit_provenance,
+            result.price_provenance,
+            result.availability_provenance,
+        )
+        if all(_clean(p) for p in provenances):
+            self.memo.put(key, result)
+        return result
+
+    async def _validate_quote(
+        self,
+        request: ValidateQuoteRequest,
+        deadline: Deadline,
+        correlation_id: str | None,
+        started: float,
+    ) -> ValidateQuoteResult:
         customer = self._customer(request.entity, request.account_id, request.customer_number)
         ctx = customer.routed.context(deadline, correlation_id)
         lookups = Lookups(customer.routed, ctx)
@@ -491,6 +551,11 @@ class ProcessApi:
             promise_warehouse=promise_wh,
             available_by_requested_date=by_requested,
         )
+
+
+def _clean(provenance: Provenance) -> bool:
+    """An answer may be remembered only when built entirely from complete, undegraded data."""
+    return provenance.status == "complete" and not provenance.degraded
 
 
 _TRANSIENT = {"DEADLINE_EXCEEDED", "BACKEND_UNAVAILABLE", "BACKEND_THROTTLED"}

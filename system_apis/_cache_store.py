@@ -171,6 +171,7 @@ class TwoLevelCache:
         self._admin_timeout = admin_timeout
         self._l2_down_until = 0.0
         self._reads: dict[str, asyncio.Task[bytes | _Down | None]] = {}
+        self._invalidation_callbacks: list[Callable[[], None]] = []
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._closing = False
@@ -339,7 +340,17 @@ class TwoLevelCache:
             removed += await redis.unlink(*batch)
         return removed
 
+    def on_invalidate(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever anything is invalidated or L1 is flushed (here or by a
+        replica), so memos derived from cached values can be dropped with them."""
+        self._invalidation_callbacks.append(callback)
+
+    def _notify_invalidated(self) -> None:
+        for callback in self._invalidation_callbacks:
+            callback()
+
     def _apply_locally(self, message: dict[str, str]) -> int:
+        self._notify_invalidated()
         if "k" in message:
             return 1 if self._l1.pop(message["k"], None) is not None else 0
         if "p" in message:
@@ -354,6 +365,7 @@ class TwoLevelCache:
 
     def clear_l1(self) -> None:
         self._l1.clear()
+        self._notify_invalidated()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -388,7 +400,7 @@ class TwoLevelCache:
                     await pubsub.subscribe(self.channel)
                 if connected_before:
                     # Invalidations sent while we were away are lost: forget everything local.
-                    self._l1.clear()
+                    self.clear_l1()
                     self._stats.l1_flushes += 1
                     self._stats.listener_reconnects += 1
                 connected_before = True

@@ -39,6 +39,11 @@ QUOTE = {
 }
 
 
+def _requoted(quote: dict[str, Any], price: str) -> dict[str, Any]:
+    """The same quote at another price: same ERP lookups, a different question."""
+    return {**quote, "lines": [{**line, "quotedUnitPrice": price} for line in quote["lines"]]}
+
+
 def _with_ops_key(settings: Settings) -> Settings:
     ops = ApiKeySetting(client="tests-ops", key_sha256=hash_api_key(OPS_KEY), scopes=[OPS_ADMIN])
     security = msgspec.structs.replace(
@@ -160,7 +165,7 @@ async def test_without_tracing_the_callers_traceparent_and_correlation_id_are_fo
 
 def test_metrics_are_prometheus_text_with_the_gateway_series(client: TestClient[Litestar]) -> None:
     client.post("/process/v1/validate-quote", json=QUOTE)
-    client.post("/process/v1/validate-quote", json=QUOTE)
+    client.post("/process/v1/validate-quote", json=_requoted(QUOTE, "3.00"))
     families = _metrics(client)
     requests = [
         s for s in families["isthmus_http_request_duration_seconds"]
