@@ -17,6 +17,7 @@ import aiohttp
 import httpx
 from opentelemetry import trace
 from opentelemetry.propagate import inject
+from yarl import URL
 
 __all__ = ["AiohttpPoolTransport", "LeanAsyncClient", "NoCookieJar"]
 
@@ -55,6 +56,9 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
         self._keepalive_expiry = keepalive_expiry
         self._ssl = ssl_context if ssl_context is not None else ssl.create_default_context()
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[
+            tuple[float | None, float | None, float | None], aiohttp.ClientTimeout
+        ] = {}
 
     def _session_now(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running event loop (aiohttp requires one).
@@ -69,30 +73,33 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
             )
         return self._session
 
+    def _timeout(self, timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+        # One ClientTimeout per distinct setting, not per call.
+        key = (timeout.get("pool"), timeout.get("connect"), timeout.get("read"))
+        cached = self._timeouts.get(key)
+        if cached is None:
+            cached = aiohttp.ClientTimeout(
+                total=None, connect=key[0], sock_connect=key[1], sock_read=key[2]
+            )
+            if len(self._timeouts) < 256:
+                self._timeouts[key] = cached
+        return cached
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {})
-        client_timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeout.get("pool"),
-            sock_connect=timeout.get("connect"),
-            sock_read=timeout.get("read"),
-        )
         body = await request.aread()
         try:
             async with self._session_now().request(
                 request.method,
-                str(request.url),
+                URL(str(request.url), encoded=True),  # httpx already normalised it
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
-                timeout=client_timeout,
+                timeout=self._timeout(request.extensions.get("timeout", {})),
             ) as response:
                 content = await response.read()
                 return httpx.Response(
                     status_code=response.status,
-                    headers=[
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
-                    ],
+                    headers=response.raw_headers,
                     content=content,
                     request=request,
                     extensions={"http_version": b"HTTP/1.1"},

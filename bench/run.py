@@ -271,7 +271,7 @@ def main() -> int:
                                 api_key=key, seconds=sec, connections=conns, workers=workers, server=gw))  # fmt: skip
         # Cold path: a gateway with caching off, so every request goes to the emulators.
         port = free_port()
-        env = gateway_env(port, 2, None, sandbox_env) | {"ISTHMUS_CACHE__ENABLED": "false"}
+        env = gateway_env(port, 2, None, sandbox_env) | {"ISTHMUS_CACHE__ENABLED": "false"}  # no memo either
         with process([ISTHMUS, "serve"], env) as gw:
             base = f"http://127.0.0.1:{port}"
             wait_http(f"{base}/health/live")
