@@ -113,7 +113,7 @@ def test_second_lookup_is_a_cache_hit_in_its_span(
 ) -> None:
     client.post("/process/v1/validate-quote", json=QUOTE)
     spans.clear()
-    client.post("/process/v1/validate-quote", json=QUOTE)
+    client.post("/process/v1/validate-quote", json=_requoted(QUOTE, "2.00"))
     lookups = [s for s in spans.get_finished_spans() if s.name.startswith("lookup ")]
     assert lookups
     assert {s.attributes["isthmus.cache"] for s in lookups} == {"hit"}

@@ -56,6 +56,8 @@ def test_unchanged_quote_is_answered_from_the_memo(sandbox: Sandbox) -> None:
             ).json()
         finally:
             sandbox.infor.clear_faults()
+        memo_hits = client.app.state.services.process.memo.hits
+    assert memo_hits == 1
     assert second["lines"] == first["lines"]
     assert second["priceProvenance"]["degraded"] is False
     assert second["elapsedMs"] < first["elapsedMs"]
@@ -85,3 +87,4 @@ def test_no_memo_when_data_is_never_fresh(sandbox: Sandbox) -> None:
         reads = _erp_reads(sandbox)
         client.post("/process/v1/validate-quote", json=QUOTE)
         assert _erp_reads(sandbox) > reads
+        assert client.app.state.services.process.memo.hits == 0
