@@ -34,10 +34,17 @@ REDIS_RETRY_AFTER_S = 1.0
 """After a Redis failure, use the local counter this long before trying Redis again."""
 
 _INCR_WITH_TTL = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+
+LEASE_SHARE = 0.002
+"""A replica takes this share of a client's budget from Redis at a time (at most LEASE_MAX),
+so a busy client costs one Redis round trip per lease instead of one per request. Tokens a
+replica leased but did not use are lost to the window: the budget is never exceeded, and
+under-used by at most a lease per replica."""
+LEASE_MAX = 50
 
 
 @dataclass(frozen=True)
@@ -55,11 +62,21 @@ class RedisCounter:
         self._script = redis.register_script(_INCR_WITH_TTL)
         self._prefix = prefix
 
-    async def hit(self, client: str, window: int, window_s: int) -> int:
+    async def hit(self, client: str, window: int, window_s: int, tokens: int = 1) -> int:
+        """Take ``tokens`` from the window's shared count; returns the count after taking."""
         key = f"{self._prefix}:{client}:{window}"
         async with asyncio.timeout(REDIS_TIMEOUT_S):
-            count = await self._script(keys=[key], args=[window_s * 1000 + 1000])
+            count = await self._script(keys=[key], args=[window_s * 1000 + 1000, tokens])
         return int(count)
+
+
+@dataclass
+class _Lease:
+    window: int
+    next_count: int
+    """The shared count the next locally spent token stands for."""
+    last_count: int
+    """The last shared count this lease holds."""
 
 
 class LocalCounter:
@@ -87,6 +104,7 @@ class RateLimiter:
         self._local = LocalCounter()
         self._redis: RedisCounter | None = None
         self._redis_down_until = 0.0
+        self._leases: dict[str, _Lease] = {}
 
     def bind(self, redis: Redis | None) -> None:
         self._redis = RedisCounter(redis) if redis is not None else None
@@ -100,7 +118,7 @@ class RateLimiter:
         window = int(now // window_s)
         reset_s = max(1, math.ceil((window + 1) * window_s - now))
         limit = self.limit_for(client)
-        count = await self._shared_hit(client, window, now)
+        count = await self._shared_hit(client, window, now, limit)
         shared = count is not None
         if count is None:
             limit = max(1, math.floor(limit * self.settings.local_fraction))
@@ -113,11 +131,20 @@ class RateLimiter:
             shared=shared,
         )
 
-    async def _shared_hit(self, client: str, window: int, now: float) -> int | None:
+    async def _shared_hit(self, client: str, window: int, now: float, limit: int) -> int | None:
         if self._redis is None or now < self._redis_down_until:
             return None
+        lease = self._leases.get(client)
+        if lease is not None and lease.window == window and lease.next_count <= lease.last_count:
+            lease.next_count += 1
+            return lease.next_count - 1
+        size = max(1, min(LEASE_MAX, int(limit * LEASE_SHARE)))
         try:
-            return await self._redis.hit(client, window, self.settings.window_s)
+            total = await self._redis.hit(client, window, self.settings.window_s, size)
+            self._leases[client] = _Lease(
+                window=window, next_count=total - size + 2, last_count=total
+            )
+            return total - size + 1
         except (RedisError, OSError, TimeoutError) as exc:
             self._redis_down_until = now + REDIS_RETRY_AFTER_S
             log.warning(
