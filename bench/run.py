@@ -80,7 +80,9 @@ def process(
         args,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ["BENCH_STDERR"], "ab")
+        if os.environ.get("BENCH_STDERR")
+        else subprocess.DEVNULL,  # noqa: SIM115
         start_new_session=True,
     )
     try:
@@ -271,7 +273,9 @@ def main() -> int:
                                 api_key=key, seconds=sec, connections=conns, workers=workers, server=gw))  # fmt: skip
         # Cold path: a gateway with caching off, so every request goes to the emulators.
         port = free_port()
-        env = gateway_env(port, 2, None, sandbox_env) | {"ISTHMUS_CACHE__ENABLED": "false"}  # no memo either
+        env = gateway_env(port, 2, None, sandbox_env) | {
+            "ISTHMUS_CACHE__ENABLED": "false"
+        }  # no memo either
         with process([ISTHMUS, "serve"], env) as gw:
             base = f"http://127.0.0.1:{port}"
             wait_http(f"{base}/health/live")
