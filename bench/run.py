@@ -76,23 +76,29 @@ def wait_http(url: str, timeout: float = 30) -> None:
 def process(
     args: list[str], env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        args,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ["BENCH_STDERR"], "ab")
-        if os.environ.get("BENCH_STDERR")
-        else subprocess.DEVNULL,  # noqa: SIM115
-        start_new_session=True,
-    )
-    try:
-        yield proc
-    finally:
+    # BENCH_STDERR=<file> keeps what the servers print, for diagnosing a run.
+    with ExitStack() as files:
+        stderr_path = os.environ.get("BENCH_STDERR")
+        stderr = files.enter_context(open(stderr_path, "ab")) if stderr_path else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            args,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+            yield proc
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def granian(target: str, port: int, workers: int, env: dict[str, str] | None = None) -> list[str]:
