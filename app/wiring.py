@@ -183,7 +183,11 @@ def build_process_api(
         {pair: FxRate(rate=r.rate, as_of=r.as_of) for pair, r in settings.fx_rates.items()}
     )
     return ProcessApi(
-        EntityRouter(routes, backends), xref, fx, price_tolerance=settings.price_tolerance, memo=memo
+        EntityRouter(routes, backends),
+        xref,
+        fx,
+        price_tolerance=settings.price_tolerance,
+        memo=memo,
     )
 
 
