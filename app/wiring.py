@@ -19,6 +19,7 @@ from process_apis.money import FxRate, FxTable
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
 from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.concurrency import SharedSlots
 from system_apis.contract import CallContext, ErpBackend, Vendor
 from system_apis.observability import ObservedBackend
 from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
@@ -66,7 +67,9 @@ def build_redis(settings: Settings) -> Redis | None:
     )
 
 
-def build_backends(settings: Settings, http: httpx.AsyncClient) -> dict[Vendor, ErpBackend]:
+def build_backends(
+    settings: Settings, http: httpx.AsyncClient, redis: Redis | None = None
+) -> dict[Vendor, ErpBackend]:
     backends: dict[Vendor, ErpBackend] = {}
     if settings.intacct is not None:
         from system_apis.sage_intacct import IntacctAdapter
@@ -83,6 +86,15 @@ def build_backends(settings: Settings, http: httpx.AsyncClient) -> dict[Vendor, 
             max_in_flight=cfg.max_in_flight,
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
+            # Intacct's concurrency limit is per company: with Redis, all replicas share it.
+            slots=SharedSlots(
+                redis,
+                key=f"isthmus:slots:sage_intacct:{cfg.company_id}",
+                limit=cfg.max_in_flight,
+                lease_s=cfg.timeout_s + 5,
+            )
+            if redis is not None
+            else None,
         )
     if settings.infor is not None:
         from system_apis.infor_m3 import IonApiCredentials, M3Adapter
@@ -216,7 +228,7 @@ async def build_services(
         else None
     )
     backends, resilient, cached = protect(
-        build_backends(settings, http), settings, cache, metrics=metrics, tracing=tracing
+        build_backends(settings, http, redis), settings, cache, metrics=metrics, tracing=tracing
     )
     services = Services(
         settings=settings,

@@ -39,6 +39,23 @@ def _targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
                 "met" if ratio >= 0.6 else "missed",
             )
         )
+    traced = _find(runs, "validate-quote warm, tracing+metrics on", 2)
+    bare = _find(runs, "validate-quote warm, observability off", 2)
+    if traced and bare:
+        cost = (1 - traced["requests_per_s"] / bare["requests_per_s"]) * 100
+        rows.append(
+            (
+                "tracing and metrics cost ≤ 10% requests/s",
+                f"{cost:.1f}%",
+                "met" if cost <= 10 else "missed",
+            )
+        )
+    limits = payload.get("intacct_limits")
+    if limits:
+        seen = max(limits["max_in_flight_seen"].values(), default=0)
+        rows.append((f"Intacct requests in flight per company ≤ {limits['max_in_flight']} under load",
+                     f"max {seen}, {limits['rate_limited_total']} refused", "met"
+                     if seen <= limits["max_in_flight"] and limits["rate_limited_total"] == 0 else "missed"))  # fmt: skip
     memory = payload.get("memory")
     if memory and memory["rss_mb_after_fill"] and memory["rss_mb_after_soak"]:
         fill = max(memory["rss_mb_after_fill"])

@@ -291,6 +291,30 @@ def main() -> int:
             runs.append(wrk("validate-quote cold Intacct (10 lines)", f"{base}/process/v1/validate-quote",
                             body=quote_body("DE01", "EUR", 10), api_key=BENCH_API_KEY,
                             seconds=sec, connections=conns, workers=2, server=gw))  # fmt: skip
+        # The ERPs' own limits hold under load: Intacct's emulator counts what it saw in flight.
+        extra["intacct_limits"] = httpx.get(
+            f"http://127.0.0.1:{intacct_port}/_sandbox/stats"
+        ).json()
+        # Observability overhead: tracing (no exporter) and metrics on, versus both off.
+        vq = quote_body("US01", "USD", 10)
+        for label, obs in (
+            ("validate-quote warm, tracing+metrics on", {"ISTHMUS_OBSERVABILITY__TRACING": "true"}),
+            ("validate-quote warm, observability off", {"ISTHMUS_OBSERVABILITY__METRICS": "false"}),
+        ):
+            port = free_port()
+            env = gateway_env(port, 2, redis.url, sandbox_env) | obs
+            with process([ISTHMUS, "serve"], env) as gw:
+                base = f"http://127.0.0.1:{port}"
+                wait_http(f"{base}/health/live")
+                for _ in range(3):
+                    httpx.post(
+                        f"{base}/process/v1/validate-quote",
+                        json=vq,
+                        headers={"X-API-Key": BENCH_API_KEY},
+                        timeout=10,
+                    )
+                runs.append(wrk(label, f"{base}/process/v1/validate-quote", body=vq, api_key=BENCH_API_KEY,
+                                seconds=sec, connections=conns, workers=2, server=gw))  # fmt: skip
         # The backend hop: one upstream GET per request, per client, one worker.
         print("backend hop", flush=True)
         upstream_port, hop_port = free_port(), free_port()

@@ -151,6 +151,7 @@ class IntacctEmulator:
         self.received: deque[ReceivedRequest] = deque(maxlen=received_maxlen)
         self.in_flight: dict[str, int] = {}
         self.max_in_flight_seen: dict[str, int] = {}
+        self.rate_limited_total = 0
         self._faults: dict[str, Fault] = {}
         self._fault_uses: dict[str, int] = {}
         self._sessions: dict[str, _Session] = {}
@@ -258,6 +259,16 @@ class IntacctEmulator:
                 {**asdict(r), "functions": [asdict(f) for f in r.functions]} for r in self.received
             ]
             await self._send(send, _Reply(200, json.dumps(payload).encode(), b"application/json"))
+        elif path == "/_sandbox/stats" and method == "GET":
+            # What a load test needs to prove the client respected the per-company limit.
+            payload_stats = {
+                "max_in_flight": self.max_in_flight,
+                "max_in_flight_seen": self.max_in_flight_seen,
+                "rate_limited_total": self.rate_limited_total,
+            }
+            await self._send(
+                send, _Reply(200, json.dumps(payload_stats).encode(), b"application/json")
+            )
         elif path == "/_sandbox/sessions/expire" and method == "POST":
             self.expire_sessions()
             await self._send(send, _Reply(204, b"", b"application/json"))
@@ -295,6 +306,7 @@ class IntacctEmulator:
             if self.in_flight.get(company, 0) >= self.max_in_flight:
                 company = None  # not admitted, nothing to release
                 record.outcome = "rate_limited"
+                self.rate_limited_total += 1
                 raise _ControlFailure(
                     429,
                     ErrorEntry(

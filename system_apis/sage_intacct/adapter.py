@@ -13,6 +13,7 @@ from typing import Literal, TypeVar
 import httpx
 import msgspec
 
+from system_apis.concurrency import ConcurrencySlots
 from system_apis.contract import (
     Availability,
     CallContext,
@@ -203,6 +204,7 @@ class IntacctAdapter:
         max_in_flight: int = 2,
         request_timeout: float = 30.0,
         default_price_lists: Mapping[str, str] | None = None,
+        slots: ConcurrencySlots | None = None,
     ) -> None:
         self._client = IntacctClient(
             client,
@@ -216,6 +218,7 @@ class IntacctAdapter:
             ),
             max_in_flight=max_in_flight,
             request_timeout=request_timeout,
+            slots=slots,
         )
         self._default_price_lists = dict(
             DEFAULT_PRICE_LISTS if default_price_lists is None else default_price_lists

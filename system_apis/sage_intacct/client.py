@@ -11,6 +11,7 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
+from system_apis.concurrency import ConcurrencySlots, LocalSlots
 from system_apis.contract import CallContext
 from system_apis.deadlines import remaining_seconds
 from system_apis.errors import BackendTimeoutError
@@ -69,12 +70,13 @@ class IntacctClient:
         credentials: IntacctCredentials,
         max_in_flight: int = 2,
         request_timeout: float = 30.0,
+        slots: ConcurrencySlots | None = None,
     ) -> None:
         self._http = http
         self._endpoint_url = endpoint_url
         self._cred = credentials
         self._request_timeout = request_timeout
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self._slots: ConcurrencySlots = slots or LocalSlots(max_in_flight)
         self._sessions: dict[str, _Session] = {}
         self._session_locks: dict[str, asyncio.Lock] = {}
         self._prefix = secrets.token_hex(4)
@@ -175,18 +177,23 @@ class IntacctClient:
             raise IntacctTimeoutError(exc.message) from exc
 
     async def _post(self, ctx: CallContext, url: str, body: bytes) -> IntacctResponse:
+        # Only waiting for a slot can raise TimeoutError here: _send turns every transport
+        # failure into an IntacctError.
         try:
-            async with asyncio.timeout(self._timeout(ctx)):
-                await self._slots.acquire()
+            async with self._slots.slot(self._timeout(ctx)):
+                response = await self._send(ctx, url, body)
         except TimeoutError as exc:
             raise IntacctTimeoutError(
                 "deadline reached waiting for a free Intacct request slot"
             ) from exc
+        return self._interpret(response)
+
+    async def _send(self, ctx: CallContext, url: str, body: bytes) -> httpx.Response:
+        headers = {"Content-Type": "application/xml"}
+        if ctx.correlation_id:
+            headers["X-Correlation-ID"] = ctx.correlation_id
         try:
-            headers = {"Content-Type": "application/xml"}
-            if ctx.correlation_id:
-                headers["X-Correlation-ID"] = ctx.correlation_id
-            response = await self._http.post(
+            return await self._http.post(
                 url, content=body, headers=headers, timeout=self._timeout(ctx)
             )
         except httpx.TimeoutException as exc:
@@ -197,9 +204,6 @@ class IntacctClient:
             raise IntacctUnavailableError(
                 f"connection to Intacct failed ({type(exc).__name__})"
             ) from exc
-        finally:
-            self._slots.release()
-        return self._interpret(response)
 
     @staticmethod
     def _interpret(response: httpx.Response) -> IntacctResponse:
