@@ -123,4 +123,7 @@ class SharedSlots:
             async with asyncio.timeout(self._redis_timeout * 4):
                 await self._redis.zrem(self._key, token)
         except (RedisError, OSError, TimeoutError) as exc:
-            log.warning("shared request slot not released, it expires with its lease: %s", type(exc).__name__)
+            log.warning(
+                "shared request slot not released, it expires with its lease: %s",
+                type(exc).__name__,
+            )
