@@ -11,13 +11,13 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Contact, License, Server
-from litestar.plugins.opentelemetry import OpenTelemetryConfig
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from app import __version__
 from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
 from app.observability import GatewayMetrics, Tracing
+from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController, OpsController
 from app.ops import metrics as metrics_route
@@ -87,6 +87,7 @@ def create_app(
             enabled=settings.observability.tracing,
             service_name=settings.observability.service_name,
             otlp_endpoint=settings.observability.otlp_endpoint,
+            sample_ratio=settings.observability.trace_sample_ratio,
             exporter=span_exporter,
         )
     )
@@ -133,11 +134,7 @@ def create_app(
         },
         exception_handlers=exception_handlers,
         middleware=[
-            *(
-                [OpenTelemetryConfig(tracer_provider=tracing.provider).middleware]
-                if tracing.provider
-                else []
-            ),
+            *([ServerSpanMiddleware(tracing.tracer("isthmus.server"))] if tracing.enabled else []),
             CorrelationMiddleware(),
             *([metrics.middleware()] if settings.observability.metrics else []),
             *security.middleware,

@@ -128,6 +128,8 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint (e.g. ``http://collector:4318/v1/traces``); unset: no export."""
     service_name: str = "isthmus"
+    trace_sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
+    """Share of new traces recorded; a caller's sampled ``traceparent`` is always followed."""
 
 
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -217,7 +217,10 @@ async def build_services(
 ) -> Services:
     obs = settings.observability
     tracing = tracing or Tracing.build(
-        enabled=obs.tracing, service_name=obs.service_name, otlp_endpoint=obs.otlp_endpoint
+        enabled=obs.tracing,
+        service_name=obs.service_name,
+        otlp_endpoint=obs.otlp_endpoint,
+        sample_ratio=obs.trace_sample_ratio,
     )
     metrics = metrics or GatewayMetrics()
     http = build_http_client(settings, tracing)

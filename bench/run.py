@@ -298,8 +298,15 @@ def main() -> int:
         # Observability overhead: tracing (no exporter) and metrics on, versus both off.
         vq = quote_body("US01", "USD", 10)
         for label, obs in (
-            ("validate-quote warm, tracing+metrics on", {"ISTHMUS_OBSERVABILITY__TRACING": "true"}),
             ("validate-quote warm, observability off", {"ISTHMUS_OBSERVABILITY__METRICS": "false"}),
+            ("validate-quote warm, tracing+metrics on", {"ISTHMUS_OBSERVABILITY__TRACING": "true"}),
+            (
+                "validate-quote warm, tracing 10% sampled",
+                {
+                    "ISTHMUS_OBSERVABILITY__TRACING": "true",
+                    "ISTHMUS_OBSERVABILITY__TRACE_SAMPLE_RATIO": "0.1",
+                },
+            ),
         ):
             port = free_port()
             env = gateway_env(port, 2, redis.url, sandbox_env) | obs

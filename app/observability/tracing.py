@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 __all__ = ["Tracing"]
 
@@ -29,10 +30,16 @@ class Tracing:
         service_name: str,
         otlp_endpoint: str | None,
         exporter: SpanExporter | None = None,
+        sample_ratio: float = 1.0,
     ) -> Tracing:
         if not enabled:
             return cls()
-        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        # A caller's sampling decision (traceparent flags) is kept; our own traces are sampled
+        # at ``sample_ratio``, so a busy gateway can trace a share of requests cheaply.
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": service_name}),
+            sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+        )
         if exporter is not None:
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         if otlp_endpoint:
