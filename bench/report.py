@@ -95,6 +95,15 @@ def write_report(payload: dict[str, Any], markdown: Path, plot: Path) -> None:
         "",
         f"![throughput and p99 per endpoint]({plot.relative_to(markdown.parent)})",
         "",
+        "## Reading these figures",
+        "",
+        "- wrk, the gateway's workers, Redis and the emulators share two cores, so one run's",
+        "  figures move by ±25% from the next; compare rows within a run, not across runs.",
+        "- Warm answers come from the cache (and, for a repeated identical request, from the",
+        "  2-second whole-answer memo); cold rows have the cache off and go to the emulators.",
+        "- The backend hop rows are one upstream GET per request through each client, one worker.",
+        "- The Intacct row reads the emulator's own count of requests in flight per company.",
+        "",
     ]
     markdown.write_text("\n".join(lines), encoding="utf-8")
     _plot(runs, plot)
