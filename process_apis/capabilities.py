@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
@@ -39,6 +40,8 @@ from process_apis.xref import CrossReference
 from system_apis.contract import CustomerCredit
 
 __all__ = ["ProcessApi"]
+
+R = TypeVar("R")
 
 _PRICE_TOLERANCE = Decimal("0.005")
 
@@ -88,17 +91,34 @@ class ProcessApi:
             customer = customer_number
         return _Customer(routed=routed, customer_id=customer)
 
+    async def _remembered(
+        self,
+        capability: str,
+        request: msgspec.Struct,
+        compute: Callable[[], Awaitable[R]],
+        provenances: Callable[[R], Iterable[Provenance]],
+    ) -> tuple[R, bool]:
+        """The memo's answer to an identical request, else a fresh one (remembered when clean)."""
+        key = ResultMemo.key(capability, request)
+        remembered: R | None = self.memo.get(key)
+        if remembered is not None:
+            return remembered, True
+        result = await compute()
+        if all(_clean(p) for p in provenances(result)):
+            self.memo.put(key, result)
+        return result, False
+
     # ---------------------------------------------------------------- price check
 
     async def price_check(
         self, request: PriceCheckRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> PriceCheckResult:
-        key = ResultMemo.key("price-check", request)
-        if (remembered := self.memo.get(key)) is not None:
-            return remembered  # type: ignore[no-any-return]
-        result = await self._price_check(request, deadline, correlation_id)
-        if _clean(result.provenance):
-            self.memo.put(key, result)
+        result, _ = await self._remembered(
+            "price-check",
+            request,
+            lambda: self._price_check(request, deadline, correlation_id),
+            lambda r: (r.provenance,),
+        )
         return result
 
     async def _price_check(
@@ -188,12 +208,12 @@ class ProcessApi:
     async def atp(
         self, request: AtpRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> AtpResult:
-        key = ResultMemo.key("atp", request)
-        if (remembered := self.memo.get(key)) is not None:
-            return remembered  # type: ignore[no-any-return]
-        result = await self._atp(request, deadline, correlation_id)
-        if _clean(result.provenance):
-            self.memo.put(key, result)
+        result, _ = await self._remembered(
+            "atp",
+            request,
+            lambda: self._atp(request, deadline, correlation_id),
+            lambda r: (r.provenance,),
+        )
         return result
 
     async def _atp(
@@ -268,12 +288,12 @@ class ProcessApi:
     async def credit_check(
         self, request: CreditCheckRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> CreditCheckResult:
-        key = ResultMemo.key("credit-check", request)
-        if (remembered := self.memo.get(key)) is not None:
-            return remembered  # type: ignore[no-any-return]
-        result = await self._credit_check(request, deadline, correlation_id)
-        if _clean(result.provenance):
-            self.memo.put(key, result)
+        result, _ = await self._remembered(
+            "credit-check",
+            request,
+            lambda: self._credit_check(request, deadline, correlation_id),
+            lambda r: (r.provenance,),
+        )
         return result
 
     async def _credit_check(
@@ -338,19 +358,15 @@ class ProcessApi:
         self, request: ValidateQuoteRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> ValidateQuoteResult:
         started = time.perf_counter()
-        key = ResultMemo.key("validate-quote", request)
-        remembered: ValidateQuoteResult | None = self.memo.get(key)
-        if remembered is not None:
-            elapsed = round((time.perf_counter() - started) * 1000, 2)
-            return msgspec.structs.replace(remembered, elapsed_ms=elapsed)
-        result = await self._validate_quote(request, deadline, correlation_id, started)
-        provenances = (
-            result.credit_provenance,
-            result.price_provenance,
-            result.availability_provenance,
+        result, remembered = await self._remembered(
+            "validate-quote",
+            request,
+            lambda: self._validate_quote(request, deadline, correlation_id, started),
+            lambda r: (r.credit_provenance, r.price_provenance, r.availability_provenance),
         )
-        if all(_clean(p) for p in provenances):
-            self.memo.put(key, result)
+        if remembered:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            return msgspec.structs.replace(result, elapsed_ms=elapsed)
         return result
 
     async def _validate_quote(
