@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ import msgspec
 
 from process_apis.credit import assess_credit, credit_summary
 from process_apis.deadline import Deadline
-from process_apis.fanout import Failure, Lookups, failure_from, provenance_of, run_until
+from process_apis.errors import InvalidInputError, UnknownReferenceError
+from process_apis.fanout import CreditLookup, Failure, Lookups, provenance_of, run_until
 from process_apis.lines import AvailabilityStatus, LineOutcome, check_money, new_line
 from process_apis.memo import ResultMemo
 from process_apis.models import (
@@ -37,7 +39,6 @@ from process_apis.money import FxTable, round_money
 from process_apis.routing import EntityRouter, RoutedEntity
 from process_apis.verdict import verdict_of
 from process_apis.xref import CrossReference
-from system_apis.contract import CustomerCredit
 
 __all__ = ["ProcessApi"]
 
@@ -79,8 +80,6 @@ class ProcessApi:
     ) -> _Customer:
         routed = self.router.resolve(entity)
         if (account_id is None) == (customer_number is None):
-            from process_apis.errors import InvalidInputError
-
             raise InvalidInputError(
                 "Give exactly one of accountId and customerNumber.", pointer="/accountId"
             )
@@ -302,28 +301,13 @@ class ProcessApi:
         customer = self._customer(request.entity, request.account_id, request.customer_number)
         if request.amount is not None:
             check_money(request.amount, "/amount")
-        ctx = customer.routed.context(deadline, correlation_id)
-        holder: dict[str, CustomerCredit] = {}
-        failure: list[Failure] = []
-
-        async def work() -> None:
-            try:
-                holder["credit"] = await customer.routed.backend.get_customer_credit(
-                    ctx, customer.customer_id
-                )
-            except Exception as exc:
-                failure.append(failure_from(exc, "CUSTOMER_NOT_FOUND"))
-
-        await run_until(deadline.remaining(), [work()])
-        credit = holder.get("credit")
+        lookup = CreditLookup(
+            customer.routed, customer.routed.context(deadline, correlation_id), customer.customer_id
+        )
+        await run_until(deadline.remaining(), [lookup.run()])
+        credit = lookup.credit
         if credit is None:
-            from process_apis.errors import UnknownReferenceError
-
-            why = (
-                failure[0]
-                if failure
-                else Failure("DEADLINE_EXCEEDED", "The ERP did not answer in time.")
-            )
+            why = lookup.why
             if why.not_found:
                 raise UnknownReferenceError(
                     f"Customer '{customer.customer_id}' does not exist in {customer.routed.route.erp} "
@@ -395,21 +379,10 @@ class ProcessApi:
         quoted = {
             line.line_no: q.quoted_unit_price for line, q in zip(lines, request.lines, strict=True)
         }
-        holder: dict[str, CustomerCredit] = {}
-        credit_failure: list[Failure] = []
-
-        async def credit_work() -> None:
-            try:
-                holder["credit"] = await customer.routed.backend.get_customer_credit(
-                    ctx, customer.customer_id
-                )
-            except Exception as exc:
-                credit_failure.append(failure_from(exc, "CUSTOMER_NOT_FOUND"))
+        credit_lookup = CreditLookup(customer.routed, ctx, customer.customer_id)
 
         async def line_work(line: LineOutcome) -> None:
             if await line.resolve_item(lookups):
-                import asyncio
-
                 await asyncio.gather(
                     line.fetch_price(
                         lookups,
@@ -422,7 +395,7 @@ class ProcessApi:
                 )
 
         finished = await run_until(
-            deadline.remaining(), [credit_work(), *(line_work(line) for line in lines)]
+            deadline.remaining(), [credit_lookup.run(), *(line_work(line) for line in lines)]
         )
         lookups.cancel()
 
@@ -430,17 +403,13 @@ class ProcessApi:
         quote_total = round_money(
             sum((quoted[line.line_no] * line.quantity for line in lines), Decimal(0))
         )
-        credit = holder.get("credit")
+        credit = credit_lookup.credit
         if credit is not None:
             assessment = assess_credit(credit, quote_total, request.currency, self.fx)
             reasons.extend(assessment.reasons)
             credit_prov = provenance_of([credit], expected=1)
         else:
-            why = (
-                credit_failure[0]
-                if credit_failure
-                else Failure("DEADLINE_EXCEEDED", "The ERP did not answer in time.")
-            )
+            why = credit_lookup.why
             if why.not_found:
                 reasons.append(
                     Reason(code="CUSTOMER_NOT_FOUND", severity="block", message=why.message)

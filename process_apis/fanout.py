@@ -142,3 +142,28 @@ def provenance_of(
         max_age_seconds=max(ages) if ages else None,
         reason=failure if status == "partial" else None,
     )
+
+
+class CreditLookup:
+    """One customer's credit, fetched inside a fan-out; ``why`` says what went wrong if absent."""
+
+    def __init__(self, routed: RoutedEntity, ctx: CallContext, customer_id: str) -> None:
+        self._routed = routed
+        self._ctx = ctx
+        self._customer_id = customer_id
+        self.credit: CustomerCredit | None = None
+        self._failure: Failure | None = None
+
+    async def run(self) -> None:
+        try:
+            self.credit = await self._routed.backend.get_customer_credit(
+                self._ctx, self._customer_id
+            )
+        except Exception as exc:
+            self._failure = failure_from(exc, "CUSTOMER_NOT_FOUND")
+
+    @property
+    def why(self) -> Failure:
+        return self._failure or Failure(
+            DEADLINE_EXCEEDED, "The ERP did not answer within the request's deadline."
+        )
