@@ -266,4 +266,5 @@ async def build_services(
             )
     if redis is not None:
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
+        tracing.instrument_redis()
     return services

@@ -18,12 +18,17 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _WANTED = (b"traceparent", b"tracestate")
 
 
+def _is_probe_or_scrape(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith(("/health/", "/metrics"))
+
+
 class ServerSpanMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
-    exclude_path_pattern = ("^/health/", "^/metrics$")
 
     def __init__(self, tracer: trace.Tracer) -> None:
         self.tracer = tracer
+        # Probes and scrapes are not traced: they would drown the requests that matter.
+        self.should_bypass_for_scope = _is_probe_or_scrape
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         carrier = {

@@ -20,6 +20,7 @@ __all__ = ["Tracing"]
 @dataclass
 class Tracing:
     provider: TracerProvider | None = None
+    _redis_instrumented: bool = False
     _exporters: list[SpanExporter] = field(default_factory=list)
 
     @classmethod
@@ -59,6 +60,24 @@ class Tracing:
             return trace.NoOpTracer()
         return self.provider.get_tracer(name)
 
+    def instrument_redis(self) -> bool:
+        """Spans for Redis commands (cache, locks, limits). Process-wide: undone at shutdown."""
+        if self.provider is None:
+            return False
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        instrumentor = RedisInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            return False
+        instrumentor.instrument(tracer_provider=self.provider)
+        self._redis_instrumented = True
+        return True
+
     def shutdown(self) -> None:
+        if self._redis_instrumented:
+            from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+            RedisInstrumentor().uninstrument()
+            self._redis_instrumented = False
         if self.provider is not None:
             self.provider.shutdown()

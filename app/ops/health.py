@@ -29,9 +29,20 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     detail: str | None = None
 
 
-class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+class CacheCounts(msgspec.Struct, frozen=True, kw_only=True):
+    hits: int
+    stale: int
+    misses: int
+    degraded: int
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status: Literal["ready", "degraded", "not_ready"]
     checks: dict[str, CheckResult]
+    breakers: dict[str, str] = {}
+    """Circuit breaker per ERP company (``vendor/company``): closed, half_open or open."""
+    cache: dict[str, CacheCounts] = {}
+    """Cache answers per ERP since start."""
 
 
 async def _run(check: ReadinessCheck) -> CheckResult:
@@ -83,6 +94,21 @@ class HealthController(Controller):
         status: Literal["ready", "degraded", "not_ready"] = (
             "not_ready" if down_required else "degraded" if down_optional else "ready"
         )
+        breakers: dict[str, str] = {
+            f"{snap.vendor}/{company}": breaker.state
+            for snap in (r.snapshot() for r in services.resilient)
+            for company, breaker in snap.breakers.items()
+        }
+        cache: dict[str, CacheCounts] = {}
+        for cached in services.cached:
+            kinds = cached.snapshot().kinds.values()
+            cache[cached.vendor] = CacheCounts(
+                hits=sum(k.hits for k in kinds),
+                stale=sum(k.stale for k in kinds),
+                misses=sum(k.misses for k in kinds),
+                degraded=sum(k.degraded for k in kinds),
+            )
         return Response(
-            Readiness(status=status, checks=checks), status_code=503 if down_required else 200
+            Readiness(status=status, checks=checks, breakers=breakers, cache=cache),
+            status_code=503 if down_required else 200,
         )

@@ -231,3 +231,31 @@ def test_warming_loads_data_before_the_first_quote(
     status = client.get("/ops/v1/status", headers={"X-API-Key": OPS_KEY}).json()
     vendors = {b["vendor"]: b for b in status["backends"]}
     assert vendors["sage_intacct"]["breakers"]["DE01"]["state"] == "closed"
+
+
+def test_readiness_shows_breakers_and_cache_counts(
+    client: TestClient[Litestar], spans: InMemorySpanExporter
+) -> None:
+    client.post("/process/v1/validate-quote", json=_requoted(QUOTE, "4.00"))
+    spans.clear()
+    body = client.get("/health/ready").json()
+    assert not [s for s in spans.get_finished_spans() if s.kind.name == "SERVER"]  # probes untraced
+    assert body["status"] == "ready"
+    assert body["breakers"]["infor_m3/100"] == "closed"
+    counts = body["cache"]["infor_m3"]
+    assert counts["hits"] + counts["misses"] > 0
+
+
+async def test_redis_commands_get_spans_when_tracing(redis_url: str) -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing.build(enabled=True, service_name="t", otlp_endpoint=None, exporter=exporter)
+    assert tracing.instrument_redis()
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url)
+    try:
+        await client.set("isthmus:test:span", "1")
+    finally:
+        await client.aclose()
+        tracing.shutdown()
+    assert [s.name for s in exporter.get_finished_spans()] == ["SET"]
