@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +15,8 @@ from app.correlation import (
 from app.correlation_scope import correlation_id_for, traceparent_for
 
 __all__ = ["CorrelationMiddleware", "echo_correlation_id"]
+
+_HEADER_BYTES = CORRELATION_HEADER.encode("latin-1")
 
 
 class CorrelationMiddleware(ASGIMiddleware):
@@ -36,5 +37,6 @@ class CorrelationMiddleware(ASGIMiddleware):
 async def echo_correlation_id(message: Message, scope: Scope) -> None:
     """``before_send`` hook: runs for every response, including unrouted 404/405s."""
     if message["type"] == "http.response.start":
-        headers = MutableScopeHeaders.from_message(message)
-        headers[CORRELATION_HEADER] = correlation_id_for(scope)
+        # Appended raw: nothing else sets this header, and a lookup costs more than the append.
+        value = correlation_id_for(scope).encode("latin-1")
+        message["headers"] = [*message.get("headers", ()), (_HEADER_BYTES, value)]

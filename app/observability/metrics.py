@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -97,6 +98,7 @@ class GatewayMetrics:
             ["route"],
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], Any] = {}
         self._sources: list[Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]] = []
         self.registry.register(_SnapshotCollector(self._all_sources))
 
@@ -113,6 +115,15 @@ class GatewayMetrics:
         self, source: Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]
     ) -> None:
         self._sources.append(source)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        # labels() hashes and locks on every call; the children are kept per label set.
+        key = (route, method, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self.requests.labels(route, method, str(status))
+            self._request_children[key] = child
+        child.observe(seconds)
 
     def record_backend_call(
         self, vendor: str, operation: str, outcome: str, seconds: float
@@ -155,8 +166,6 @@ class MetricsMiddleware(ASGIMiddleware):
         finally:
             route = scope.get("path_template") or "unmatched"
             method = str(scope.get("method", "WEBSOCKET"))
-            self.metrics.requests.labels(route, method, str(status)).observe(
-                time.perf_counter() - started
-            )
+            self.metrics.observe_request(route, method, status, time.perf_counter() - started)
             if status == 429:
                 self.metrics.rate_limited.labels(route).inc()

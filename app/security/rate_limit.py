@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import Redis
@@ -177,11 +176,12 @@ class _RateLimitMiddleware(ASGIMiddleware):
                 headers={**headers, "retry-after": str(decision.reset_s)},
             )
 
+        # Appended as raw pairs: these names are ours alone, so no lookup of existing ones.
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    mutable[name] = value
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
