@@ -134,6 +134,7 @@ def wrk(
     body: dict[str, Any] | None = None,
     api_key: str | None = None,
     server: subprocess.Popen[bytes] | None = None,
+    warmup_s: int = 2,
 ) -> Run:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         if body is not None:
@@ -141,6 +142,13 @@ def wrk(
         body_path = fh.name if body is not None else ""
     env = {**os.environ, "WRK_BODY": body_path, "WRK_API_KEY": api_key or ""}
     threads = min(2, connections)
+    if warmup_s:
+        # Unmeasured load first, so every worker has imported, allocated and cached what the
+        # measured run needs (a freshly started worker is slower for its first seconds).
+        subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{warmup_s}s", "-s", str(LUA), url],
+            env=env, capture_output=True, timeout=warmup_s + 30, check=True,
+        )  # fmt: skip
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
         env=env, capture_output=True, text=True, timeout=seconds + 30, check=True,
