@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -204,5 +204,3 @@ exception_handlers: ExceptionHandlersMap = {
     BackendError: _backend_handler,
     Exception: _internal_handler,
 }
-
-__all__ += ["MediaType"]
