@@ -9,7 +9,6 @@ to uses them, and the cookie jar was a fifth of the per-call cost.
 
 from __future__ import annotations
 
-import http.cookiejar
 import ssl
 from typing import Any
 
@@ -19,17 +18,7 @@ from opentelemetry import trace
 from opentelemetry.propagate import inject
 from yarl import URL
 
-__all__ = ["AiohttpPoolTransport", "LeanAsyncClient", "NoCookieJar"]
-
-
-class NoCookieJar(http.cookiejar.CookieJar):
-    """A jar that never stores or sends a cookie."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
-
-    def add_cookie_header(self, request: Any) -> None:
-        return None
+__all__ = ["AiohttpPoolTransport", "LeanAsyncClient"]
 
 
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (

@@ -11,8 +11,7 @@ from app.correlation import CORRELATION_HEADER, current_correlation_id, current_
 from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
 from app.observability import GatewayMetrics, Tracing
 from app.services import ReadinessCheck, Services
-from app.settings import CacheKindSetting as KindSettingLike
-from app.settings import Settings
+from app.settings import CacheKindSetting, Settings
 from process_apis.capabilities import ProcessApi
 from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
@@ -107,7 +106,7 @@ def build_backends(
     return backends
 
 
-def _kind(setting: KindSettingLike | None, default: KindPolicy) -> KindPolicy:
+def _kind(setting: CacheKindSetting | None, default: KindPolicy) -> KindPolicy:
     if setting is None:
         return default
     return KindPolicy(

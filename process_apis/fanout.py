@@ -68,11 +68,7 @@ class Lookups:
     ) -> asyncio.Task[T]:
         task = cache.get(key)
         if task is None:
-
-            async def run() -> T:
-                return await make()
-
-            task = asyncio.ensure_future(run())
+            task = asyncio.ensure_future(make())
             cache[key] = task
         return task
 
