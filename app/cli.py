@@ -120,6 +120,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _serve(settings)
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from store import Database, current_revision, head_revision, upgrade
+
+    settings = _load_or_exit(args.config)
+
+    async def run() -> str | None:
+        db = Database(settings.store.url)
+        try:
+            if args.action == "upgrade":
+                await upgrade(db, args.revision)
+            return await current_revision(db)
+        finally:
+            await db.aclose()
+
+    revision = asyncio.run(run())
+    print(json.dumps({"database": repr(settings.store), "revision": revision,
+                      "head": head_revision()}))  # fmt: skip
+    return 0
+
+
 def _load_or_exit(config: str | None) -> Settings:
     try:
         return load_settings(config_file=config)
@@ -152,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--infor-port", type=int, default=SANDBOX_PORTS["infor"])
     sandbox.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
     sandbox.set_defaults(func=cmd_sandbox)
+
+    db = sub.add_parser("db", help="the durable store's schema")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    db_upgrade = db_sub.add_parser("upgrade", help="apply migrations (default: to the newest)")
+    db_upgrade.add_argument("revision", nargs="?", default="head")
+    db_sub.add_parser("current", help="print the schema revision")
+    db.set_defaults(func=cmd_db)
 
     demo = sub.add_parser("demo", help="run the sandbox and the gateway wired to it")
     demo.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
