@@ -287,6 +287,16 @@ class ErpBackend(Protocol):
         """Status of an order by the ERP's order number."""
         ...
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        """The customer's order carrying ``external_ref``, or None when the ERP has none.
+
+        Asked before a write is repeated after an ambiguous outcome: None must mean "certainly
+        absent", so a failed lookup raises rather than answering None.
+        """
+        ...
+
     async def ping(self, ctx: CallContext) -> None:
         """A cheap authenticated round-trip, for readiness checks."""
         ...

@@ -275,6 +275,15 @@ class M3Adapter:
                 return _with(ack, external_ref=order.external_ref, created=False)
             return await self._create(ctx, order, cuor)
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        """By ``CUOR`` among the customer's confirmed orders."""
+        orno = await self._find_by_cuor(ctx, customer_id, cuor_for(external_ref))
+        if orno is None:
+            return None
+        return _with(await self.get_order(ctx, orno), external_ref=external_ref, created=False)
+
     async def _find_by_cuor(self, ctx: CallContext, customer_id: str, cuor: str) -> str | None:
         heads = await self.mi.execute(
             ctx,

@@ -552,6 +552,13 @@ class IntacctAdapter:
     async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
         return await self._ack(ctx, order_id, created=True)
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        """By ``PONUMBER`` (the ``referenceno`` the order was created with)."""
+        docno = await self._find_order(ctx, external_ref)
+        return await self._ack(ctx, docno, created=False) if docno is not None else None
+
     async def _ack(self, ctx: CallContext, docno: str, *, created: bool) -> OrderAck:
         docid = f"Sales Order-{docno}"
         async with _concurrently() as tg:
