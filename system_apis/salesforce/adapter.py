@@ -107,6 +107,10 @@ class SalesforceAdapter:
     def api_usage(self) -> ApiUsage | None:
         return self.client.usage
 
+    def close(self) -> None:
+        """Stop the client's threads (calls in flight finish on their own)."""
+        self.client.close()
+
     async def ping(self, ctx: CallContext) -> None:
         await self.client.call(ctx, lambda sf, t: sf.restful("limits/", timeout=t))
 
