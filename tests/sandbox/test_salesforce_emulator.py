@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from sandbox.salesforce import (
     Fault,
     SalesforceEmulator,
 )
+from sandbox.salesforce.auth import generate_key_pair
 from sandbox.salesforce.ids import is_id, to_18
 from sandbox.xref import build_xref
 
@@ -40,7 +42,7 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def org(clock: Clock) -> Iterator[SalesforceEmulator]:
-    yield SalesforceEmulator(public_url=URL, clock=clock)
+    return SalesforceEmulator(public_url=URL, clock=clock)
 
 
 @pytest.fixture
@@ -116,11 +118,7 @@ async def test_jwt_bearer_refusals(
 async def test_jwt_signed_by_another_key_is_an_invalid_assertion(
     org: SalesforceEmulator, clock: Clock
 ) -> None:
-    other = SalesforceEmulator.__new__(SalesforceEmulator)  # only for a fresh key pair
-    from sandbox.salesforce.auth import generate_key_pair
-
     private, _ = generate_key_pair()
-    del other
     token = jwt.encode({"iss": SANDBOX_CONSUMER_KEY, "sub": SANDBOX_USERNAME, "aud": URL,
                         "exp": int(clock.now.timestamp()) + 60}, private, algorithm="RS256")  # fmt: skip
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=org), base_url=URL) as http:
@@ -228,8 +226,11 @@ async def test_new_records_get_real_ids_with_the_object_key_prefix(
 ) -> None:
     created = await client.post(f"{V}/sobjects/Account/", json={"Name": "Prefix Test"})
     record_id = created.json()["id"]
-    assert created.status_code == 201 and record_id.startswith("001") and len(record_id) == 18
-    assert is_id(record_id) and to_18(record_id[:15]) == record_id
+    assert created.status_code == 201
+    assert record_id.startswith("001")
+    assert len(record_id) == 18
+    assert is_id(record_id)
+    assert to_18(record_id[:15]) == record_id
     by_15 = await client.get(f"{V}/sobjects/Account/{record_id[:15]}")
     assert by_15.json()["Id"] == record_id
     assert by_15.json()["attributes"] == {
@@ -364,7 +365,8 @@ async def test_upsert_creates_then_updates_and_300_when_several_match(
 ) -> None:
     url = f"{V}/sobjects/ERP_Invoice__c/ERP_Invoice_Id__c/INV-UP-1"
     created = await client.patch(url, json={"Total_Amount__c": 10, "Amount_Due__c": 10})
-    assert created.status_code == 201 and created.json()["created"] is True
+    assert created.status_code == 201
+    assert created.json()["created"] is True
     updated = await client.patch(url, json={"Amount_Due__c": 4})
     assert (updated.status_code, updated.json()["created"]) == (200, False)
     assert (
@@ -380,7 +382,8 @@ async def test_upsert_creates_then_updates_and_300_when_several_match(
     multiple = await client.patch(
         f"{V}/sobjects/Account/ERP_Customer_Number__c/DUPLICATED", json={"Name": "C"}
     )
-    assert multiple.status_code == 300 and len(multiple.json()) == 2
+    assert multiple.status_code == 300
+    assert len(multiple.json()) == 2
     assert error(await client.patch(f"{V}/sobjects/Account/Name/A", json={}))[:2] == (
         400,
         "INVALID_FIELD",
@@ -418,7 +421,8 @@ async def test_soql_subset_filters_orders_and_traverses_parents(client: httpx.As
             "AND Account.Name LIKE 'A%' AND EffectiveDate = LAST_N_DAYS:30 AND NOT PoNumber IN ('x') "
             "AND ERP_Order_Number__c = null ORDER BY OrderNumber DESC NULLS LAST LIMIT 5")  # fmt: skip
     body = (await client.get(f"{V}/query/", params={"q": soql})).json()
-    assert body["totalSize"] == 2 and body["done"] is True
+    assert body["totalSize"] == 2
+    assert body["done"] is True
     assert {r["Status"] for r in body["records"]} == {"Draft", "Activated"}
     assert all(r["Account"]["Name"] == "Acme Industrial" for r in body["records"])
     assert body["records"][0]["OrderNumber"] > body["records"][1]["OrderNumber"]
@@ -447,7 +451,8 @@ async def test_query_pages_by_next_records_url_honouring_batch_size(
     default = (
         await client.get(f"{V}/query/", params={"q": "SELECT Id FROM PricebookEntry"})
     ).json()
-    assert len(default["records"]) == 1280 and default["done"] is True  # 2,000 by default
+    assert len(default["records"]) == 1280
+    assert default["done"] is True
     assert error(await client.get(f"{V}/query/01gSbx000000777AAA-200"))[:2] == (
         400,
         "INVALID_QUERY_LOCATOR",
@@ -502,7 +507,8 @@ async def test_collection_upsert_by_external_id_reports_created(client: httpx.As
     again = (
         await client.patch(f"{V}/composite/sobjects/ERP_Shipment__c/ERP_Shipment_Id__c", json=body)
     ).json()
-    assert again[0]["created"] is False and again[0]["id"] == first[0]["id"]
+    assert again[0]["created"] is False
+    assert again[0]["id"] == first[0]["id"]
 
 
 async def test_composite_resolves_references_and_rolls_back(client: httpx.AsyncClient) -> None:
@@ -552,7 +558,8 @@ async def test_updated_and_deleted_list_changes_in_a_window(
     updated = (
         await client.get(f"{V}/sobjects/Contact/updated/", params={"start": start, "end": end})
     ).json()
-    assert created in updated["ids"] and record_id not in updated["ids"]
+    assert created in updated["ids"]
+    assert record_id not in updated["ids"]
     backwards = await client.get(
         f"{V}/sobjects/Contact/updated/", params={"start": end, "end": start}
     )
@@ -573,7 +580,9 @@ async def test_platform_events_are_enqueued_and_recorded(
         f"{V}/sobjects/ERP_Status_Event__e/", json={"Kind__c": "order", "Status__c": "Booked"}
     )
     body = response.json()
-    assert response.status_code == 201 and body["id"].startswith("e00") and body["success"] is True
+    assert response.status_code == 201
+    assert body["id"].startswith("e00")
+    assert body["success"] is True
     assert body["errors"][0]["statusCode"] == "OPERATION_ENQUEUED"
     assert org.events[-1]["EventUuid"] == body["errors"][0]["message"]
     assert (
@@ -601,7 +610,8 @@ async def test_describe_carries_real_field_properties_and_every_field_is_selecta
 ) -> None:
     describe = (await client.get(f"{V}/sobjects/{name}/describe/")).json()
     fields = {f["name"]: f for f in describe["fields"]}
-    assert fields["Id"]["type"] == "id" and fields["Id"]["createable"] is False
+    assert fields["Id"]["type"] == "id"
+    assert fields["Id"]["createable"] is False
     assert fields["CreatedDate"]["updateable"] is False
     every = ", ".join(fields)
     rows = await client.get(f"{V}/query/", params={"q": f"SELECT {every} FROM {name} LIMIT 1"})
@@ -613,29 +623,22 @@ async def test_describe_details_match_the_object_reference(client: httpx.AsyncCl
     order = {
         f["name"]: f for f in (await client.get(f"{V}/sobjects/Order/describe/")).json()["fields"]
     }
-    assert order["Status"]["type"] == "picklist" and [
-        p["value"] for p in order["Status"]["picklistValues"]
-    ] == ["Draft", "Activated"]
-    assert (
-        order["AccountId"]["referenceTo"] == ["Account"]
-        and order["AccountId"]["relationshipName"] == "Account"
-    )
-    assert (
-        order["ERP_Order_Number__c"]["externalId"] is True
-        and order["ERP_Order_Number__c"]["unique"] is True
-    )
-    assert (
-        order["ERP_Order_Number__c"]["length"] == 40
-        and order["ERP_Order_Number__c"]["custom"] is True
-    )
-    assert (
-        order["OrderNumber"]["autoNumber"] is True and order["OrderNumber"]["createable"] is False
-    )
+    assert order["Status"]["type"] == "picklist"
+    assert [p["value"] for p in order["Status"]["picklistValues"]] == ["Draft", "Activated"]
+    assert order["AccountId"]["referenceTo"] == ["Account"]
+    assert order["AccountId"]["relationshipName"] == "Account"
+    assert order["ERP_Order_Number__c"]["externalId"] is True
+    assert order["ERP_Order_Number__c"]["unique"] is True
+    assert order["ERP_Order_Number__c"]["length"] == 40
+    assert order["ERP_Order_Number__c"]["custom"] is True
+    assert order["OrderNumber"]["autoNumber"] is True
+    assert order["OrderNumber"]["createable"] is False
     item = {
         f["name"]: f
         for f in (await client.get(f"{V}/sobjects/OrderItem/describe/")).json()["fields"]
     }
-    assert item["OrderId"]["updateable"] is False and item["OrderId"]["nillable"] is False
+    assert item["OrderId"]["updateable"] is False
+    assert item["OrderId"]["nillable"] is False
     account = (await client.get(f"{V}/sobjects/Account/describe/")).json()
     assert {"Contacts", "Orders", "ERP_Invoices__r"} <= {
         c["relationshipName"] for c in account["childRelationships"]
@@ -657,8 +660,9 @@ async def test_faults_and_the_received_record(
         await client.get(f"{V}/query/", params={"q": "SELECT Id FROM Account LIMIT 1"})
     ).status_code == 200
     org.set_fault("/services/data/*/limits/", Fault(kind="malformed", times=1))
-    with pytest.raises(ValueError):
-        (await client.get(f"{V}/limits/")).json()
+    malformed = await client.get(f"{V}/limits/")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(malformed.content)
     await client.post(f"{V}/sobjects/Account/", json={"Name": "Recorded"})
     last = org.received_op("create")[-1]
     assert (last.sobject, last.body, last.authorization) == (
@@ -676,4 +680,5 @@ async def test_hang_answers_when_faults_are_cleared(
     org.set_fault("limits", Fault(kind="hang", delay_ms=50))
     started = time.monotonic()
     response = await client.get(f"{V}/limits/")
-    assert response.status_code == 500 and time.monotonic() - started >= 0.05
+    assert response.status_code == 500
+    assert time.monotonic() - started >= 0.05
