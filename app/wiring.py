@@ -120,20 +120,15 @@ def build_salesforce(settings: Settings) -> CrmBackend | None:
     cfg = settings.salesforce
     if cfg is None:
         return None
-    import requests
-    from requests.adapters import HTTPAdapter
-
     from system_apis.salesforce import (
         ClientCredentials,
         JwtBearer,
         SalesforceAdapter,
         SalesforceClient,
+        build_session,
     )
 
-    session = requests.Session()
-    session.verify = cfg.ca_file or True
-    pool = HTTPAdapter(pool_connections=1, pool_maxsize=cfg.max_in_flight)
-    session.mount("https://", pool)
+    session = build_session(ca_file=cfg.ca_file, pool_size=cfg.max_in_flight)
     credentials: JwtBearer | ClientCredentials
     if cfg.consumer_key and cfg.username and cfg.private_key_file:
         credentials = JwtBearer(

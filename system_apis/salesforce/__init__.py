@@ -5,6 +5,7 @@ from system_apis.salesforce.client import SalesforceClient
 from system_apis.salesforce.credentials import ClientCredentials, JwtBearer
 from system_apis.salesforce.errors import SalesforceBudgetError, SalesforceLoginError
 from system_apis.salesforce.fields import WRITTEN_FIELDS
+from system_apis.salesforce.transport import build_session
 
 __all__ = [
     "BATCH_SIZE",
@@ -15,5 +16,6 @@ __all__ = [
     "SalesforceBudgetError",
     "SalesforceClient",
     "SalesforceLoginError",
+    "build_session",
     "soql_quote",
 ]

@@ -22,6 +22,7 @@ from system_apis.salesforce import (
     JwtBearer,
     SalesforceAdapter,
     SalesforceClient,
+    build_session,
 )
 from tests.support.servers import free_port, serve
 
@@ -36,9 +37,7 @@ class OrgEnv:
     key_file: Path
 
     def session(self) -> requests.Session:
-        session = requests.Session()
-        session.verify = str(self.ca_file)
-        return session
+        return build_session(ca_file=str(self.ca_file))
 
     def jwt(self) -> JwtBearer:
         return JwtBearer(
