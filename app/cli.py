@@ -48,7 +48,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _load_or_exit(args.config)
-    configured = [name for name in ("intacct", "infor") if getattr(settings, name) is not None]
+    configured = [
+        name for name in ("intacct", "infor", "salesforce") if getattr(settings, name) is not None
+    ]
     print(
         json.dumps(
             {

@@ -24,12 +24,16 @@ class _ThreadedServer(uvicorn.Server):
 
 
 @contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 and yield its base URL (``http://127.0.0.1:PORT``)."""
+def serve(app: Any, port: int | None = None, *, tls_pem: str | None = None) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 and yield its base URL (``http://127.0.0.1:PORT``).
+
+    ``tls_pem``: a file with the server's key and certificate chain: serve HTTPS instead.
+    """
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", loop="asyncio"
-    )
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", loop="asyncio",
+        ssl_certfile=tls_pem, ssl_keyfile=tls_pem,
+    )  # fmt: skip
     server = _ThreadedServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -39,7 +43,7 @@ def serve(app: Any, port: int | None = None) -> Iterator[str]:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls_pem else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
