@@ -23,6 +23,7 @@ from sandbox.intacct.errors import (
     bad_request,
     business,
 )
+from sandbox.intacct.metadata import METADATA_HANDLERS
 from sandbox.intacct.objects import ENTITY_OWNED, NAME_FIELDS, OBJECTS
 from sandbox.intacct.query import (
     QueryError,
@@ -37,6 +38,8 @@ __all__ = ["HANDLERS", "Scope", "Store"]
 
 Record = dict[str, str]
 _MAX_RESULT_SETS = 200
+USER_RECORDNO = "2"
+"""The web services user's own record number (what CREATEDBY/MODIFIEDBY hold)."""
 
 
 @dataclass(frozen=True)
@@ -393,12 +396,13 @@ def create(store: Store, scope: Scope, el: Element) -> list[Element]:
         ONHOLD="false",
         TOTALDUE="0",
         ONETIME="false",
-        HIDEDISPLAYCONTACT="false",
         CURRENCY=ENTITIES.get(scope.entity or "", "EUR"),
         WHENCREATED=now,
         WHENMODIFIED=now,
-        CREATEDBY=scope.user_id,
-        MODIFIEDBY=scope.user_id,
+        CREATEDBY=USER_RECORDNO,
+        MODIFIEDBY=USER_RECORDNO,
+        CREATEDBYLOGINID=scope.user_id,
+        MODIFIEDBYLOGINID=scope.user_id,
         MEGAENTITYID=scope.entity or "",
         MEGAENTITYNAME=f"Isthmus {scope.entity}" if scope.entity else "",
     )
@@ -432,7 +436,8 @@ def update(store: Store, scope: Scope, el: Element) -> list[Element]:
     values.pop("CUSTOMERID", None)
     record.update(values)
     record["WHENMODIFIED"] = fmt_datetime(scope.today)
-    record["MODIFIEDBY"] = scope.user_id
+    record["MODIFIEDBY"] = USER_RECORDNO
+    record["MODIFIEDBYLOGINID"] = scope.user_id
     return [_written("customer", record)]
 
 
@@ -597,16 +602,19 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
             ErrorEntry("BL01001973", "", _FAILED_SO, ""),
         )
     now = fmt_datetime(scope.today)
+    header_recordno = store.next_recordno("SODOCUMENT")
     entries: list[Record] = []
     total = Decimal(0)
     for n, line in enumerate(lines, start=1):
         entries.append(
-            _so_line(store, scope, line, n=n, docid=docid, docno=docno, now=now, entity=entity)
+            _so_line(
+                store, scope, line, n=n, docid=docid, docno=header_recordno, now=now, entity=entity
+            )
         )
         total += Decimal(entries[-1]["TOTAL"])
     header = dict.fromkeys(OBJECTS["SODOCUMENT"], "")
     header.update(
-        RECORDNO=store.next_recordno("SODOCUMENT"),
+        RECORDNO=header_recordno,
         DOCNO=docno,
         DOCID=docid,
         DOCPARID="Sales Order",
@@ -623,10 +631,13 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         SUBTOTAL=fmt_num(total),
         TOTAL=fmt_num(total),
         MESSAGE=_text(el, "message"),
-        WHENCREATED=fmt_datetime(created),
+        WHENCREATED=fmt_date(created),
+        AUWHENCREATED=now,
         WHENMODIFIED=now,
-        CREATEDBY=scope.user_id,
-        MODIFIEDBY=scope.user_id,
+        CREATEDBY=USER_RECORDNO,
+        MODIFIEDBY=USER_RECORDNO,
+        CREATEDBYLOGINID=scope.user_id,
+        MODIFIEDBYLOGINID=scope.user_id,
         MEGAENTITYID=entity,
         MEGAENTITYNAME=f"Isthmus {entity}" if entity else "",
     )
@@ -732,7 +743,6 @@ def _so_line(
         PRICE=fmt_num(price),
         TOTAL=fmt_num(total),
         STATE="Pending",
-        WAREHOUSEID=warehouse,
         LOCATIONID=location,
         MEMO=_text(line, "memo"),
         WHENCREATED=now,
@@ -740,6 +750,7 @@ def _so_line(
         MEGAENTITYID=entity,
         **dims,
     )
+    entry["WAREHOUSE.LOCATION_NO"] = warehouse
     return entry
 
 
@@ -764,5 +775,6 @@ HANDLERS: dict[str, Handler] = {
     "create": create,
     "update": update,
     "create_sotransaction": create_sotransaction,
+    **METADATA_HANDLERS,
 }
 WRITE_FUNCTIONS = frozenset({"create", "update", "create_sotransaction"})
