@@ -390,7 +390,12 @@ async def test_order_lines_carry_dimensions(env: Env) -> None:
         "SODOCUMENTENTRY", _top(), "DOCHDRID", f"Sales Order-{ack.order_id}"
     )
     assert line is not None
-    assert (line["DEPARTMENTID"], line["CLASSID"], line["LOCATIONID"], line["WAREHOUSEID"]) == (
+    assert (
+        line["DEPARTMENTID"],
+        line["CLASSID"],
+        line["LOCATIONID"],
+        line["WAREHOUSE.LOCATION_NO"],
+    ) == (
         "SERVICE",
         "OEM",
         "DE01",
