@@ -17,14 +17,17 @@ from xml.etree.ElementTree import Element, SubElement
 
 from sandbox.intacct.errors import (
     DUPLICATE_RECORD,
+    QUERY_INVALID_FIELD,
+    QUERY_NOT_QUERYABLE,
     REQUIRED_DIMENSION,
     ErrorEntry,
     IntacctFailure,
     bad_request,
     business,
+    support_id,
 )
 from sandbox.intacct.metadata import METADATA_HANDLERS
-from sandbox.intacct.objects import ENTITY_OWNED, NAME_FIELDS, OBJECTS
+from sandbox.intacct.objects import DEFINITIONS, ENTITY_OWNED, NAME_FIELDS, OBJECTS
 from sandbox.intacct.query import (
     QueryError,
     UnknownFieldError,
@@ -249,14 +252,22 @@ def query(store: Store, scope: Scope, el: Element) -> list[Element]:
     names = [(f.text or "").strip().upper() for f in field_els]
     if not names:
         raise bad_request("Select is required", "The query needs at least one <select><field>")
-    fields = _fields(obj, ",".join(names))
-    predicate = _compile(lambda: compile_filter(obj, el.find("filter")))
+    fields = _query_fields(obj, names)
+    try:
+        predicate = compile_filter(obj, el.find("filter"))
+    except UnknownFieldError as exc:
+        raise _invalid_query_field(obj, exc.field.upper()) from exc
+    except QueryError as exc:
+        raise bad_request("Invalid query", str(exc), "Check the filter") from exc
     rows = [r for r in store.visible(obj, scope) if predicate(r)]
     orderby = el.find("orderby")
     if orderby is not None:
         for order in reversed(orderby.findall("order")):
             field = (order.findtext("field") or "").strip()
-            key = _compile(lambda f=field: sort_key(obj, f))  # type: ignore[misc]
+            try:
+                key = sort_key(obj, field)
+            except UnknownFieldError as exc:
+                raise _invalid_query_field(obj, field.upper()) from exc
             rows.sort(key=key, reverse=order.find("descending") is not None)
     pagesize = _int(_text(el, "pagesize"), "pagesize", 100, 1, 2000)
     offset = _int(_text(el, "offset"), "offset", 0, 0, 10**9)
@@ -272,6 +283,36 @@ def query(store: Store, scope: Scope, el: Element) -> list[Element]:
     for record in page:
         data.append(_record_element(obj, record, fields))
     return [data]
+
+
+def _invalid_query_field(obj: str, name: str) -> IntacctFailure:
+    return IntacctFailure(
+        ErrorEntry(
+            QUERY_INVALID_FIELD,
+            "",
+            f"Field requested is not valid: {obj.lower()}.{name} {support_id()}",
+            "",
+        )
+    )
+
+
+def _query_fields(obj: str, names: list[str]) -> list[str]:
+    """The ``query`` select list: unknown fields and ones ``query`` cannot read are refused."""
+    for name in names:
+        if name not in OBJECTS[obj]:
+            raise _invalid_query_field(obj, name)
+    refused = [n for n in names if n in DEFINITIONS[obj].not_queryable]
+    if refused:
+        raise IntacctFailure(
+            ErrorEntry(
+                QUERY_NOT_QUERYABLE,
+                "",
+                f"The following fields cannot be queried: [ {obj.lower()}: "
+                f"[{', '.join(refused)}] ] {support_id()}",
+                "",
+            )
+        )
+    return names
 
 
 # --- customers --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ field lists (queries, reads, ``lookup`` and ``inspect`` all answer from them).
 
 File syntax (``CUSTOMER.txt``): ``#`` comments; directives ``@object NAME Label words``,
 ``@key FIELD`` (what ``readByName`` keys on), ``@entity`` (records belong to one entity),
-``@source text``, ``@enum FIELD v1 v2`` (``_`` in a value stands for a space) and
+``@source text``, ``@noquery FIELD…`` (fields the newer ``query`` function refuses),
+``@enum FIELD v1 v2`` (``_`` in a value stands for a space) and
 ``@relation PATH OBJECT RELATEDBY``; every other line holds field specs
 ``NAME[:TYPE][!][~]`` in the order Intacct lists them: ``!`` required, ``~`` read only, TYPE
 one of ``I`` INTEGER, ``D`` DECIMAL, ``C`` CURRENCY, ``P`` PERCENT, ``B`` BOOLEAN, ``DT`` DATE,
@@ -75,6 +76,8 @@ class ObjectDef:
     entity_owned: bool = False
     sources: tuple[str, ...] = ()
     relations: tuple[Relation, ...] = field(default=())
+    not_queryable: frozenset[str] = frozenset()
+    """Fields ``readByQuery`` returns but the newer ``query`` refuses (``@noquery``)."""
 
     def datatype(self, name: str) -> DataType | None:
         found = self.fields.get(name)
@@ -87,6 +90,7 @@ def _parse(path: Path) -> ObjectDef:
     specs: dict[str, FieldDef] = {}
     enums: dict[str, tuple[str, ...]] = {}
     relations: list[Relation] = []
+    not_queryable: set[str] = set()
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -104,6 +108,8 @@ def _parse(path: Path) -> ObjectDef:
                 sources.append(rest)
             elif directive == "enum":
                 enums[words[0]] = tuple(v.replace("_", " ") for v in words[1:])
+            elif directive == "noquery":
+                not_queryable.update(words)
             elif directive == "relation":
                 relations.append(Relation(words[0], words[1], words[2]))
             else:
@@ -126,7 +132,11 @@ def _parse(path: Path) -> ObjectDef:
         specs[enum_field] = FieldDef(old.name, old.datatype, old.required, old.readonly, values)
     if key is not None and key not in specs:
         raise ValueError(f"{path.name}: @key {key} is not a field")
-    return ObjectDef(name, label, specs, key, entity, tuple(sources), tuple(relations))
+    if not not_queryable <= specs.keys():
+        raise ValueError(f"{path.name}: @noquery names unknown fields")
+    return ObjectDef(
+        name, label, specs, key, entity, tuple(sources), tuple(relations), frozenset(not_queryable)
+    )
 
 
 @cache
