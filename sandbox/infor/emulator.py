@@ -24,11 +24,11 @@ from urllib.parse import parse_qsl, unquote
 
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
+from sandbox.infor.programs import MiField
+from sandbox.infor.registry import TRANSACTIONS
 from sandbox.infor.transactions import (
     FIELD_LABELS,
-    FIELD_LENGTHS,
     MESSAGE_WIDTH,
-    TRANSACTIONS,
     M3State,
     MiError,
     Session,
@@ -624,13 +624,19 @@ class InforEmulator:
         right_trim: bool,
     ) -> dict[str, Any]:
         spec = TRANSACTIONS[program][transaction]
+        definition = spec.definition
         try:
-            unknown = sorted(set(inputs) - set(spec.inputs))
+            unknown = sorted(n for n in inputs if definition.input(n) is None)
             if unknown:
                 raise MiError("XIN0001", f"Input field {unknown[0]} does not exist", unknown[0])
-            for name in spec.mandatory:
-                if not inputs.get(name, "").strip():
-                    raise MiError(f"W{name[:2]}0102", f"{_label(name)} must be entered", name)
+            for f in definition.inputs:
+                # Company and division default from the session (matrix or user defaults).
+                if (
+                    f.mandatory
+                    and f.name not in ("CONO", "DIVI")
+                    and not inputs.get(f.name, "").strip()
+                ):
+                    raise MiError(f"W{f.name[:2]}0102", f"{_label(f.name)} must be entered", f.name)
             with self._lock:
                 records = spec.handler(self.state, session, inputs)
         except MiError as refusal:
@@ -646,29 +652,27 @@ class InforEmulator:
         if spec.is_list and maxrecs > 0:
             records = records[:maxrecs]
         wanted = {c.strip().upper() for c in returncols}
+        fields = [f for f in definition.outputs if not wanted or f.name in wanted]
         shaped = []
         for record in records:
             out = {}
-            for key, value in record.items():
-                if wanted and key not in wanted:
-                    continue
+            for f in fields:
+                value = _field_value(f, record.get(f.name, ""), right_trim=right_trim)
                 if exclude_empty and not value.strip():
                     continue
-                width = FIELD_LENGTHS.get(key)
-                out[key] = value if right_trim or width is None else value.ljust(width)[:width]
+                out[f.name] = value
             shaped.append(out)
         result: dict[str, Any] = {"transaction": transaction, "records": shaped}
-        if metadata and records:
+        if metadata:
             result["metadata"] = {
                 "field": [
                     {
-                        "@name": key,
-                        "@type": "A" if key in FIELD_LENGTHS else "N",
-                        "@length": FIELD_LENGTHS.get(key, 17),
-                        "@description": _label(key),
+                        "@name": f.name,
+                        "@type": f.type,
+                        "@length": f.length,
+                        "@description": f.description,
                     }
-                    for key in records[0]
-                    if not wanted or key in wanted
+                    for f in fields
                 ]
             }
         return result
@@ -728,6 +732,16 @@ def _envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
         "nrOfSuccessfullTransactions": len(results) - failed,
         "nrOfFailedTransactions": failed,
     }
+
+
+def _field_value(field: MiField, value: str, *, right_trim: bool) -> str:
+    """How M3 writes an output value: alphanumerics right-padded to the field's length,
+    numbers as plain decimals (0 when unset), dates as YYYYMMDD (empty when unset)."""
+    if field.type == "A":
+        return value if right_trim else value.ljust(field.length)[: max(field.length, len(value))]
+    if field.type == "N":
+        return value.strip() or "0"
+    return value.strip()
 
 
 def _label(name: str) -> str:
