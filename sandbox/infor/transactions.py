@@ -279,7 +279,6 @@ def _get_basic_data(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
             "CUCD": c.currency,
             "LNCD": "GB",
             "TEPY": c.terms,
-            "RESP": "SALES01",
             "LMDT": c.changed_at.strftime("%Y%m%d"),
         }
     ]
@@ -368,7 +367,6 @@ def _lst_itm_whs_by_itm(st: M3State, ses: Session, inp: dict[str, str]) -> list[
 
 def _alt_record(it: S.Item, alt: S.AltUom) -> dict[str, str]:
     return {
-        "CONO": S.COMPANY,
         "ITNO": it.itno,
         "AUTP": _num(alt.autp),
         "ALUN": alt.alun,
@@ -556,7 +554,6 @@ def _confirm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, s
 def _head_record(o: S.Order) -> dict[str, str]:
     statuses = sorted(ln.status for ln in o.lines) or ["00"]
     return {
-        "CONO": S.COMPANY,
         "ORNO": o.orno,
         "CUNO": o.cuno,
         "CUOR": o.cuor,
@@ -585,8 +582,6 @@ def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, 
     o = st.order(inp, batch=False)
     return [
         {
-            "CONO": S.COMPANY,
-            "ORNO": o.orno,
             "PONR": _num(ln.ponr),
             "POSX": "0",
             "ITNO": ln.itno,
