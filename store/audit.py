@@ -24,11 +24,16 @@ async def audit(
     subject_id: str,
     detail: dict[str, Any] | None = None,
     correlation_id: str | None = None,
+    before: Any = None,
+    after: Any = None,
 ) -> None:
+    """Append one entry. The log is append-only: nothing updates an entry (the database
+    refuses it), and only the retention purge (``store.audit_log``) removes old ones."""
     await conn.execute(
         audit_log.insert().values(
             at=now, actor=actor, action=action, subject_type=subject_type,
             subject_id=subject_id, detail=detail, correlation_id=correlation_id,
+            before=before, after=after,
         )
     )  # fmt: skip
 

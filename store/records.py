@@ -12,6 +12,7 @@ __all__ = [
     "AuditEntry",
     "Claimed",
     "FailureRecord",
+    "FailureStatus",
     "IdempotencyRecord",
     "NewFailure",
     "NewOrder",
@@ -29,6 +30,7 @@ def from_row(row: sa.Row[Any] | Any, record: type[R]) -> R:
     return msgspec.convert({str(k): v for k, v in row._mapping.items()}, record)
 
 
+FailureStatus = Literal["open", "retrying", "resolved", "discarded", "ignored"]
 OrderStatus = Literal["accepted", "submitting", "booked", "rejected", "retrying", "needs_attention"]
 FINAL_STATUSES: frozenset[str] = frozenset({"booked", "rejected", "needs_attention"})
 
@@ -138,12 +140,26 @@ class FailureRecord(msgspec.Struct, frozen=True, kw_only=True):
     salesforce_id: str | None
     correlation_id: str | None
     attempts: int
-    status: Literal["open", "resolved", "ignored"]
+    status: FailureStatus
     assignee: str | None
     resolution: str | None
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    error_key: str | None = None
+    occurrences: int = 1
+    last_seen_at: datetime | None = None
+    target: str | None = None
+    erp_document: str | None = None
+    tags: list[str] = []
+    next_retry_at: datetime | None = None
+    auto_retries: int = 0
+    paused: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Still to be worked (``open``) or waiting for a retry's outcome (``retrying``)."""
+        return self.status in ("open", "retrying")
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,3 +171,5 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     subject_id: str
     detail: dict[str, Any] | None
     correlation_id: str | None
+    before: Any = None
+    after: Any = None

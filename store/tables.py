@@ -36,6 +36,7 @@ metadata = sa.MetaData(
     }
 )
 
+FAILURE_STATUSES = ("open", "retrying", "resolved", "discarded", "ignored")
 ORDER_STATUSES = ("accepted", "submitting", "booked", "rejected", "retrying", "needs_attention")
 
 orders = sa.Table(
@@ -138,16 +139,31 @@ failures = sa.Table(
     sa.Column("correlation_id", sa.String(128)),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
-    # ``open`` → ``resolved`` / ``ignored`` (worked by people in the exception queue).
+    # ``open`` / ``retrying`` → ``resolved`` / ``discarded`` (``ignored``: older records).
     sa.Column("assignee", sa.String(80)),
     sa.Column("resolution", sa.Text),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("resolved_at", UtcDateTime),
-    sa.CheckConstraint(sa.column("status").in_(("open", "resolved", "ignored")), name="status"),
+    # The exception queue (migration 0002): folding, auto-retry, people's work.
+    sa.Column("error_key", sa.String(200)),
+    # Repeats of the same work with the same error key fold into one record.
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("last_seen_at", UtcDateTime),
+    sa.Column("target", sa.String(20)),
+    # The system being written to (the ERP for orders, Salesforce for write-backs).
+    sa.Column("erp_document", sa.String(80)),
+    sa.Column("tags", JsonDoc, nullable=False, server_default=sa.text("'[]'")),
+    sa.Column("next_retry_at", UtcDateTime),
+    sa.Column("auto_retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Automatic retries wait while the backend's circuit breaker is open.
+    sa.CheckConstraint(sa.column("status").in_(FAILURE_STATUSES), name="status"),
 )
 sa.Index(None, failures.c.status, failures.c.created_at)
 sa.Index(None, failures.c.subject_type, failures.c.subject_id)
+sa.Index(None, failures.c.status, failures.c.next_retry_at)
+sa.Index(None, failures.c.salesforce_id)
 
 audit_log = sa.Table(
     "audit_log",
@@ -161,8 +177,12 @@ audit_log = sa.Table(
     sa.Column("subject_id", sa.String(80), nullable=False),
     sa.Column("detail", JsonDoc),
     sa.Column("correlation_id", sa.String(128)),
+    sa.Column("before", JsonDoc),
+    sa.Column("after", JsonDoc),
+    # What the action changed, as it was and as it became (migration 0002).
 )
 sa.Index(None, audit_log.c.subject_type, audit_log.c.subject_id)
+sa.Index(None, audit_log.c.at)
 
 sync_watermarks = sa.Table(
     "sync_watermarks",
