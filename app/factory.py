@@ -19,7 +19,7 @@ from app.middleware import CorrelationMiddleware, echo_correlation_id, require_j
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_strict import seal_strict_request_schemas
-from app.ops import HealthController, OpsController
+from app.ops import HealthController, OpsController, ReconcileController, SyncController
 from app.ops import metrics as metrics_route
 from app.routes import LightningController, PortalController, ProcessController
 from app.routes.orders import (
@@ -126,6 +126,8 @@ def create_app(
         route_handlers=[
             HealthController,
             OpsController,
+            SyncController,
+            ReconcileController,
             *([metrics_route] if settings.observability.metrics else []),
             process,
             LightningController,

@@ -13,6 +13,7 @@ from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
 from process_apis.orders import OrderService
+from process_apis.sync import SyncEngine
 from store import Database
 from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
@@ -49,6 +50,8 @@ class Services:
     """Order acceptance over the store; None when the gateway runs without one (tests)."""
     salesforce: CrmBackend | None = None
     """The Salesforce org (write-back, master data), when configured."""
+    sync: SyncEngine | None = None
+    """The delta sync's flows (``app/sync_wiring.py``), when Salesforce and the store are."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StoreSettings",
+    "SyncSettings",
     "WorkerSettings",
     "load_settings",
 ]
@@ -182,6 +183,45 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     submit_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
     embedded: bool = False
     """Run a worker inside the gateway process too (the demo does)."""
+
+
+class SyncSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Delta sync between the ERPs and Salesforce (needs ``salesforce`` and the store)."""
+
+    enabled: bool = True
+    """Flows exist when Salesforce is configured; ``false`` turns them all off."""
+    kinds: list[Literal["orders", "shipments", "invoices", "payments", "credit"]] = msgspec.field(
+        default_factory=lambda: ["orders", "shipments", "invoices", "payments", "credit"]
+    )
+    """ERP record kinds written back, one flow per kind and entity (``infor_m3.invoices.US01``)."""
+    entities: list[str] = []
+    """Entities with flows; empty: every configured entity."""
+    interval_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 300.0
+    """Default time between runs of a flow."""
+    intervals: dict[str, Annotated[float, msgspec.Meta(ge=1, le=86_400)]] = {}
+    """Per flow name, overriding ``interval_s``."""
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=2000)] = 200
+    overlap_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 300.0
+    settle_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    initial_lookback_s: Annotated[float, msgspec.Meta(ge=0, le=365 * 86_400)] = 86_400.0
+    lease_s: Annotated[float, msgspec.Meta(ge=10, le=86_400)] = 300.0
+    max_record_attempts: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+    publish_events: bool = False
+    """Publish ``ERP_Status_Event__e`` per order change (live Lightning updates)."""
+    ownership_file: str | None = None
+    """Field ownership table (TOML); unset: the one shipped with Isthmus."""
+    intake_status: str | None = "Activated"
+    """Salesforce Orders reaching this status enter the orders path; unset: no intake flows."""
+    intake_entities: list[str] = []
+    """Entities with an intake flow (``salesforce.orders.US01``); empty: every entity."""
+    poll_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    reconcile_at: (
+        Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None
+    ) = "02:00"
+    """UTC time of day for the nightly reconciler in the worker; unset: not scheduled."""
+    reconcile_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 1
+
+
 class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The Salesforce org: JWT bearer (consumer key + username + private key file) or client
     credentials (client id + secret), exactly one of the two."""
@@ -337,6 +377,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     orders: OrdersSettings = msgspec.field(default_factory=OrdersSettings)
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
 
     def __post_init__(self) -> None:
         if self.deadline_min_ms > self.deadline_max_ms:
@@ -383,7 +424,7 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
-        SalesforceSettings,
+        SalesforceSettings, SyncSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
@@ -401,6 +442,10 @@ _JSON_ENV = {
     ("security", "partners"),
     ("security", "cors_origins"),
     ("orders", "validation"),
+    ("sync", "intervals"),
+    ("sync", "kinds"),
+    ("sync", "entities"),
+    ("sync", "intake_entities"),
 }
 
 

@@ -279,8 +279,9 @@ async def build_services(
         if settings.cache.enabled
         else None
     )
+    adapters = build_backends(settings, http, redis)
     backends, resilient, cached = protect(
-        build_backends(settings, http, redis), settings, cache, metrics=metrics, tracing=tracing
+        adapters, settings, cache, metrics=metrics, tracing=tracing
     )
     services = Services(
         settings=settings,
@@ -332,6 +333,9 @@ async def build_services(
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
         tracing.instrument_redis()
     await attach_store(services)
+    from app.sync_wiring import attach_sync
+
+    attach_sync(services, adapters)
     return services
 
 

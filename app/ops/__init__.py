@@ -3,5 +3,12 @@
 from app.ops.admin import OpsController
 from app.ops.health import HealthController
 from app.ops.metrics_route import metrics
+from app.ops.sync import ReconcileController, SyncController
 
-__all__ = ["HealthController", "OpsController", "metrics"]
+__all__ = [
+    "HealthController",
+    "OpsController",
+    "ReconcileController",
+    "SyncController",
+    "metrics",
+]
