@@ -1,4 +1,5 @@
-"""``isthmus`` command line: serve, demo, sandbox, openapi, check-config."""
+"""``isthmus`` command line: serve, demo, sandbox, openapi, check-config, worker, db, sync,
+reconcile."""
 
 from __future__ import annotations
 
@@ -154,6 +155,75 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Compare an entity's ERP documents with Salesforce; write the drift report JSON."""
+    import asyncio
+    from datetime import UTC, date, datetime, timedelta
+
+    import msgspec
+
+    from app.logs import configure_logging
+    from app.wiring import build_services
+    from process_apis.sync import Reconciler
+
+    settings = _load_or_exit(args.config)
+    configure_logging(settings.log_level, json=settings.log_json)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    date_from = date.fromisoformat(args.date_from) if args.date_from else yesterday
+    date_to = date.fromisoformat(args.date_to) if args.date_to else date_from
+
+    async def run() -> bytes:
+        services = await build_services(settings)
+        try:
+            if services.sync is None:
+                raise SystemExit("isthmus: reconcile needs `salesforce` and the store configured")
+            report = await Reconciler(services.sync).run(
+                args.entity, date_from, date_to, repair=not args.report_only
+            )
+            return msgspec.json.format(msgspec.json.encode(report), indent=2)
+        finally:
+            await services.aclose()
+
+    text = asyncio.run(run())
+    if args.output == "-":
+        sys.stdout.write(text.decode() + "\n")
+    else:
+        Path(args.output).write_bytes(text + b"\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Run one sync flow now (what the worker does on its schedule)."""
+    import asyncio
+
+    import msgspec
+
+    from app.logs import configure_logging
+    from app.wiring import build_services
+
+    settings = _load_or_exit(args.config)
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> dict[str, object]:
+        services = await build_services(settings)
+        try:
+            if services.sync is None:
+                raise SystemExit("isthmus: sync needs `salesforce` and the store configured")
+            if args.flow == "list":
+                return {"flows": [f.name for f in services.sync.flows]}
+            summary = await services.sync.run(args.flow, trigger="cli")
+            out: dict[str, object] = msgspec.to_builtins(
+                {k: v for k, v in vars(summary).items() if k != "failures"}
+            )
+            return out
+        finally:
+            await services.aclose()
+
+    print(json.dumps(asyncio.run(run()), indent=2, default=str))
+    return 0
+
+
 def _load_or_exit(config: str | None) -> Settings:
     try:
         return load_settings(config_file=config)
@@ -196,6 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade.add_argument("revision", nargs="?", default="head")
     db_sub.add_parser("current", help="print the schema revision")
     db.set_defaults(func=cmd_db)
+
+    reconcile = sub.add_parser(
+        "reconcile", help="compare an entity's ERP orders, invoices and payments with Salesforce"
+    )
+    reconcile.add_argument("--entity", required=True)
+    reconcile.add_argument("--from", dest="date_from", help="first day (default: yesterday)")
+    reconcile.add_argument("--to", dest="date_to", help="last day (default: --from)")
+    reconcile.add_argument("--report-only", action="store_true", help="repair nothing")
+    reconcile.add_argument(
+        "-o", "--output", default="-", help="drift report JSON (default: stdout)"
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
+    sync = sub.add_parser("sync", help="run a sync flow now ('list' lists them)")
+    sync.add_argument("flow")
+    sync.set_defaults(func=cmd_sync)
 
     demo = sub.add_parser("demo", help="run the sandbox and the gateway wired to it")
     demo.add_argument("--state-dir", default=str(DEMO_STATE_DIR))

@@ -112,3 +112,7 @@ def attach_sync(services: Services, adapters: dict[Vendor, ErpBackend]) -> None:
         flows=flows_for(settings, feeds), policy=sync_policy(settings), intake=intake,
     )  # fmt: skip
     log.info("sync flows: %s", ", ".join(f.name for f in services.sync.flows) or "none")
+    if settings.worker.embedded:
+        from app.worker import start_embedded_sync
+
+        start_embedded_sync(services)
