@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import Body, PathParameter, QueryParameter
 
 from app.problems import ProblemError
 from app.services import Services
@@ -25,6 +25,15 @@ from store import sync as rows
 from store.watermarks import get_watermark
 
 __all__ = ["ReconcileController", "SyncController"]
+
+FlowPath = Annotated[
+    str,
+    PathParameter(
+        pattern=r"^[a-z_0-9]+\.[a-z_]+\.[A-Za-z0-9_\-]+$",
+        max_length=80,
+        description="system.kind.entity, e.g. sage_intacct.invoices.DE01",
+    ),
+]
 
 
 class _Out(msgspec.Struct, kw_only=True, rename="camel"):
@@ -149,7 +158,7 @@ def _engine(services: Services) -> SyncEngine:
 
 
 def _run_view(r: rows.RunRecord) -> RunView:
-    return msgspec.convert(msgspec.structs.asdict(r), RunView, from_attributes=True)
+    return RunView(**msgspec.structs.asdict(r))
 
 
 class SyncController(Controller):
@@ -186,7 +195,7 @@ class SyncController(Controller):
 
     @post("/{flow:str}/run", status_code=200, operation_id="opsSyncRun",
           summary="Run a flow now (409 while another worker runs it)")  # fmt: skip
-    async def run(self, services: NamedDependency[Services], flow: str) -> RunView:
+    async def run(self, services: NamedDependency[Services], flow: FlowPath) -> RunView:
         engine = _engine(services)
         try:
             summary: RunSummary = await engine.run(flow, trigger="manual")
@@ -204,8 +213,8 @@ class SyncController(Controller):
     async def runs(
         self,
         services: NamedDependency[Services],
-        flow: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        flow: Annotated[str | None, QueryParameter(max_length=80, required=False)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> RunList:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
@@ -217,10 +226,12 @@ class SyncController(Controller):
     async def conflicts(
         self,
         services: NamedDependency[Services],
-        status: str | None = "open",
-        sobject: str | None = None,
-        key: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        status: Annotated[
+            str | None, QueryParameter(pattern="^(open|acknowledged|all)$", required=False)
+        ] = "open",
+        sobject: Annotated[str | None, QueryParameter(max_length=40, required=False)] = None,
+        key: Annotated[str | None, QueryParameter(max_length=120, required=False)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> ConflictList:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
@@ -228,13 +239,13 @@ class SyncController(Controller):
                 conn, status=status if status != "all" else None, sobject=sobject, key=key,
                 limit=limit,
             )  # fmt: skip
-        return ConflictList(
-            conflicts=[msgspec.convert(msgspec.structs.asdict(c), ConflictView) for c in found]
-        )
+        return ConflictList(conflicts=[ConflictView(**msgspec.structs.asdict(c)) for c in found])
 
     @post("/conflicts/{conflict_id:int}/acknowledge", status_code=204,
           operation_id="opsSyncAcknowledgeConflict", summary="Mark a conflict as seen")  # fmt: skip
-    async def acknowledge(self, services: NamedDependency[Services], conflict_id: int) -> None:
+    async def acknowledge(
+        self, services: NamedDependency[Services], conflict_id: Annotated[int, PathParameter(ge=1)]
+    ) -> None:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
             if not await rows.acknowledge_conflict(conn, conflict_id):
@@ -243,13 +254,24 @@ class SyncController(Controller):
     @get("/pending", operation_id="opsSyncPending",
          summary="Records whose write failed, kept until a run (or a person) gets them written")  # fmt: skip
     async def pending(
-        self, services: NamedDependency[Services], flow: str | None = None
+        self,
+        services: NamedDependency[Services],
+        flow: Annotated[str | None, QueryParameter(max_length=80, required=False)] = None,
     ) -> PendingList:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
             found = await rows.pending_for(conn, flow)
         return PendingList(
-            pending=[msgspec.convert(msgspec.structs.asdict(p), PendingView) for p in found]
+            pending=[
+                PendingView(
+                    **{
+                        k: v
+                        for k, v in msgspec.structs.asdict(p).items()
+                        if k in PendingView.__struct_fields__
+                    }
+                )
+                for p in found
+            ]
         )
 
 
@@ -260,7 +282,7 @@ class ReconcileController(Controller):
     @post("", status_code=200, operation_id="opsReconcile",
           summary="Reconcile an entity's orders, invoices and payments for a date range")  # fmt: skip
     async def reconcile(
-        self, services: NamedDependency[Services], data: ReconcileRequest
+        self, services: NamedDependency[Services], data: Annotated[ReconcileRequest, Body()]
     ) -> dict[str, Any]:
         engine = _engine(services)
         if data.date_to < data.date_from:
@@ -280,8 +302,8 @@ class ReconcileController(Controller):
     async def reports(
         self,
         services: NamedDependency[Services],
-        entity: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 20,
+        entity: Annotated[str | None, QueryParameter(max_length=20, required=False)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
     ) -> ReportList:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
@@ -305,7 +327,9 @@ class ReconcileController(Controller):
 
     @get("/reports/{report_id:int}", summary="One drift report in full",
          operation_id="opsReconcileReport")  # fmt: skip
-    async def report(self, services: NamedDependency[Services], report_id: int) -> dict[str, Any]:
+    async def report(
+        self, services: NamedDependency[Services], report_id: Annotated[int, PathParameter(ge=1)]
+    ) -> dict[str, Any]:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
             found = await rows.get_report(conn, report_id)
