@@ -63,7 +63,9 @@ def sync_world() -> Iterator[SyncWorld]:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         clock = FakeClock(at=datetime.now(UTC).replace(microsecond=0))
         ports = {name: free_port() for name in ("intacct", "infor", "salesforce")}
-        intacct = IntacctEmulator(public_url=f"http://127.0.0.1:{ports['intacct']}", clock=clock.now)
+        intacct = IntacctEmulator(
+            public_url=f"http://127.0.0.1:{ports['intacct']}", clock=clock.now
+        )
         infor = InforEmulator(public_url=f"http://127.0.0.1:{ports['infor']}", clock=clock.now)
         infor.write_ionapi(tmp / "sandbox.ionapi")
         tls = SandboxTls.create(tmp)

@@ -107,7 +107,8 @@ async def test_an_order_moves_through_its_life_and_salesforce_shows_each_step(
             order["ERP_System__c"]) == (number, "Booked", "Booked", erp.name)  # fmt: skip
     assert order["ERP_Status_Changed__c"] is not None
     assert lines_of(world, order_id) == [(4, 0, 0, 0), (2, 0, 0, 0)]
-    assert runs["orders"]["written"] == 3 and runs["orders"]["apiCalls"] <= 3
+    assert runs["orders"]["written"] == 3
+    assert runs["orders"]["apiCalls"] <= 3
 
     # confirmed / allocated
     await lifecycle(world, erp.name, "allocate", order=number)
@@ -159,7 +160,8 @@ async def test_an_order_moves_through_its_life_and_salesforce_shows_each_step(
     (payment,) = world.org.find("ERP_Payment__c", "Account__c", account_id)
     assert Decimal(str(payment["Amount__c"])) == Decimal("10.00")
     first_invoice = world.org.record("ERP_Invoice__c", payment["Invoice__c"])
-    assert first_invoice is not None and first_invoice["Status__c"] == "Partially_Paid"
+    assert first_invoice is not None
+    assert first_invoice["Status__c"] == "Partially_Paid"
     await lifecycle(world, erp.name, "pay", invoices=refs)
     await sync_entity(client, erp.name, erp.entity)
     payments = world.org.find("ERP_Payment__c", "Account__c", account_id)
