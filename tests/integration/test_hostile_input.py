@@ -56,9 +56,9 @@ def test_deeply_nested_json_is_a_bad_request(
             path, content=body, headers={"content-type": "application/json", **headers}
         )
 
-    assert (400, "bad_request") == (response.status_code, response.json()["code"])
+    assert (response.status_code, response.json()["code"]) == (400, "bad_request")
     assert "nested deeper than" in response.json()["detail"]
-    assert [] == [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_quote_with_brackets_in_its_text_is_not_refused_as_nested(
@@ -70,7 +70,7 @@ def test_a_quote_with_brackets_in_its_text_is_not_refused_as_nested(
     quote = {"entity": "US01", "accountId": A1 + "[" * 40 + '\\"{' * 40, "lines": lines}
     response = client.post("/lightning/v1/quotes/validate", json=quote)
 
-    assert 422 == response.status_code  # the odd account id is refused, not the nesting
+    assert response.status_code == 422  # the odd account id is refused, not the nesting
     assert "/accountId" in [e["pointer"] for e in response.json()["errors"]]
 
 
@@ -99,4 +99,4 @@ def test_an_unauthenticated_deep_body_is_refused_for_its_credential_first(
         headers={"content-type": "application/json", "X-API-Key": "isk_nobody"},
     )
 
-    assert 401 == response.status_code
+    assert response.status_code == 401
