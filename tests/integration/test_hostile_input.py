@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -100,3 +102,113 @@ def test_an_unauthenticated_deep_body_is_refused_for_its_credential_first(
     )
 
     assert response.status_code == 401
+
+
+# ---------------------------------------------------------------------------- decimals
+
+ODD_DECIMALS = [
+    "2_0",  # Python reads 20
+    "\uff12",  # fullwidth 2
+    "\u0662",  # Arabic-Indic 2
+    "\U0001d7da",  # mathematical double-struck 2
+    " 2",
+    "2 ",
+    "2\n",
+    "+2",
+    "-2",
+    "1E+5",
+    "1e5",
+    "2.",
+    ".5",
+    "0x10",
+    "NaN",
+    "Infinity",
+    "2.1234567",  # seven places
+    "1,5",
+    "",
+]
+NOT_STRINGS = [2, 2.5, 1e5, True, None, ["2"], {"value": "2"}]
+
+
+def _quote_with(quantity: object = "2", unit_price: object = "120.00") -> dict[str, object]:
+    return {
+        "entity": "US01",
+        "accountId": A1,
+        "currency": "USD",
+        "lines": [{"sku": "WIDGET", "quantity": quantity, "uom": "Box", "unitPrice": unit_price}],
+    }
+
+
+def _process_quote_with(quantity: object = "2", price: object = "120.00") -> dict[str, object]:
+    return {
+        "entity": "US01",
+        "accountId": A1,
+        "currency": "USD",
+        "lines": [{"sku": "WIDGET", "quantity": quantity, "uom": "Box", "quotedUnitPrice": price}],
+    }
+
+
+def _pointers(response: Any) -> list[str]:
+    return [e["pointer"] for e in response.json().get("errors") or []]
+
+
+@pytest.mark.parametrize("odd", [*ODD_DECIMALS, "0", "0.0"])
+def test_an_odd_quantity_is_refused_with_a_pointer(client: TestClient[Litestar], odd: str) -> None:
+    lightning = client.post("/lightning/v1/quotes/validate", json=_quote_with(quantity=odd))
+    process = client.post("/process/v1/validate-quote", json=_process_quote_with(quantity=odd))
+    portal = client.post(
+        f"/portal/v1/accounts/{A1}/quotes/validate",
+        json={k: v for k, v in _quote_with(quantity=odd).items() if k != "accountId"},
+        headers=PARTNER_A,
+    )
+
+    assert (lightning.status_code, _pointers(lightning)) == (422, ["/lines/0/quantity"])
+    assert (process.status_code, _pointers(process)) == (422, ["/lines/0/quantity"])
+    assert (portal.status_code, _pointers(portal)) == (422, ["/lines/0/quantity"])
+
+
+@pytest.mark.parametrize("odd", ODD_DECIMALS)
+def test_an_odd_price_is_refused_with_a_pointer(client: TestClient[Litestar], odd: str) -> None:
+    lightning = client.post("/lightning/v1/quotes/validate", json=_quote_with(unit_price=odd))
+    process = client.post("/process/v1/validate-quote", json=_process_quote_with(price=odd))
+
+    assert (lightning.status_code, _pointers(lightning)) == (422, ["/lines/0/unitPrice"])
+    assert (process.status_code, _pointers(process)) == (422, ["/lines/0/quotedUnitPrice"])
+
+
+@pytest.mark.parametrize("value", NOT_STRINGS, ids=repr)
+def test_a_json_number_where_the_schema_says_string_is_refused(
+    client: TestClient[Litestar], value: object
+) -> None:
+    quantity = client.post("/lightning/v1/quotes/validate", json=_quote_with(quantity=value))
+    price = client.post("/process/v1/validate-quote", json=_process_quote_with(price=value))
+    credit = client.post(
+        "/process/v1/credit-check", json={"entity": "US01", "accountId": A1, "amount": value}
+    )
+
+    assert (quantity.status_code, _pointers(quantity)) == (422, ["/lines/0/quantity"])
+    assert (price.status_code, _pointers(price)) == (422, ["/lines/0/quotedUnitPrice"])
+    if value is not None:  # amount is optional: null means "not given"
+        assert (credit.status_code, _pointers(credit)) == (422, ["/amount"])
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price"), [("2", "120.00"), ("0.5", "0"), ("000000002", "0.000001")]
+)
+def test_decimals_in_the_published_pattern_keep_their_meaning(
+    client: TestClient[Litestar], quantity: str, price: str
+) -> None:
+    response = client.post("/process/v1/validate-quote", json=_process_quote_with(quantity, price))
+
+    assert response.status_code == 200, response.text
+    assert Decimal(quantity) == Decimal(response.json()["lines"][0]["quantity"])
+
+
+@pytest.mark.parametrize("odd", ["2\n", "1E+5", "2_0", "\uff12"])
+def test_an_odd_quantity_in_a_query_is_refused(client: TestClient[Litestar], odd: str) -> None:
+    response = client.get(
+        "/lightning/v1/products/WIDGET/availability",
+        params={"entity": "US01", "quantity": odd, "uom": "Box"},
+    )
+
+    assert (response.status_code, _pointers(response)) == (422, ["query:quantity"])
