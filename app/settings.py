@@ -32,6 +32,7 @@ __all__ = [
     "ObservabilitySettings",
     "RateLimitSettings",
     "ResilienceSettings",
+    "SandboxSettings",
     "SecuritySettings",
     "Settings",
     "SettingsError",
@@ -118,6 +119,15 @@ class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+
+
+class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where ``isthmus sandbox`` and ``isthmus demo`` serve the emulators (flags override)."""
+
+    host: str = "127.0.0.1"
+    intacct_port: Port = 8701
+    infor_port: Port = 8702
+    issuer_port: Port = 8704
 
 
 class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -251,6 +261,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Quoted vs ERP net unit price differences up to this are a match (rounding)."""
     docs: bool = True
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    sandbox: SandboxSettings = msgspec.field(default_factory=SandboxSettings)
 
     def __post_init__(self) -> None:
         if self.deadline_min_ms > self.deadline_max_ms:
@@ -296,7 +307,7 @@ def _field_names() -> frozenset[str]:
     structs = (
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
-        ObservabilitySettings,
+        ObservabilitySettings, SandboxSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
