@@ -204,6 +204,8 @@ class SecuritySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     issuers: list[IssuerSetting] = []
     clock_skew_s: Annotated[int, msgspec.Meta(ge=0, le=60)] = 60
     jwks_cache_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 600
+    max_token_lifetime_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400
+    """Bearer tokens living longer than this (``exp`` - ``iat``, or ``exp`` - now) are refused."""
     jwks_refetch_cooldown_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
     """At most one JWKS refetch per issuer in this time when tokens name an unknown ``kid``."""
     jwks_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
