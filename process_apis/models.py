@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -104,6 +104,9 @@ class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=Fals
 
 
 class _CustomerRequest(_Request, kw_only=True):
+    EXACTLY_ONE_OF: ClassVar[tuple[str, ...]] = ("accountId", "customerNumber")
+    """Wire names of which a request gives exactly one (documented in the OpenAPI schema)."""
+
     entity: Entity
     account_id: AccountId | None = None
     """Salesforce Account id (15 or 18 characters); or give ``customerNumber``."""

@@ -212,3 +212,62 @@ def test_an_odd_quantity_in_a_query_is_refused(client: TestClient[Litestar], odd
     )
 
     assert (response.status_code, _pointers(response)) == (422, ["query:quantity"])
+
+
+# ---------------------------------------------------------------------------- the spec says so
+
+
+def _spec(client: TestClient[Litestar]) -> dict[str, Any]:
+    spec: dict[str, Any] = client.get("/openapi.json").json()
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/metrics"),
+        ("GET", "/ops/v1/status"),
+        ("POST", "/ops/v1/cache/warm"),
+        ("POST", "/ops/v1/cache/invalidate"),
+    ],
+)
+def test_ops_refusals_are_what_the_spec_documents(
+    client: TestClient[Litestar], method: str, path: str
+) -> None:
+    documented = _spec(client)["paths"][path][method.lower()]["responses"]
+    anonymous = client.request(method, path, json={}, headers={"X-API-Key": ""})
+    partner = client.request(method, path, json={}, headers=PARTNER_A)
+
+    assert anonymous.status_code == 401
+    assert partner.status_code == 403
+    assert {"401", "403"} <= set(documented)
+
+
+def test_every_operation_needing_a_credential_documents_401_and_403(
+    client: TestClient[Litestar],
+) -> None:
+    undocumented = [
+        f"{method.upper()} {path}"
+        for path, item in _spec(client)["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") and not {"401", "403"} <= set(operation["responses"])
+    ]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize(
+    "name", ["PriceCheckRequest", "CreditCheckRequest", "ValidateQuoteRequest"]
+)
+def test_the_spec_says_exactly_one_of_account_id_and_customer_number(
+    client: TestClient[Litestar], name: str
+) -> None:
+    schema = _spec(client)["components"]["schemas"][name]
+
+    assert [o["required"] for o in schema["oneOf"]] == [["accountId"], ["customerNumber"]]
+    assert "exactly one of accountId and customerNumber" in schema["description"]
+    both = client.post(
+        "/process/v1/credit-check",
+        json={"entity": "US01", "accountId": A1, "customerNumber": "C1"},
+    )
+    neither = client.post("/process/v1/credit-check", json={"entity": "US01"})
+    assert (both.status_code, neither.status_code) == (422, 422)
