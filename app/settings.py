@@ -49,6 +49,7 @@ class SettingsError(ValueError):
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Millis = Annotated[int, msgspec.Meta(ge=1, le=120_000)]
+ResponseBytes = Annotated[int, msgspec.Meta(ge=64 * 1024, le=512 * 1024 * 1024)]
 
 
 class EntityRoute(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -71,6 +72,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     default_price_lists: dict[str, str] = {}
     """Entity → the sales price list used when a customer names none."""
+    max_response_bytes: ResponseBytes = 8 * 1024 * 1024
+    """Larger answers are refused (``backend_protocol_error``), never parsed."""
 
     def __repr__(self) -> str:  # never print passwords
         return (
@@ -145,6 +148,8 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ionapi_file: str
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    max_response_bytes: ResponseBytes = 8 * 1024 * 1024
+    """Larger answers are refused (``backend_protocol_error``), never parsed."""
 
 
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*:[a-z][a-z_]*$")]
