@@ -33,6 +33,8 @@ def serve(app: Any, port: int | None = None, *, tls_pem: str | None = None) -> I
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", loop="asyncio",
         ssl_certfile=tls_pem, ssl_keyfile=tls_pem,
+        # A TLS peer that drops its socket without close_notify must not hold shutdown up.
+        timeout_graceful_shutdown=1 if tls_pem else None,
     )  # fmt: skip
     server = _ThreadedServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
