@@ -303,3 +303,75 @@ async def test_a_hung_org_costs_no_more_than_the_deadline(
         adapter.client._executor.shutdown(wait=True)  # the abandoned call ends on its own timeout
         _collect_dropped_sockets()
     assert time.monotonic() - started < 5
+
+
+async def test_everything_the_adapter_sent_is_in_the_deployed_schema(
+    org: OrgEnv, adapter: SalesforceAdapter
+) -> None:
+    """Field names as they went over the wire, checked against the emulator's metadata schema."""
+    order = (await adapter.list_orders(CTX, limit=1))[0]
+    await adapter.record_order_acks(
+        CTX,
+        [
+            OrderAckUpdate(
+                order_id=order.id,
+                erp_system="infor_m3",
+                sync_status="Accepted",
+                erp_order_number="M3-W-1",
+                erp_status="10",
+                message="ok",
+                synced_at=NOW,
+            )
+        ],
+    )
+    await adapter.record_credit(
+        CTX,
+        [
+            AccountCredit(
+                account_id=ACCOUNT,
+                currency="USD",
+                credit_limit=Decimal(1),
+                exposure=Decimal(0),
+                on_hold=True,
+                hold_reason="late",
+                as_of=NOW,
+            )
+        ],
+    )
+    await adapter.upsert_invoices(
+        CTX,
+        [
+            ErpInvoice(
+                erp_system="infor_m3",
+                invoice_id="W-INV",
+                currency="USD",
+                total=Decimal(1),
+                amount_due=Decimal(1),
+            )
+        ],
+    )
+    await adapter.upsert_shipments(CTX, [ErpShipment(erp_system="infor_m3", shipment_id="W-SHP")])
+    await adapter.upsert_payments(
+        CTX,
+        [
+            ErpPayment(
+                erp_system="infor_m3",
+                payment_id="W-PAY",
+                invoice_id="W-INV",
+                amount=Decimal(1),
+                currency="USD",
+            )
+        ],
+    )
+    await adapter.publish_events(CTX, [StatusEvent(kind="credit", status="Hold")])
+    sent = [r for r in org.org.received if r.op.startswith("collections.")]
+    assert len(sent) == 6
+    for request in sent:
+        for record in request.body["records"]:
+            schema = org.org.schema.objects[record["attributes"]["type"]]
+            for name in record:
+                if name in ("attributes", "Id"):  # Id names the record to update
+                    continue
+                field = schema.field_ci(name) or schema.relationship_ci(name)
+                assert field is not None, f"{schema.name}.{name}"
+                assert field.updateable or field.createable, f"{schema.name}.{name}"
