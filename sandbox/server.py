@@ -135,7 +135,11 @@ def security_environment(host: str, issuer_port: int = ISSUER_PORT) -> dict[str,
 
 
 def gateway_environment(
-    host: str, intacct_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
+    host: str,
+    intacct_port: int,
+    state_dir: Path,
+    issuer_port: int = ISSUER_PORT,
+    salesforce_port: int = SALESFORCE_PORT,
 ) -> dict[str, str]:
     """Settings that point a gateway at a running sandbox."""
     from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
@@ -151,7 +155,7 @@ def gateway_environment(
         "ISTHMUS_INTACCT__USER_PASSWORD": cred.user_password,
         "ISTHMUS_INFOR__IONAPI_FILE": str((state_dir / IONAPI_FILENAME).resolve()),
         "ISTHMUS_XREF_FILE": str(XREF_FILE.resolve()),
-        **salesforce_environment(host, SALESFORCE_PORT, state_dir),
+        **salesforce_environment(host, salesforce_port, state_dir),
         **{
             f"ISTHMUS_INTACCT__DEFAULT_PRICE_LISTS__{entity}": price_list
             for entity, price_list in ENTITY_DEFAULT_PRICE_LIST.items()
@@ -207,7 +211,9 @@ class SandboxProcess:
         return self
 
     def gateway_environment(self) -> dict[str, str]:
-        return gateway_environment(self.host, self.intacct_port, self.state_dir, self.issuer_port)
+        return gateway_environment(
+            self.host, self.intacct_port, self.state_dir, self.issuer_port, self.salesforce_port
+        )
 
     def __exit__(
         self,
