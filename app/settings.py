@@ -135,6 +135,7 @@ class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     host: str = "127.0.0.1"
     intacct_port: Port = 8701
     infor_port: Port = 8702
+    salesforce_port: Port = 8703
     issuer_port: Port = 8704
 
 
@@ -442,8 +443,7 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
-        SalesforceSettings, SyncSettings,
-        ObservabilitySettings, SandboxSettings,
+        SalesforceSettings, SyncSettings, SandboxSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
