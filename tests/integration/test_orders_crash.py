@@ -57,9 +57,9 @@ def start_worker(sandbox: OrderSandbox, store_url: str) -> subprocess.Popen[byte
     )
 
 
-async def until(condition: Any, timeout: float = 60.0) -> None:
-    """Poll ``condition`` (sync or async) until true; fail after ``timeout`` seconds."""
-    end = time.monotonic() + timeout
+async def until(condition: Any, limit_s: float = 60.0) -> None:
+    """Poll ``condition`` (sync or async) until true; fail after ``limit_s`` seconds."""
+    end = time.monotonic() + limit_s
     while time.monotonic() < end:
         value = condition()
         if asyncio.iscoroutine(value):
@@ -198,7 +198,7 @@ async def test_every_accepted_order_ends_booked_or_captured_across_a_postgres_re
                     refused += 1
                     assert answer.status_code == 503, answer.text
                     assert answer.json()["code"] == "store_unavailable"
-            await until(lambda: _all_final(store_url, set(accepted)), timeout=120)
+            await until(lambda: _all_final(store_url, set(accepted)), limit_s=120)
         finally:
             stop.set()
             await running
