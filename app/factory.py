@@ -19,7 +19,7 @@ from app.middleware import CorrelationMiddleware, echo_correlation_id, require_j
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_strict import seal_strict_request_schemas
-from app.ops import HealthController, OpsController
+from app.ops import AuditController, ExceptionsController, HealthController, OpsController
 from app.ops import metrics as metrics_route
 from app.routes import LightningController, PortalController, ProcessController
 from app.security import (
@@ -121,6 +121,8 @@ def create_app(
         route_handlers=[
             HealthController,
             OpsController,
+            ExceptionsController,
+            AuditController,
             *([metrics_route] if settings.observability.metrics else []),
             process,
             LightningController,

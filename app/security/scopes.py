@@ -14,6 +14,8 @@ __all__ = [
     "ACCOUNTS_READ",
     "ALL_SCOPES",
     "CREDIT_READ",
+    "EXCEPTIONS_ACT",
+    "EXCEPTIONS_VIEW",
     "INVENTORY_READ",
     "OPS_ADMIN",
     "PRICES_READ",
@@ -33,9 +35,14 @@ ACCOUNTS_READ = "accounts:read"
 PROCESS_INVOKE = "process:invoke"
 """The process APIs: full canonical detail, for internal callers only."""
 OPS_ADMIN = "ops:admin"
+EXCEPTIONS_VIEW = "exceptions:view"
+"""Read the exception queue and the audit log (API and console)."""
+EXCEPTIONS_ACT = "exceptions:act"
+"""Retry, replay, discard, assign, tag and comment on exception records."""
 ALL_SCOPES = (
     QUOTES_VALIDATE, PRICES_READ, INVENTORY_READ, CREDIT_READ, ACCOUNTS_READ, PROCESS_INVOKE,
     OPS_ADMIN,
+    EXCEPTIONS_VIEW, EXCEPTIONS_ACT,
 )  # fmt: skip
 
 Audience = Literal["internal", "partner"]
@@ -67,8 +74,14 @@ def requires(*scopes: str) -> dict[str, Any]:
     return {_OPT_SCOPES: tuple(scopes)}
 
 
+SESSION_AUTH = "isthmus_session_auth"
+"""Route ``opt`` key of the ops console's pages: they check their own signed session."""
+
+
 def policy_for(path: str, opt: dict[str, Any]) -> Policy | None:
     """The policy for a route, ``None`` when it is open. Scopes default to the prefix's."""
+    if opt.get(SESSION_AUTH):
+        return None
     for prefix, (audience, default_scopes) in _PREFIXES.items():
         if path.startswith(prefix):
             scopes: tuple[str, ...] = opt.get(_OPT_SCOPES) or default_scopes
