@@ -43,6 +43,7 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.orders
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .isthmus

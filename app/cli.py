@@ -106,6 +106,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with SandboxProcess(host="127.0.0.1", state_dir=state_dir) as sandbox:
         os.environ.update(sandbox.gateway_environment())
         os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
+        os.environ.setdefault("ISTHMUS_WORKER__EMBEDDED", "true")  # orders get booked
         settings = _load_or_exit(args.config)
         print(
             f"\nIsthmus demo: docs at http://{settings.host}:{settings.port}/docs "
@@ -118,6 +119,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             flush=True,
         )
         return _serve(settings)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.worker import run_worker
+
+    settings = _load_or_exit(args.config)
+    configure_logging(settings.log_level, json=settings.log_json)
+    return run_worker(settings)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -175,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
     sandbox.set_defaults(func=cmd_sandbox)
 
+    sub.add_parser("worker", help="submit accepted orders to the ERPs").set_defaults(
+        func=cmd_worker
+    )
     db = sub.add_parser("db", help="the durable store's schema")
     db_sub = db.add_subparsers(dest="action", required=True)
     db_upgrade = db_sub.add_parser("upgrade", help="apply migrations (default: to the newest)")

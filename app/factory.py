@@ -22,6 +22,11 @@ from app.openapi_strict import seal_strict_request_schemas
 from app.ops import AuditController, ExceptionsController, HealthController, OpsController
 from app.ops import metrics as metrics_route
 from app.routes import LightningController, PortalController, ProcessController
+from app.routes.orders import (
+    LightningOrdersController,
+    PortalOrdersController,
+    ProcessOrdersController,
+)
 from app.security import (
     PROCESS_INVOKE,
     PartnerDirectory,
@@ -113,7 +118,7 @@ def create_app(
     # The process APIs are internal: their own scope, documented on every operation.
     process = Router(
         path="/",
-        route_handlers=[ProcessController],
+        route_handlers=[ProcessController, ProcessOrdersController],
         opt=requires(PROCESS_INVOKE),
         security=security_requirements(PROCESS_INVOKE),
     )
@@ -127,6 +132,8 @@ def create_app(
             process,
             LightningController,
             PortalController,
+            LightningOrdersController,
+            PortalOrdersController,
             *_openapi_json_route(settings),
         ],
         lifespan=[lifespan],

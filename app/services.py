@@ -13,6 +13,8 @@ from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
 from process_apis.exceptions import ExceptionQueue
+from process_apis.orders import OrderService
+from store import Database
 from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.resilience import ResilientBackend
@@ -44,6 +46,9 @@ class Services:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     tracing: Tracing = field(default_factory=Tracing)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
+    store: Database | None = None
+    orders: OrderService | None = None
+    """Order acceptance over the store; None when the gateway runs without one (tests)."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:

@@ -18,6 +18,8 @@ __all__ = [
     "EXCEPTIONS_VIEW",
     "INVENTORY_READ",
     "OPS_ADMIN",
+    "ORDERS_READ",
+    "ORDERS_SUBMIT",
     "PRICES_READ",
     "PROCESS_INVOKE",
     "QUOTES_VALIDATE",
@@ -35,13 +37,15 @@ ACCOUNTS_READ = "accounts:read"
 PROCESS_INVOKE = "process:invoke"
 """The process APIs: full canonical detail, for internal callers only."""
 OPS_ADMIN = "ops:admin"
+ORDERS_SUBMIT = "orders:submit"
+ORDERS_READ = "orders:read"
 EXCEPTIONS_VIEW = "exceptions:view"
 """Read the exception queue and the audit log (API and console)."""
 EXCEPTIONS_ACT = "exceptions:act"
 """Retry, replay, discard, assign, tag and comment on exception records."""
 ALL_SCOPES = (
     QUOTES_VALIDATE, PRICES_READ, INVENTORY_READ, CREDIT_READ, ACCOUNTS_READ, PROCESS_INVOKE,
-    OPS_ADMIN,
+    OPS_ADMIN, ORDERS_SUBMIT, ORDERS_READ,
     EXCEPTIONS_VIEW, EXCEPTIONS_ACT,
 )  # fmt: skip
 

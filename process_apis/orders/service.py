@@ -368,7 +368,17 @@ class OrderService:
             customer_number=order.customer_id,
             currency=str(order.request.get("currency", "")),
             warnings=msgspec.convert(order.warnings, list[Reason]),
-            lines=msgspec.convert(order.erp_lines or [], list[LineConfirmation]),
+            lines=[
+                LineConfirmation(
+                    line_no=int(ln["line_no"]),
+                    item_id=str(ln["item_id"]),
+                    quantity=Decimal(ln["quantity"]),
+                    uom=str(ln["uom"]),
+                    unit_price=None if ln["unit_price"] is None else Decimal(ln["unit_price"]),
+                    status=str(ln["status"]),
+                )
+                for ln in order.erp_lines or []
+            ],
             attempts=order.attempts,
             timeline=[
                 TimelineEntry(at=e.at, status=msgspec.convert(e.status, _Status), cause=e.cause)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +33,10 @@ TEST_PARTNER_KEYS = {
     "PARTNER-B": "isk_test_partner_b_96d2ab4e1c",
 }
 TEST_SECRETS = (TEST_API_KEY, *TEST_PARTNER_KEYS.values())
-PORTAL_SCOPES = ["accounts:read", "credit:read", "prices:read", "inventory:read", "quotes:validate"]
+PORTAL_SCOPES = [
+    "accounts:read", "credit:read", "prices:read", "inventory:read", "quotes:validate",
+    "orders:submit", "orders:read",
+]  # fmt: skip
 
 
 def test_api_keys() -> list[ApiKeySetting]:
@@ -58,7 +65,22 @@ def with_test_credentials(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, security=security)
 
 
+_STORE_DIR: tempfile.TemporaryDirectory[str] | None = None
+
+
+def scratch_store_url() -> str:
+    """A SQLite file of its own, in a directory removed when the test run ends."""
+    global _STORE_DIR
+    if _STORE_DIR is None:
+        _STORE_DIR = tempfile.TemporaryDirectory(prefix="isthmus-stores-")
+        atexit.register(_STORE_DIR.cleanup)
+    return f"sqlite+aiosqlite:///{Path(_STORE_DIR.name) / uuid.uuid4().hex}.db"
+
+
 def settings_for(**env: str) -> Settings:
+    """Settings from ``env`` (``key__sub=value``); the order store is a scratch SQLite file
+    unless ``store__url`` says otherwise (never the working directory's)."""
+    env.setdefault("store__url", scratch_store_url())
     return with_test_credentials(load_settings({f"ISTHMUS_{k.upper()}": v for k, v in env.items()}))
 
 
