@@ -135,6 +135,7 @@ def create_app(
             LightningOrdersController,
             PortalOrdersController,
             *_openapi_json_route(settings),
+            *_console(settings),
         ],
         lifespan=[lifespan],
         dependencies={
@@ -158,6 +159,12 @@ def create_app(
     if settings.docs:
         seal_strict_request_schemas(app)
     return app
+
+
+def _console(settings: Settings) -> list[Router]:
+    from app.ops.console import console_router
+
+    return console_router(settings) if settings.console.enabled else []
 
 
 def _openapi_json_route(settings: Settings) -> list[HTTPRouteHandler]:

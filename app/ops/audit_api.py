@@ -26,7 +26,7 @@ from app.services import Services
 from store import AuditEntry, Database
 from store.audit_log import AuditQuery, entries, stream
 
-__all__ = ["AuditController", "audit_csv_rows", "audit_jsonl"]
+__all__ = ["AuditController", "audit_csv_rows", "audit_jsonl", "export_stream"]
 
 _CSV_COLUMNS = ("id", "at", "actor", "action", "subject_type", "subject_id", "correlation_id",
                 "detail", "before", "after")  # fmt: skip
@@ -52,7 +52,7 @@ def audit_csv_rows(entry: AuditEntry) -> list[str]:
     ]  # fmt: skip
 
 
-async def _export(db: Database, q: AuditQuery, fmt: str) -> AsyncIterator[bytes]:
+async def export_stream(db: Database, q: AuditQuery, fmt: str) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if fmt == "csv":
@@ -137,7 +137,7 @@ class AuditController(Controller):
                    actor=actor, action=action)  # fmt: skip
         media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
         return Stream(
-            _export(db, q, format),
+            export_stream(db, q, format),
             media_type=media,
             headers={"content-disposition": f'attachment; filename="isthmus-audit.{format}"'},
         )

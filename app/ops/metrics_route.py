@@ -6,6 +6,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from app.observability.metrics import CONTENT_TYPE
+from app.ops.queue_metrics import refresh_queue_metrics
 from app.services import Services
 
 __all__ = ["metrics"]
@@ -19,4 +20,5 @@ __all__ = ["metrics"]
     media_type=CONTENT_TYPE,
 )
 async def metrics(services: NamedDependency[Services]) -> Response[bytes]:
+    await refresh_queue_metrics(services)  # the write path's series, read from the store
     return Response(services.metrics.render(), media_type=CONTENT_TYPE)
