@@ -382,6 +382,7 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
+        ExceptionsSettings, ConsoleSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
@@ -399,6 +400,7 @@ _JSON_ENV = {
     ("security", "partners"),
     ("security", "cors_origins"),
     ("orders", "validation"),
+    ("exceptions", "sensitive_fields"),
 }
 
 

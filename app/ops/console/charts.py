@@ -136,7 +136,8 @@ def line_chart(
     height: int = 170,
 ) -> Markup:
     """Lines over time: ``(name, css class, [(seconds ago, value), …])`` per series."""
-    pad_l, pad_b, pad_t = 44, 22, 26
+    pad_l, pad_b, pad_t = 44, 22, 44
+    height = max(height, 190)
     points = [p for _, _, pts in series for p in pts]
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
@@ -163,15 +164,15 @@ def line_chart(
         f'<text x="{pad_l}" y="{height - 4}" class="chart-value">{span:.0f} s ago</text>'
         f'<text x="{width - 40}" y="{height - 4}" class="chart-value">now</text>'
     )
-    legend_x = 220
+    legend_x = float(pad_l)
     for name, css, pts in series:
         if len(pts) >= 2:
             path = " ".join(xy(a, v) for a, v in pts)
             parts.append(f'<polyline points="{path}" class="line {escape(css)}"/>')
         parts.append(
-            f'<rect x="{legend_x}" y="6" width="10" height="10" class="bar {escape(css)}"/>'
-            f'<text x="{legend_x + 14}" y="15" class="chart-label">{escape(name)}</text>'
+            f'<rect x="{legend_x}" y="24" width="10" height="10" class="bar {escape(css)}"/>'
+            f'<text x="{legend_x + 14}" y="33" class="chart-label">{escape(name)}</text>'
         )
-        legend_x += 110
+        legend_x += 120
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()

@@ -37,6 +37,8 @@ from store.failures import failures_for
 __all__ = ["ConsolePages"]
 
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+Action = Annotated[str, PathParameter(max_length=20)]
+OrderId = Annotated[str, PathParameter(max_length=40)]
 _STATUS_CHOICES = ("active", "open", "retrying", "resolved", "discarded", "all")
 _LIST_KEYS = ("flow", "category", "system", "salesforceId", "erpDocument", "subjectId",
               "assignee", "tag", "q", "olderThanMinutes", "newerThanMinutes", "status",
@@ -238,7 +240,7 @@ class ConsolePages(Controller):
     @post("/exceptions/{failure_id:int}/{action:str}", status_code=303)
     async def act(
         self, request: Request[Any, Any, Any], console: NamedDependency[Console],
-        services: NamedDependency[Services], failure_id: Id, action: str,
+        services: NamedDependency[Services], failure_id: Id, action: Action,
     ) -> Response[Any]:  # fmt: skip
         session = self._acting(console, request)
         form = await console.form_for(request, session)
@@ -339,7 +341,7 @@ class ConsolePages(Controller):
     @get("/orders/{order_id:str}")
     async def order(
         self, request: Request[Any, Any, Any], console: NamedDependency[Console],
-        services: NamedDependency[Services], order_id: str,
+        services: NamedDependency[Services], order_id: OrderId,
     ) -> Response[Any]:  # fmt: skip
         session = console.session_of(request)
         if session is None:
