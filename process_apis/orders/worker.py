@@ -257,7 +257,7 @@ class OrderWorker:
             # The exception queue: this order's open failure records resolve themselves.
             await resolve(
                 conn, flow="order_submit", subject_type="order", subject_id=order.id, now=now,
-                cause=cause, actor=ACTOR,
+                cause=cause, actor=ACTOR, erp_document=ack.order_id,
             )  # fmt: skip
 
     def backoff_s(self, attempt: int) -> float:

@@ -67,6 +67,32 @@ def _span(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def _change(before: Any, after: Any) -> str:
+    """``status: open → retrying`` for small before/after documents (else compact JSON)."""
+    if isinstance(before, dict | None) and isinstance(after, dict | None):
+        b, a = before or {}, after or {}
+        keys = list(dict.fromkeys([*b, *a]))
+        if keys and all(
+            not isinstance(v, dict | list) or k == "tags" for k, v in {**b, **a}.items()
+        ):
+            return "; ".join(
+                f"{k}: {_short(b.get(k))} → {_short(a.get(k))}"
+                if k in b
+                else f"{k}: {_short(a.get(k))}"
+                for k in keys
+            )
+    return f"{_short(before)} → {_short(after)}"
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    text = msgspec.json.encode(value).decode()
+    return text if len(text) <= 200 else text[:197] + "…"
+
+
 def _pretty(value: Any) -> str:
     return msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
 
@@ -88,6 +114,7 @@ class Console:
             lstrip_blocks=True,
         )
         env.filters.update(when=_when, ago=_ago, pretty=_pretty, urlquote=quote)
+        env.globals.update(change=_change)
         env.globals.update(htmx=f"/ops/static/{HTMX}")
         c = settings.console
         return cls(settings=settings, codec=SessionCodec.create(c.session_secret, c.session_ttl_s),

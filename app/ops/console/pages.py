@@ -267,7 +267,7 @@ class ConsolePages(Controller):
         reason = form.get("reason", "").strip() or None
         if action == "retry":
             await queue.retry(failure_id, actor=actor, correlation_id=corr, reason=reason)
-            return "Sent again: the record waits for the outcome."
+            return "Sent again as it was."
         if action == "replay":
             try:
                 payload = msgspec.json.decode(form.get("payload", "").encode())
@@ -275,7 +275,7 @@ class ConsolePages(Controller):
                 raise ProcessError(f"The payload is not valid JSON: {exc}") from None
             await queue.replay(failure_id, payload, actor=actor, correlation_id=corr,
                                reason=reason)  # fmt: skip
-            return "Replayed with the edited payload: the record waits for the outcome."
+            return "Replayed with the edited payload."
         if action == "discard":
             await queue.discard(failure_id, reason=reason or "", actor=actor, correlation_id=corr)
             return "Discarded."
