@@ -19,9 +19,9 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from app.ops.exception_models import AuditPage, audit_view
+from app.ops.exception_models import AuditPage, audit_view, ops_problems
 from app.ops.exceptions_api import queue_of
-from app.security import EXCEPTIONS_VIEW, requires
+from app.security import EXCEPTIONS_VIEW, requires, security_requirements
 from app.services import Services
 from store import AuditEntry, Database
 from store.audit_log import AuditQuery, entries, stream
@@ -85,6 +85,8 @@ class AuditController(Controller):
         summary="Audit entries, newest first (page back with beforeId)",
         operation_id="opsListAudit",
         opt=requires(EXCEPTIONS_VIEW),
+        security=security_requirements(EXCEPTIONS_VIEW),
+        responses=ops_problems(400, 401, 403, 429, 431, 503),
     )
     async def list_audit(  # noqa: PLR0917 - one parameter per filter
         self,
@@ -118,6 +120,8 @@ class AuditController(Controller):
         summary="Export the audit log as JSON lines or CSV (oldest first, streamed)",
         operation_id="opsExportAudit",
         opt=requires(EXCEPTIONS_VIEW),
+        security=security_requirements(EXCEPTIONS_VIEW),
+        responses=ops_problems(400, 401, 403, 429, 431, 503),
     )
     async def export_audit(  # noqa: PLR0917 - one parameter per filter
         self,

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.datastructures import ResponseSpec
 
+from app.problems import PROBLEM_JSON, Problem
 from process_apis.exceptions import Detail, ExceptionFilter, Redactor
 from store import AuditEntry, FailureRecord
 
@@ -29,6 +31,7 @@ __all__ = [
     "audit_view",
     "detail_view",
     "exception_view",
+    "ops_problems",
 ]
 
 Status = Literal["open", "retrying", "resolved", "discarded", "ignored"]
@@ -67,16 +70,25 @@ class FilterBody(_In, kw_only=True):
     def to_filter(self, now: datetime | None = None) -> ExceptionFilter:
         now = now or datetime.now(UTC)
         return ExceptionFilter(
-            flows=tuple(self.flow), categories=tuple(self.category), statuses=tuple(self.status),
-            system=self.system, salesforce_id=self.salesforce_id, erp_document=self.erp_document,
-            subject_id=self.subject_id, assignee=self.assignee, unassigned=self.unassigned,
-            tag=self.tag, text=self.q,
-            created_before=None if self.older_than_minutes is None
+            flows=tuple(self.flow),
+            categories=tuple(self.category),
+            statuses=tuple(self.status),
+            system=self.system,
+            salesforce_id=self.salesforce_id,
+            erp_document=self.erp_document,
+            subject_id=self.subject_id,
+            assignee=self.assignee,
+            unassigned=self.unassigned,
+            tag=self.tag,
+            text=self.q,
+            created_before=None
+            if self.older_than_minutes is None
             else now - timedelta(minutes=self.older_than_minutes),
-            created_after=None if self.newer_than_minutes is None
+            created_after=None
+            if self.newer_than_minutes is None
             else now - timedelta(minutes=self.newer_than_minutes),
             ids=tuple(self.ids),
-        )  # fmt: skip
+        )
 
 
 class RetryRequest(_In, kw_only=True):
@@ -236,3 +248,31 @@ def detail_view(d: Detail, redactor: Redactor) -> ExceptionDetailView:
         subject_audit=[audit_view(e) for e in d.subject_audit],
         replayable=d.replayable,
     )
+
+
+_PROBLEMS = {
+    400: "Malformed JSON or query",
+    401: "Missing or invalid credential (see WWW-Authenticate)",
+    403: "The credential lacks the scope (exceptions:view to read, exceptions:act to act)",
+    404: "No such exception record",
+    409: "The record's state does not allow the action (e.g. it is already resolved)",
+    413: "Body larger than the configured maximum",
+    415: "Body is not JSON",
+    422: "Invalid input, or an edited payload the flow cannot send (with pointers)",
+    429: "Rate limit for this client exhausted (Retry-After, RateLimit-* headers)",
+    431: "Request headers too large",
+    503: "This gateway runs without the durable store",
+}
+
+
+def ops_problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Documented problem+json answers of the ops API."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEMS[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

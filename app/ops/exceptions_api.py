@@ -32,9 +32,16 @@ from app.ops.exception_models import (
     audit_view,
     detail_view,
     exception_view,
+    ops_problems,
 )
 from app.problems import ProblemError
-from app.security import EXCEPTIONS_ACT, EXCEPTIONS_VIEW, Caller, requires
+from app.security import (
+    EXCEPTIONS_ACT,
+    EXCEPTIONS_VIEW,
+    Caller,
+    requires,
+    security_requirements,
+)
 from app.services import Services
 from process_apis.exceptions import BulkResult, ExceptionQueue
 
@@ -71,6 +78,8 @@ class ExceptionsController(Controller):
         summary="List and filter the exception queue (newest activity first)",
         operation_id="opsListExceptions",
         opt=requires(EXCEPTIONS_VIEW),
+        security=security_requirements(EXCEPTIONS_VIEW),
+        responses=ops_problems(400, 401, 403, 404, 429, 431, 503),
     )
     async def list_exceptions(  # noqa: PLR0917 - one parameter per filter
         self,
@@ -117,6 +126,8 @@ class ExceptionsController(Controller):
         summary="One record with its audit trail, comments and the business record's timeline",
         operation_id="opsGetException",
         opt=requires(EXCEPTIONS_VIEW),
+        security=security_requirements(EXCEPTIONS_VIEW),
+        responses=ops_problems(400, 401, 403, 404, 429, 431, 503),
     )
     async def get_exception(
         self, services: NamedDependency[Services], failure_id: Id
@@ -130,6 +141,8 @@ class ExceptionsController(Controller):
         summary="Send the work again as it is, through its flow's idempotent path",
         operation_id="opsRetryException",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def retry(
         self,
@@ -151,6 +164,8 @@ class ExceptionsController(Controller):
         summary="Replace the payload and send it again (an order keeps its external reference)",
         operation_id="opsReplayException",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def replay(
         self,
@@ -172,6 +187,8 @@ class ExceptionsController(Controller):
         summary="Close the record without sending anything, with a reason",
         operation_id="opsDiscardException",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def discard(
         self,
@@ -193,6 +210,8 @@ class ExceptionsController(Controller):
         summary="Assign the record to someone (null: unassign)",
         operation_id="opsAssignException",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def assign(
         self,
@@ -214,6 +233,8 @@ class ExceptionsController(Controller):
         summary="Add and remove tags",
         operation_id="opsTagException",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def tag(
         self,
@@ -235,6 +256,8 @@ class ExceptionsController(Controller):
         summary="Add a comment to the record's trail",
         operation_id="opsCommentException",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def comment(
         self,
@@ -256,6 +279,8 @@ class ExceptionsController(Controller):
         summary="Retry every active record matching a filter (at most 1000)",
         operation_id="opsBulkRetryExceptions",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def bulk_retry(
         self,
@@ -276,6 +301,8 @@ class ExceptionsController(Controller):
         summary="Discard every active record matching a filter (at most 1000), with a reason",
         operation_id="opsBulkDiscardExceptions",
         opt=requires(EXCEPTIONS_ACT),
+        security=security_requirements(EXCEPTIONS_ACT),
+        responses=ops_problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 431, 503),
     )
     async def bulk_discard(
         self,
