@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
+import yaml
 
 from app.factory import create_app
 from app.security import EXCEPTIONS_VIEW, OPS_ADMIN, hash_api_key
@@ -211,3 +213,19 @@ async def test_metrics_show_open_exceptions_oldest_age_and_stuck_orders(
         'isthmus_sync_lag_seconds{entity="US01",kind="ack_writeback",system="salesforce"}' in text
     )
     assert "isthmus_ops_store_up 1.0" in text
+
+
+async def test_the_example_alert_rules_use_only_series_the_gateway_exports(
+    web: httpx.AsyncClient, db: Database, clock: ManualClock
+) -> None:
+    await failed_order(db, clock, "ord_1", REF)
+    async with db.transaction() as conn:
+        await advance_watermark(conn, "salesforce", "ack_writeback", "US01", watermark="w1",
+                                now=clock.now())  # fmt: skip
+    text = (await web.get("/metrics", headers={"X-API-Key": METRICS_KEY})).text
+    exported = set(re.findall(r"^# TYPE (isthmus_[a-z_]+) ", text, flags=re.M))
+    rules = yaml.safe_load((Path(__file__).parents[2] / "docs/operations/alerts.yml").read_text())
+    used = {name for group in rules["groups"] for rule in group["rules"]
+            for name in re.findall(r"isthmus_[a-z_]+", rule["expr"])}  # fmt: skip
+    assert used
+    assert used - exported == set()
