@@ -150,11 +150,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ.update(sandbox.gateway_environment())
         os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
         os.environ.setdefault("ISTHMUS_WORKER__EMBEDDED", "true")  # orders get booked
+        # CA01 accepts orders despite validation warnings, so the ERP's own refusals (an
+        # inactive item) reach the exception queue and can be worked in the console.
+        os.environ.setdefault("ISTHMUS_ORDERS__VALIDATION", '{"CA01": "warn"}')
         settings = _load_or_exit(args.config)
         print(
             f"\nIsthmus demo: docs at http://{settings.host}:{settings.port}/docs "
             f"(spec: /openapi.json, readiness: /health/ready)\n"
             f"  API key: -H 'X-API-Key: isk_demo_salesforce' (partner: isk_demo_partner_a)\n"
+            f"  console: http://{settings.host}:{settings.port}/ops/ (ops key: isk_demo_ops)\n"
             f"  token:   curl -s -u salesforce-demo:demo-salesforce-secret "
             f"-d grant_type=client_credentials "
             f"http://{sandbox.host}:{sandbox.issuer_port}/oauth2/token\n"

@@ -20,7 +20,14 @@ from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_decimals import DecimalStringSchema
 from app.openapi_strict import seal_strict_request_schemas
-from app.ops import HealthController, OpsController, ReconcileController, SyncController
+from app.ops import (
+    AuditController,
+    ExceptionsController,
+    HealthController,
+    OpsController,
+    ReconcileController,
+    SyncController,
+)
 from app.ops import metrics as metrics_route
 from app.routes import LightningController, PortalController, ProcessController
 from app.routes.orders import (
@@ -130,6 +137,8 @@ def create_app(
             OpsController,
             SyncController,
             ReconcileController,
+            ExceptionsController,
+            AuditController,
             *([metrics_route] if settings.observability.metrics else []),
             process,
             LightningController,
@@ -137,6 +146,7 @@ def create_app(
             LightningOrdersController,
             PortalOrdersController,
             *_openapi_json_route(settings),
+            *_console(settings),
         ],
         lifespan=[lifespan],
         dependencies={
@@ -162,6 +172,12 @@ def create_app(
     if settings.docs:
         seal_strict_request_schemas(app)
     return app
+
+
+def _console(settings: Settings) -> list[Router]:
+    from app.ops.console import console_router
+
+    return console_router(settings) if settings.console.enabled else []
 
 
 def _openapi_json_route(settings: Settings) -> list[HTTPRouteHandler]:

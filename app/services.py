@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
+from process_apis.exceptions import ExceptionQueue
 from process_apis.orders import OrderService
 from process_apis.sync import SyncEngine
 from store import Database
@@ -42,6 +43,8 @@ class Services:
     cache: TwoLevelCache | None = None
     resilient: list[ResilientBackend] = field(default_factory=list)
     cached: list[CachedBackend] = field(default_factory=list)
+    exceptions: ExceptionQueue | None = None
+    """The exception queue (its ``db`` is the store); None without a store."""
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     tracing: Tracing = field(default_factory=Tracing)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +19,7 @@ from app.observability.salesforce_usage import SalesforceUsageCollector
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
 from process_apis.capabilities import ProcessApi
+from process_apis.exceptions import FlowHandler
 from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
 from process_apis.orders import OrderPolicy, OrderService
@@ -338,6 +343,7 @@ async def build_services(
     from app.sync_wiring import attach_sync
 
     attach_sync(services, adapters)
+    attach_exception_queue(services)
     return services
 
 
@@ -370,3 +376,57 @@ async def attach_store(services: Services) -> None:
         from app.worker import start_embedded_worker
 
         start_embedded_worker(services)
+
+
+def breaker_probe(services: Services) -> Callable[[str], bool]:
+    """``system`` → is any of its circuit breakers open (calls refused right now)?"""
+
+    def is_open(system: str) -> bool:
+        for guard in services.resilient:
+            if guard.vendor == system:
+                return any(b.state == "open" for b in guard.snapshot().breakers.values())
+        return False
+
+    return is_open
+
+
+def attach_exception_queue(services: Services) -> None:
+    """The exception queue over the store, and (``exceptions.sweep``) its automatic retries
+    in this process: the gateway and every worker process build services through here."""
+    from process_apis.exceptions import (
+        ORDER_SUBMIT,
+        ExceptionQueue,
+        ExceptionSweeper,
+        OrderSubmitFlow,
+        Redactor,
+    )
+    from process_apis.exceptions.redact import DEFAULT_SENSITIVE
+
+    if services.store is None:
+        return
+    cfg = services.settings.exceptions
+    from process_apis.sync import sync_flow_handlers
+
+    flows: dict[str, FlowHandler] = {ORDER_SUBMIT: OrderSubmitFlow(), **sync_flow_handlers()}
+    redactor = Redactor([*DEFAULT_SENSITIVE, *cfg.sensitive_fields])
+    services.exceptions = ExceptionQueue(services.store, flows, redactor=redactor)
+    if not cfg.sweep:
+        return
+    sweeper = ExceptionSweeper(
+        services.store,
+        flows,
+        breaker_open=breaker_probe(services),
+        audit_retention=timedelta(days=cfg.audit_retention_days)
+        if cfg.audit_retention_days
+        else None,
+        interval_s=cfg.sweep_interval_s,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(sweeper.run(stop), name="isthmus-exception-sweeper")
+
+    async def shutdown() -> None:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    services.exit_stack.push_async_callback(shutdown)

@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from process_apis.exceptions.errors import ActionRefusedError, InvalidPayloadError
-from process_apis.exceptions.flows import TimelineItem
+from process_apis.exceptions.flows import FlowHandler, TimelineItem
 from process_apis.sync.engine import RUN_FLOW, WRITEBACK_FLOW
 from process_apis.sync.intake import INTAKE_FLOW
 from process_apis.sync.model import SalesforceWrite
@@ -136,6 +136,7 @@ class IntakeFlow:
         return []
 
 
-def sync_flow_handlers() -> dict[str, Any]:
+def sync_flow_handlers() -> dict[str, FlowHandler]:
     """Flow name → handler, for ``ExceptionQueue``/``ExceptionSweeper``'s ``flows``."""
-    return {h.flow: h for h in (WriteBackFlow(), SyncRunFlow(), IntakeFlow())}
+    handlers: list[FlowHandler] = [WriteBackFlow(), SyncRunFlow(), IntakeFlow()]
+    return {h.flow: h for h in handlers}
