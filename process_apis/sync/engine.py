@@ -222,6 +222,9 @@ class SyncEngine:
             summary.message = f"unexpected {type(exc).__name__}: {exc}"[:2000]
             log.exception("sync run %s of %s failed", run_id, spec.name)
             raise
+        except BaseException:
+            summary.status, summary.message = "failed", "interrupted"
+            raise
         finally:
             await self._finish(spec, summary)
         return summary
