@@ -128,43 +128,47 @@ async def _measure(env: dict[str, str], sandbox: SandboxProcess, entity: str) ->
         await services.aclose()
 
 
+def _sandbox(stack: ExitStack, tmp: Path) -> SandboxProcess:
+    """A fresh sandbox (a fresh org) in its own process, on free ports."""
+    ports = {name: free_port() for name in ("intacct", "infor", "issuer", "salesforce")}
+    sandbox = stack.enter_context(
+        SandboxProcess(
+            intacct_port=ports["intacct"], infor_port=ports["infor"],
+            issuer_port=ports["issuer"], salesforce_port=ports["salesforce"], state_dir=tmp,
+        )
+    )  # fmt: skip
+    deadline = time.monotonic() + 20  # the sandbox writes its .ionapi once it has bound
+    while not (tmp / "sandbox.ionapi").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sandbox
+
+
 def main() -> None:
     results: dict[str, Any] = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count()}
-    with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        ports = {name: free_port() for name in ("intacct", "infor", "issuer", "salesforce")}
-        sandbox = stack.enter_context(
-            SandboxProcess(
-                intacct_port=ports["intacct"],
-                infor_port=ports["infor"],
-                issuer_port=ports["issuer"],
-                salesforce_port=ports["salesforce"],
-                state_dir=tmp,
-            )
-        )
-        deadline = time.monotonic() + 20  # the sandbox writes its .ionapi once it has bound
-        while not (tmp / "sandbox.ionapi").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        base = {
-            **{f"ISTHMUS_{k.upper()}" if not k.startswith("ISTHMUS_") else k: v
-               for k, v in sandbox.gateway_environment().items()},
-            "ISTHMUS_LOG_LEVEL": "WARNING",
-            "ISTHMUS_SYNC__SETTLE_S": "0",
-            "ISTHMUS_SYNC__INITIAL_LOOKBACK_S": "3600",
-            "ISTHMUS_SALESFORCE__API_RESERVE": "0",
-            "ISTHMUS_EXCEPTIONS__SWEEP": "false",
-        }  # fmt: skip
+    with ExitStack() as outer:
         pg = PostgresServer()
-        stack.callback(pg.cleanup)
+        outer.callback(pg.cleanup)
         pg.start()
-        stores = {
-            "sqlite": (f"sqlite+aiosqlite:///{tmp / 'bench.db'}", "DE01"),
-            "postgresql": (pg.create_database("isthmus_sync_bench"), "UK01"),
-        }
-        for name, (url, entity) in stores.items():
-            env = {**base, "ISTHMUS_STORE__URL": url}
-            results[name] = asyncio.run(_measure(env, sandbox, entity))
-            print(name, json.dumps(results[name]))
+        for name in ("sqlite", "postgresql"):
+            with ExitStack() as stack:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                sandbox = _sandbox(stack, tmp)
+                url = (
+                    f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+                    if name == "sqlite"
+                    else pg.create_database("isthmus_sync_bench")
+                )
+                env = {
+                    **sandbox.gateway_environment(),
+                    "ISTHMUS_STORE__URL": url,
+                    "ISTHMUS_LOG_LEVEL": "WARNING",
+                    "ISTHMUS_SYNC__SETTLE_S": "0",
+                    "ISTHMUS_SYNC__INITIAL_LOOKBACK_S": "3600",
+                    "ISTHMUS_SALESFORCE__API_RESERVE": "0",
+                    "ISTHMUS_EXCEPTIONS__SWEEP": "false",
+                }
+                results[name] = asyncio.run(_measure(env, sandbox, "DE01"))
+                print(name, json.dumps(results[name]), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"sync-{results['date']}.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

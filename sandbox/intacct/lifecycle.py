@@ -26,6 +26,7 @@ reading of when Intacct bumps their ``WHENMODIFIED`` (UNVERIFIED; see the README
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -68,6 +69,7 @@ class IntacctLifecycle:
     def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
+        self._autopilot: asyncio.Task[None] | None = None
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -446,6 +448,24 @@ class IntacctLifecycle:
             rows.append(record)
         return {"created": count, "first": f"INV-{entity[:2]}-B{first:06d}", "modified": stamp}
 
+    def autopilot(self, every_s: float | None) -> dict[str, Any]:
+        """Tick every ``every_s`` seconds on the server's event loop (None: stop)."""
+        if self._autopilot is not None:
+            self._autopilot.cancel()
+            self._autopilot = None
+        if every_s is None:
+            return {"autopilot": None}
+        if not 0.1 <= every_s <= 86_400:
+            raise LifecycleError(422, "every_s must lie between 0.1 and 86400")
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                self.tick()
+
+        self._autopilot = asyncio.get_running_loop().create_task(run())
+        return {"autopilot": every_s}
+
     def tick(self) -> list[dict[str, Any]]:
         """One step for every order Isthmus created (``PONUMBER`` set by a client): allocate,
         ship half, ship the rest, invoice, pay half, pay the rest."""
@@ -541,6 +561,9 @@ class IntacctLifecycle:
             )
         if action == "tick":
             return {"advanced": self.tick()}
+        if action == "autopilot":
+            every = spec.get("every_s")
+            return self.autopilot(float(every) if every is not None else None)
         if action == "bulk_invoices":
             return self.bulk_invoices(
                 int(spec["count"]), entity=str(spec.get("entity", "DE01")),

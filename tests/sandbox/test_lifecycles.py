@@ -143,3 +143,14 @@ async def test_exportmi_refuses_queries_m3_refuses(
     body = response.json()
     error = body.get("errorCode") or body["results"][0]["errorCode"]
     assert error.strip() == code
+
+
+async def test_the_autopilot_starts_and_stops_by_control_call(
+    intacct: tuple[IntacctEmulator, httpx.AsyncClient],
+    infor: tuple[InforEmulator, httpx.AsyncClient],
+) -> None:
+    for _emulator, http in (intacct, infor):
+        assert (await step(http, "autopilot", every_s=0.01)).status_code == 422
+        assert (await step(http, "autopilot", every_s=30)).json() == {"autopilot": 30}
+        assert (await step(http, "autopilot", every_s=None)).json() == {"autopilot": None}
+        assert (await step(http, "tick")).json() == {"advanced": []}
