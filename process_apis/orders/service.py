@@ -141,6 +141,18 @@ class OrderService:
                 retention=timedelta(seconds=self.policy.idempotency_retention_s),
             )  # fmt: skip
 
+    async def answered(
+        self, client: str, key: str, order_id: str, response: StoredResponse
+    ) -> None:
+        """Keep what the caller was finally sent (after ``Prefer: wait``) as the answer to
+        replay, in place of the 202 stored at acceptance."""
+        async with self.db.transaction() as conn:
+            await keys.finish(
+                conn, client=client, key=key, status=response.status, body=response.body,
+                headers=response.headers, order_id=order_id, now=self.clock.now(),
+                retention=timedelta(seconds=self.policy.idempotency_retention_s),
+            )  # fmt: skip
+
     async def forget(self, client: str, key: str, fingerprint: str) -> None:
         """Drop a reservation after a failure worth retrying with the same key (5xx)."""
         async with self.db.transaction() as conn:

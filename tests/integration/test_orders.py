@@ -285,19 +285,63 @@ async def test_prefer_wait_answers_with_the_erp_number_in_the_same_call(
     worker = worker_for(client)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
+    body, headers = order(erp, new_ref()), {**key(), "Prefer": "wait=8"}
     try:
-        answer = await client.post(
-            "/process/v1/orders",
-            json=order(erp, new_ref()),
-            headers={**key(), "Prefer": "wait=8"},
-        )
+        answer = await client.post("/process/v1/orders", json=body, headers=headers)
     finally:
         stop.set()
         await running
+    again = await client.post("/process/v1/orders", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "booked"
     assert answer.json()["erpOrderNumber"]
     assert answer.headers["preference-applied"] == "wait"
+    # A repeat replays what the first call answered: the 200 with the ERP number.
+    assert (again.status_code, again.content) == (200, answer.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == answer.headers["location"]
+
+
+def readme_orders() -> list[dict[str, Any]]:
+    """The order bodies README.md's demo commands send (``$REF`` filled in)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    bodies = re.findall(r"^ORDER='(.*?)'$", readme, re.S | re.M)
+    return [json.loads(b.replace("\"'$REF'\"", f'"{new_ref()}"')) for b in bodies]
+
+
+async def test_the_readme_demo_orders_are_booked_and_replayed(
+    sandbox: OrderSandbox, sqlite_store_url: str
+) -> None:
+    """What README.md tells a user to run against ``make demo`` works as it says."""
+    bodies = readme_orders()
+    assert [b["entity"] for b in bodies] == ["US01", "DE01"]
+    async with gateway_client(sandbox, sqlite_store_url) as client:
+        worker = worker_for(client)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            for body in bodies:
+                headers = {**key(), "Prefer": "wait=5"}
+                first = await client.post("/process/v1/orders", json=body, headers=headers)
+                again = await client.post("/process/v1/orders", json=body, headers=headers)
+                found = await client.get(
+                    "/process/v1/orders", params={"externalRef": body["externalRef"]}
+                )
+                assert (first.status_code, first.json()["status"]) == (200, "booked"), first.text
+                assert first.json()["warnings"] == []
+                assert (again.content, again.headers["idempotent-replayed"]) == (
+                    first.content, "true",
+                )  # fmt: skip
+                (shown,) = found.json()["orders"]
+                number = first.json()["erpOrderNumber"]
+                assert shown["erpOrderNumber"] == number
+                assert sandbox.orders_for(shown["erp"], body["externalRef"]) == [number]
+        finally:
+            stop.set()
+            await running
 
 
 async def test_bad_input_is_answered_with_problem_json(
