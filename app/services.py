@@ -16,6 +16,7 @@ from process_apis.orders import OrderService
 from store import Database
 from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
+from system_apis.crm import CrmBackend
 from system_apis.resilience import ResilientBackend
 
 __all__ = ["ReadinessCheck", "Services"]
@@ -46,6 +47,8 @@ class Services:
     store: Database | None = None
     orders: OrderService | None = None
     """Order acceptance over the store; None when the gateway runs without one (tests)."""
+    salesforce: CrmBackend | None = None
+    """The Salesforce org (write-back, master data), when configured."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:
