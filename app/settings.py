@@ -80,6 +80,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Entity → the sales price list used when a customer names none."""
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+    tax_subtotal: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Tax"
+    """The Sales Order definition's subtotal that receives an order's line taxes."""
 
     def __repr__(self) -> str:  # never print passwords
         return (

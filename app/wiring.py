@@ -102,6 +102,7 @@ def build_backends(
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
             max_response_bytes=cfg.max_response_bytes,
+            tax_subtotal=cfg.tax_subtotal,
             # Intacct's concurrency limit is per company: with Redis, all replicas share it.
             slots=SharedSlots(
                 redis,

@@ -107,6 +107,72 @@ async def test_an_accepted_order_is_booked_and_its_status_shows_the_erp_number(
         )  # fmt: skip
 
 
+DOCK = {
+    "name": "Dock 7",
+    "street": ["Gate 3", "1200 Pier Road"],
+    "city": "Hamburg",
+    "region": "HH",
+    "postalCode": "20457",
+    "country": "DE",
+}
+NOTES = "Deliver to the rear entrance before noon; ask for Pat at the gate house.\nNo pallets."
+
+
+async def test_addresses_tax_and_notes_reach_the_erp(
+    client: GatewayClient, sandbox: OrderSandbox, erp: Erp
+) -> None:
+    ref = new_ref()
+    payload = order(erp, ref, shipTo={"address": DOCK}, notes=NOTES)
+    payload["lines"] = [
+        {**payload["lines"][0], "taxAmount": "0.38"},
+        {**payload["lines"][0], "sku": "SKU-0002", "taxAmount": "0.19"},
+    ]
+    if erp.name == "sage_intacct":
+        customer = sandbox.intacct.store.find(
+            "CUSTOMER", _intacct_scope(), "CUSTOMERID", "CUST-DE-001"
+        )
+        assert customer is not None
+        payload["billTo"] = {"addressId": customer["DISPLAYCONTACT.CONTACTNAME"]}
+    else:
+        payload["billTo"] = {"addressId": "AP"}
+    accepted = await client.post("/process/v1/orders", json=payload, headers=key())
+    assert accepted.status_code == 202, accepted.text
+
+    await worker_for(client).run_until_idle()
+
+    shown = (await client.get(accepted.headers["location"])).json()
+    assert shown["status"] == "booked", shown["timeline"]
+    number = shown["erpOrderNumber"]
+    if erp.name == "sage_intacct":
+        header = sandbox.intacct_order(number)
+        assert header["MESSAGE"] == f"Customer PO PO-4711\n{NOTES}"
+        assert (header["SHIPTO.MAILADDRESS.ADDRESS1"], header["SHIPTO.MAILADDRESS.CITY"]) == (
+            "Gate 3", "Hamburg",
+        )  # fmt: skip
+        assert header["BILLTO.CONTACTNAME"] == payload["billTo"]["addressId"]
+        assert [(s["DESCRIPTION"], s["TOTAL"]) for s in sandbox.subtotals_for(number)] == [
+            ("Tax", "0.57")
+        ]
+        assert [ln["TAXABLEAMOUNT"] != "" for ln in sandbox.lines_for(number)] == [True, True]
+    else:
+        held = sandbox.infor_order(number)
+        assert held.yref == "PO-4711"
+        assert (held.addresses["1"].name, held.addresses["1"].lines) == (
+            "Dock 7", ("Gate 3", "1200 Pier Road"),
+        )  # fmt: skip
+        assert (held.addresses["1"].town, held.addresses["1"].country) == ("Hamburg", "DE")
+        assert held.addresses["3"].adid == "AP"
+        assert " ".join(text for _, text in held.texts) == " ".join(NOTES.split())
+
+
+def _intacct_scope() -> object:
+    from datetime import date
+
+    from sandbox.intacct.functions import Scope
+
+    return Scope(company_id="", user_id="tests", entity=None, today=date.today())
+
+
 async def test_a_repeat_replays_another_body_is_refused_and_the_reference_is_unique(
     client: GatewayClient, sandbox: OrderSandbox, erp: Erp
 ) -> None:
@@ -219,19 +285,63 @@ async def test_prefer_wait_answers_with_the_erp_number_in_the_same_call(
     worker = worker_for(client)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
+    body, headers = order(erp, new_ref()), {**key(), "Prefer": "wait=8"}
     try:
-        answer = await client.post(
-            "/process/v1/orders",
-            json=order(erp, new_ref()),
-            headers={**key(), "Prefer": "wait=8"},
-        )
+        answer = await client.post("/process/v1/orders", json=body, headers=headers)
     finally:
         stop.set()
         await running
+    again = await client.post("/process/v1/orders", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "booked"
     assert answer.json()["erpOrderNumber"]
     assert answer.headers["preference-applied"] == "wait"
+    # A repeat replays what the first call answered: the 200 with the ERP number.
+    assert (again.status_code, again.content) == (200, answer.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == answer.headers["location"]
+
+
+def readme_orders() -> list[dict[str, Any]]:
+    """The order bodies README.md's demo commands send (``$REF`` filled in)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    bodies = re.findall(r"^ORDER='(.*?)'$", readme, re.S | re.M)
+    return [json.loads(b.replace("\"'$REF'\"", f'"{new_ref()}"')) for b in bodies]
+
+
+async def test_the_readme_demo_orders_are_booked_and_replayed(
+    sandbox: OrderSandbox, sqlite_store_url: str
+) -> None:
+    """What README.md tells a user to run against ``make demo`` works as it says."""
+    bodies = readme_orders()
+    assert [b["entity"] for b in bodies] == ["US01", "DE01"]
+    async with gateway_client(sandbox, sqlite_store_url) as client:
+        worker = worker_for(client)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            for body in bodies:
+                headers = {**key(), "Prefer": "wait=5"}
+                first = await client.post("/process/v1/orders", json=body, headers=headers)
+                again = await client.post("/process/v1/orders", json=body, headers=headers)
+                found = await client.get(
+                    "/process/v1/orders", params={"externalRef": body["externalRef"]}
+                )
+                assert (first.status_code, first.json()["status"]) == (200, "booked"), first.text
+                assert first.json()["warnings"] == []
+                assert (again.content, again.headers["idempotent-replayed"]) == (
+                    first.content, "true",
+                )  # fmt: skip
+                (shown,) = found.json()["orders"]
+                number = first.json()["erpOrderNumber"]
+                assert shown["erpOrderNumber"] == number
+                assert sandbox.orders_for(shown["erp"], body["externalRef"]) == [number]
+        finally:
+            stop.set()
+            await running
 
 
 async def test_bad_input_is_answered_with_problem_json(
@@ -262,6 +372,12 @@ async def test_bad_input_is_answered_with_problem_json(
          "validation_error", "/lines/0/taxAmount"),
         ({**good, "accountId": salesforce_account_id(erp.hold_account)}, key(), 422,
          "order_refused", None),
+        ({**good, "shipTo": {"address": {**DOCK, "region": "Hamburg"}}}, key(), 422,
+         "validation_error", "/shipTo/address/region"),
+        ({**good, "shipTo": {"addressId": "DOCK1", "address": DOCK}}, key(), 422,
+         "validation_error", "/shipTo/addressId"),
+        ({**good, "billTo": {}}, key(), 422, "validation_error", "/billTo/addressId"),
+        ({**good, "customerPo": "P" * 31}, key(), 422, "validation_error", "/customerPo"),
     ]  # fmt: skip
     for body, headers, status, code, pointer in cases:
         answer = await client.post("/process/v1/orders", json=body, headers=headers)
