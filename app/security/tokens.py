@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -46,12 +47,18 @@ class JwtVerifier:
         jwks_ttl_s: float = 600.0,
         jwks_cooldown_s: float = 30.0,
         jwks_timeout_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock``: what the JWKS caches measure their TTL and refetch cooldown with."""
         self.skew_s = skew_s
         self._issuers = {i.issuer: i for i in issuers}
         self.caches = {
             i.issuer: JwksCache(
-                i.jwks_url, ttl_s=jwks_ttl_s, cooldown_s=jwks_cooldown_s, timeout_s=jwks_timeout_s
+                i.jwks_url,
+                ttl_s=jwks_ttl_s,
+                cooldown_s=jwks_cooldown_s,
+                timeout_s=jwks_timeout_s,
+                clock=clock,
             )
             for i in issuers
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from app.security.tokens import JwtVerifier, TokenRefused
 from app.settings import IssuerSetting
 from sandbox.issuer import Fault, TokenIssuer
+from tests.support.clock import ManualClock
 
 ISSUER_URL = "http://issuer.test"
 SCOPES = ("quotes:validate", "credit:read")
@@ -32,11 +32,19 @@ async def http(issuer: TokenIssuer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _verifier(cooldown_s: float = 30.0, ttl_s: float = 600.0) -> JwtVerifier:
+def _verifier(
+    cooldown_s: float = 30.0, ttl_s: float = 600.0, clock: ManualClock | None = None
+) -> JwtVerifier:
     setting = IssuerSetting(
         issuer=ISSUER_URL, jwks_url=f"{ISSUER_URL}/jwks.json", audience="isthmus"
     )
-    return JwtVerifier([setting], skew_s=60, jwks_cooldown_s=cooldown_s, jwks_ttl_s=ttl_s)
+    return JwtVerifier(
+        [setting],
+        skew_s=60,
+        jwks_cooldown_s=cooldown_s,
+        jwks_ttl_s=ttl_s,
+        clock=clock or ManualClock(),
+    )
 
 
 def _token(issuer: TokenIssuer, **claims: Any) -> str:
@@ -150,7 +158,8 @@ async def test_clock_skew_is_tolerated_up_to_60_seconds(
 async def test_unknown_kid_flood_refetches_the_jwks_at_most_once_per_cooldown(
     issuer: TokenIssuer, http: httpx.AsyncClient
 ) -> None:
-    verifier = _verifier(cooldown_s=0.2)
+    clock = ManualClock()
+    verifier = _verifier(cooldown_s=30, clock=clock)
     await verifier.verify(_token(issuer), http)  # first fetch
     claims = jwt.decode(_token(issuer), options={"verify_signature": False})
 
@@ -163,7 +172,10 @@ async def test_unknown_kid_flood_refetches_the_jwks_at_most_once_per_cooldown(
 
     await flood()
     assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 1  # within the cooldown
-    await asyncio.sleep(0.25)
+    clock.advance(29.9)
+    await flood()
+    assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 1  # still within it
+    clock.advance(0.1)
     await flood()
     assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 2  # one refetch for 50
 
@@ -180,10 +192,11 @@ async def test_rotated_key_is_picked_up_by_a_refetch(
 async def test_issuer_down_keeps_the_last_good_keys(
     issuer: TokenIssuer, http: httpx.AsyncClient
 ) -> None:
-    verifier = _verifier(cooldown_s=0, ttl_s=0.001)  # every call wants a refresh
+    clock = ManualClock()
+    verifier = _verifier(cooldown_s=0, ttl_s=600, clock=clock)
     await verifier.verify(_token(issuer), http)
     issuer.set_fault("jwks", Fault(kind="status", status=503))
-    await asyncio.sleep(0.01)
+    clock.advance(600)  # the keys are due for a refresh
     caller = await verifier.verify(_token(issuer), http)
     assert caller.client == "sf-org"
     assert verifier.caches[ISSUER_URL].fetches == 2  # it tried, failed, and kept the keys
