@@ -70,14 +70,16 @@ def create_app(
     settings: Settings,
     *,
     services: Services | None = None,
+    security: Security | None = None,
     span_exporter: SpanExporter | None = None,
 ) -> Litestar:
-    """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up.
+    """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up;
+    likewise ``security`` (tests hand in one on their own clock).
 
     ``span_exporter`` receives every span when tracing is on (tests read spans from it).
     """
     holder: dict[str, Services] = {}
-    security = Security.from_settings(settings)
+    security = security or Security.from_settings(settings)
 
     metrics = services.metrics if services is not None else GatewayMetrics()
     tracing = (

@@ -103,8 +103,11 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     credit: CacheKindSetting | None = None
     item: CacheKindSetting | None = None
     price: CacheKindSetting | None = None
+    availability: CacheKindSetting | None = None
+    """Unset kinds keep the defaults: credit 30 s fresh, items 1 h, prices 5 min,
+    availability 1 min."""
     stock: CacheKindSetting | None = None
-    """Unset kinds keep the defaults: credit 30 s fresh, items 1 h, prices 5 min, stock 1 min."""
+    """Deprecated name of ``availability``, read when ``availability`` is unset."""
     refresh_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
     result_memo_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
     """Identical requests within this many seconds share one answer when it was built from

@@ -17,11 +17,16 @@ from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
-from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
-from system_apis.concurrency import SharedSlots
+from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Vendor
 from system_apis.observability import ObservedBackend
-from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
+from system_apis.resilience import (
+    BreakerPolicy,
+    ResiliencePolicy,
+    ResilientBackend,
+    RetryPolicy,
+    SharedSlots,
+)
 
 __all__ = ["build_backends", "build_http_client", "build_process_api", "build_services"]
 
@@ -121,7 +126,7 @@ def cache_policy(settings: Settings) -> CachePolicy:
         credit=_kind(c.credit, defaults.credit),
         item=_kind(c.item, defaults.item),
         price=_kind(c.price, defaults.price),
-        stock=_kind(c.stock, defaults.stock),
+        availability=_kind(c.availability or c.stock, defaults.availability),
         refresh_timeout=c.refresh_timeout_s,
     )
 
@@ -173,7 +178,7 @@ def result_memo(settings: Settings) -> ResultMemo:
         return ResultMemo(ttl_s=0)
     policy = cache_policy(settings)
     shortest = min(
-        k.fresh_seconds for k in (policy.credit, policy.item, policy.price, policy.stock)
+        k.fresh_seconds for k in (policy.credit, policy.item, policy.price, policy.availability)
     )
     return ResultMemo(ttl_s=min(settings.cache.result_memo_s, shortest))
 

@@ -13,7 +13,6 @@ from typing import Literal, TypeVar
 import msgspec
 
 from process_apis.credit import assess_credit, credit_summary
-from process_apis.deadline import Deadline
 from process_apis.errors import InvalidInputError, UnknownReferenceError
 from process_apis.fanout import CreditLookup, Failure, Lookups, provenance_of, run_until
 from process_apis.lines import AvailabilityStatus, LineOutcome, check_money, new_line
@@ -39,6 +38,7 @@ from process_apis.money import FxTable, round_money
 from process_apis.routing import EntityRouter, RoutedEntity
 from process_apis.verdict import verdict_of
 from process_apis.xref import CrossReference
+from system_apis.resilience import Deadline
 
 __all__ = ["ProcessApi"]
 

@@ -9,7 +9,7 @@ from litestar.params import HeaderParameter
 
 from app.problems import PROBLEM_JSON, Problem
 from app.services import Services
-from process_apis.deadline import Deadline
+from system_apis.resilience import Deadline
 
 __all__ = ["DeadlineHeader", "deadline_for", "problem_responses", "title_for"]
 

@@ -19,7 +19,6 @@ from app.examples import (
 from app.problems import Problem
 from app.routes._experience import problem_responses
 from app.services import Services
-from process_apis.deadline import Deadline
 from process_apis.models import (
     AtpRequest,
     AtpResult,
@@ -30,6 +29,7 @@ from process_apis.models import (
     ValidateQuoteRequest,
     ValidateQuoteResult,
 )
+from system_apis.resilience import Deadline
 
 __all__ = ["ProcessController"]
 

@@ -14,10 +14,11 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, PriceQuery
 from tests.support.fake_erp import FakeErp, seeded_fake
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
@@ -42,16 +43,6 @@ def _redis(url: str, timeout: float = 0.05) -> Redis:
 
 def _within(seconds: float) -> CallContext:
     return CallContext(company="100", division="US1", deadline=time.monotonic() + seconds)
-
-
-async def _eventually(check: Callable[[], bool], within: float = 2.0) -> bool:
-    """Poll ``check`` every 10 ms for at most ``within`` seconds."""
-    until = time.monotonic() + within
-    while time.monotonic() < until:
-        if check():
-            return True
-        await asyncio.sleep(0.01)
-    return check()
 
 
 Replica = Callable[..., Awaitable[CachedBackend]]
@@ -86,7 +77,7 @@ async def replica() -> AsyncIterator[Replica]:
             cache = PeerWatchingCache(redis, l2_retry_after=0.2, l2_timeout=redis_timeout)
             await cache.start()
             stack.push_async_callback(cache.aclose)
-            values = {"price": LONG, "credit": LONG, "item": LONG, "stock": LONG, **policy}
+            values = {"price": LONG, "credit": LONG, "item": LONG, "availability": LONG, **policy}
             backend = CachedBackend(fake, cache=cache, policy=CachePolicy(**values))  # type: ignore[arg-type]
             stack.push_async_callback(backend.aclose)
             return backend
@@ -152,7 +143,7 @@ async def test_a_price_invalidated_on_one_replica_is_not_served_stale_by_the_oth
     fake.prices["I1"] = Decimal("12.50")
 
     result = await first.invalidate(kind="price", customer_id="C1")
-    assert await _eventually(lambda: second.cache.snapshot().invalidations_received == 1)
+    assert await eventually(lambda: second.cache.snapshot().invalidations_received == 1)
     price = await second.get_price(CTX, QUERY)
 
     assert result.propagated
@@ -184,7 +175,7 @@ async def test_requests_keep_succeeding_while_redis_is_down_and_use_it_again_whe
     killable_redis.start()
     await asyncio.sleep(0.25)  # past l2_retry_after
     await gateway.get_item(_within(0.5), "I2")  # a fill after recovery goes to Redis again
-    assert await _eventually(lambda: gateway.cache.snapshot().listener_connected)
+    assert await eventually(lambda: gateway.cache.snapshot().listener_connected)
     other = await replica(killable_redis.url, fake)
     calls_before = len(fake.calls)
     shared = await other.get_item(_within(0.5), "I2")

@@ -22,7 +22,7 @@ from tests.support.sandbox_gateway import Sandbox, running_sandbox
 # Every read goes live (nothing is ever fresh), but an hour-old answer may be served, degraded.
 ALWAYS_LIVE = {
     f"cache__{kind}__{age}": value
-    for kind in ("credit", "item", "price", "stock")
+    for kind in ("credit", "item", "price", "availability")
     for age, value in (("fresh_s", "0"), ("stale_s", "0"), ("error_s", "3600"))
 } | {"cache__refresh_timeout_s": "0.5"}
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Freshness, PriceQuery
 from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
 from system_apis.resilience import ResiliencePolicy, ResilientBackend, RetryPolicy
@@ -22,7 +22,7 @@ SHORT = KindPolicy(fresh_seconds=0.05, stale_seconds=0.05, error_seconds=60)
 
 
 def _policy(**overrides: object) -> CachePolicy:
-    kinds = {"credit": SHORT, "item": SHORT, "price": SHORT, "stock": SHORT}
+    kinds = {"credit": SHORT, "item": SHORT, "price": SHORT, "availability": SHORT}
     return CachePolicy(**{**kinds, "refresh_timeout": 0.5, **overrides})  # type: ignore[arg-type]
 
 
@@ -269,7 +269,7 @@ async def test_invalidating_a_customer_drops_its_credit_and_prices_only(
     assert [name for name, _ in fake.calls[5:]] == ["get_customer_credit", "get_price"]
 
 
-async def test_invalidating_an_item_drops_item_stock_and_its_prices(
+async def test_invalidating_an_item_drops_item_availability_and_its_prices(
     cached: CachedBackend,
 ) -> None:
     await cached.get_item(CTX, "I1")

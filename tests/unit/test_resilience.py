@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 
-from system_apis._resilience_breaker import BreakerPolicy, CircuitBreaker
 from system_apis.contract import CallContext, ErpBackend, OrderRequest, Price, PriceQuery
 from system_apis.errors import (
     BackendError,
@@ -22,7 +21,9 @@ from system_apis.errors import (
     NotFoundError,
 )
 from system_apis.resilience import (
+    BreakerPolicy,
     BulkheadFullError,
+    CircuitBreaker,
     CircuitOpenError,
     ResiliencePolicy,
     ResilientBackend,

@@ -115,6 +115,21 @@ class InvalidationResult:
     """True when other replicas were told (Redis reachable); False means L1-only."""
 
 
+class Invalidation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What to drop, as published to the other replicas (exactly one of the three is set)."""
+
+    key: str | None = None
+    prefix: str | None = None
+    pattern: str | None = None
+    """A glob whose only wildcard is ``*``."""
+    origin: str = ""
+    """The publishing replica's ``instance_id``: it has applied the message already."""
+
+
+_INVALIDATION = msgspec.json.Encoder()
+_INVALIDATION_DECODER = msgspec.json.Decoder(Invalidation)
+
+
 @dataclass(frozen=True)
 class LockHandle:
     key: str
@@ -298,26 +313,27 @@ class TwoLevelCache:
     # ------------------------------------------------------------------ invalidation
 
     async def invalidate_key(self, key: str) -> InvalidationResult:
-        return await self._invalidate({"k": key})
+        return await self._invalidate(Invalidation(key=key))
 
     async def invalidate_prefix(self, prefix: str) -> InvalidationResult:
-        return await self._invalidate({"p": prefix})
+        return await self._invalidate(Invalidation(prefix=prefix))
 
     async def invalidate_matching(self, pattern: str) -> InvalidationResult:
-        """Drop every key matching a glob whose only wildcard is ``*`` (see ``_cache_keys``)."""
-        return await self._invalidate({"g": pattern})
+        """Drop every key matching a glob whose only wildcard is ``*`` (see ``system_apis.cache.keys``)."""
+        return await self._invalidate(Invalidation(pattern=pattern))
 
-    async def _invalidate(self, message: dict[str, str]) -> InvalidationResult:
+    async def _invalidate(self, message: Invalidation) -> InvalidationResult:
         l1_removed = self._apply_locally(message)
         l2_removed: int | _Down = 0
-        if "k" in message:
-            l2_removed = await self._l2(lambda r: r.delete(self._prefix + message["k"]))
+        if message.key is not None:
+            key = message.key
+            l2_removed = await self._l2(lambda r: r.delete(self._prefix + key))
         else:
-            pattern = message["g"] if "g" in message else _escape_glob(message["p"]) + "*"
+            pattern = message.pattern or _escape_glob(message.prefix or "") + "*"
             l2_removed = await self._l2(
                 lambda r: self._delete_matching(r, pattern), bound=self._admin_timeout
             )
-        payload = msgspec.json.encode({**message, "o": self.instance_id})
+        payload = _INVALIDATION.encode(msgspec.structs.replace(message, origin=self.instance_id))
         published = await self._l2(lambda r: r.publish(self.channel, payload))
         propagated = published is not _L2_DOWN
         if propagated:
@@ -349,15 +365,15 @@ class TwoLevelCache:
         for callback in self._invalidation_callbacks:
             callback()
 
-    def _apply_locally(self, message: dict[str, str]) -> int:
+    def _apply_locally(self, message: Invalidation) -> int:
         self._notify_invalidated()
-        if "k" in message:
-            return 1 if self._l1.pop(message["k"], None) is not None else 0
-        if "p" in message:
-            prefix = message["p"]
+        if message.key is not None:
+            return 1 if self._l1.pop(message.key, None) is not None else 0
+        if message.prefix is not None:
+            prefix = message.prefix
             doomed = [key for key in list(self._l1.keys()) if key.startswith(prefix)]
         else:
-            pattern = message.get("g", "")
+            pattern = message.pattern or ""
             doomed = [key for key in list(self._l1.keys()) if fnmatch.fnmatchcase(key, pattern)]
         for key in doomed:
             self._l1.pop(key, None)
@@ -424,10 +440,10 @@ class TwoLevelCache:
 
     def _receive(self, data: bytes) -> None:
         try:
-            message = msgspec.json.decode(data, type=dict[str, str])
-        except msgspec.DecodeError:
+            message = _INVALIDATION_DECODER.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
             return
-        if message.get("o") == self.instance_id:
+        if message.origin == self.instance_id:
             return
         self._stats.invalidations_received += 1
         self._apply_locally(message)
