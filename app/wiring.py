@@ -12,7 +12,7 @@ from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
 from app.observability import GatewayMetrics, Tracing
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
-from process_apis.capabilities import ProcessApi
+from process_apis import ProcessApi
 from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
 from process_apis.routing import EntityRouter, Route

@@ -8,12 +8,20 @@ here or on a replica, clears the memo, so an invalidated price is never served f
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 import cachetools
 import msgspec
 
-__all__ = ["ResultMemo"]
+from process_apis.models import Provenance
+from system_apis.resilience import Deadline
+
+__all__ = ["Capability", "Remembered", "ResultMemo"]
+
+Req = TypeVar("Req", bound=msgspec.Struct)
+Req_contra = TypeVar("Req_contra", bound=msgspec.Struct, contravariant=True)
+Res = TypeVar("Res")
 
 
 class ResultMemo:
@@ -42,3 +50,39 @@ class ResultMemo:
     def clear(self) -> None:
         if self._entries is not None:
             self._entries.clear()
+
+
+class Capability(Protocol[Req_contra, Res]):
+    """What the memo wraps: a named capability and the sections its answers are made of."""
+
+    name: str
+
+    async def __call__(
+        self, request: Req_contra, deadline: Deadline, correlation_id: str | None = None
+    ) -> Res: ...
+
+    def sections(self, result: Res) -> Iterable[Provenance]: ...
+
+
+class Remembered(Generic[Req, Res]):
+    """A capability behind the memo: an identical request within the memo's lifetime gets the
+    answer built before, provided every section of it was complete and not degraded."""
+
+    def __init__(self, capability: Capability[Req, Res], memo: ResultMemo) -> None:
+        self._capability = capability
+        self._memo = memo
+
+    async def __call__(
+        self, request: Req, deadline: Deadline, correlation_id: str | None = None
+    ) -> Res:
+        key = ResultMemo.key(self._capability.name, request)
+        remembered: Res | None = self._memo.get(key)
+        if remembered is not None:
+            return remembered
+        result = await self._capability(request, deadline, correlation_id)
+        if all(
+            section.status == "complete" and not section.degraded
+            for section in self._capability.sections(result)
+        ):
+            self._memo.put(key, result)
+        return result

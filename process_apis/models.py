@@ -15,6 +15,8 @@ import msgspec
 from process_apis.money import Conversion
 
 __all__ = [
+    "AMOUNT_PATTERN",
+    "QUANTITY_PATTERN",
     "AtpLine",
     "AtpLineResult",
     "AtpRequest",
@@ -34,6 +36,7 @@ __all__ = [
     "Severity",
     "ValidateQuoteRequest",
     "ValidateQuoteResult",
+    "Verdict",
     "WarehouseAvailability",
 ]
 
@@ -129,14 +132,20 @@ class Reason(_Response, kw_only=True):
     line_no: int | None = None
 
 
-# ---------------------------------------------------------------- price check
+class _Line(_Request, kw_only=True):
+    """What every request line names: a product, a quantity and its unit."""
 
-
-class PriceLine(_Request, kw_only=True):
     line_no: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     sku: Sku
     quantity: Quantity
     uom: Unit
+
+
+# ---------------------------------------------------------------- price check
+
+
+class PriceLine(_Line, kw_only=True):
+    pass
 
 
 class PriceCheckRequest(_CustomerRequest, kw_only=True):
@@ -188,11 +197,7 @@ class PriceCheckResult(_Response, kw_only=True):
 # ---------------------------------------------------------------- ATP
 
 
-class AtpLine(_Request, kw_only=True):
-    line_no: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
-    sku: Sku
-    quantity: Quantity
-    uom: Unit
+class AtpLine(_Line, kw_only=True):
     requested_date: dt.date | None = None
     warehouse: WarehouseId | None = None
 
@@ -277,11 +282,7 @@ class CreditCheckResult(_Response, kw_only=True):
 # ---------------------------------------------------------------- validate quote
 
 
-class QuoteLine(_Request, kw_only=True):
-    line_no: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
-    sku: Sku
-    quantity: Quantity
-    uom: Unit
+class QuoteLine(_Line, kw_only=True):
     quoted_unit_price: Amount
     """The rep's unit price per ``uom``, in the quote currency."""
     requested_date: dt.date | None = None
@@ -326,6 +327,9 @@ class ValidateQuoteResult(_Response, kw_only=True):
     reasons: list[Reason]
     quote_total: Decimal
     credit: CreditSummary | None
+    credit_verdict: Verdict = "ok"
+    """The credit section's own verdict (its reasons only): ``warn`` when credit could not be
+    checked, ``block`` for a hold, an exceeded limit, an inactive or unknown customer."""
     lines: list[QuoteLineResult]
     credit_provenance: Provenance
     price_provenance: Provenance

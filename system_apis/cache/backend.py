@@ -383,17 +383,19 @@ class CachedBackend:
                 try:
                     stats.backend_calls += 1
                     value = await read.fetch(fill_ctx)
+                    # Stored before the lock goes: a replica waiting on the lock must find the
+                    # value once it is free, or it would call the backend a second time.
+                    await self.cache.set(
+                        read.key,
+                        value,
+                        read.codec,
+                        keep_for=policy.for_kind(read.kind).keep_seconds,
+                    )
                 except NotFoundError:
                     await self.cache.invalidate_key(read.key)
                     raise
                 finally:
                     await self.cache.release_lock(lock)
-                await self.cache.set(
-                    read.key,
-                    value,
-                    read.codec,
-                    keep_for=policy.for_kind(read.kind).keep_seconds,
-                )
                 return value
         except TimeoutError:
             raise BackendTimeoutError(

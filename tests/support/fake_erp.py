@@ -102,6 +102,8 @@ class FakeErp:
 
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
         await self._enter("get_price", query.item_id)
+        if query.item_id not in self.prices:
+            raise NotFoundError(f"No price for item {query.item_id}", vendor=self.vendor_name)
         net = self.prices[query.item_id]
         if query.quantity >= 100:
             net = net * Decimal("0.9")
