@@ -14,14 +14,16 @@ from litestar.openapi.spec import Components, Contact, License, Server
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from app import __version__
+from app.correlation import CorrelationMiddleware, echo_correlation_id
 from app.errors import exception_handlers
-from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
+from app.experience import LightningController, PortalController
+from app.middleware import require_json_body
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController, OpsController
 from app.ops import metrics as metrics_route
-from app.routes import LightningController, PortalController, ProcessController
+from app.routes import ProcessController
 from app.security import (
     PROCESS_INVOKE,
     PartnerDirectory,
@@ -39,7 +41,7 @@ __all__ = ["create_app"]
 
 DESCRIPTION = """\
 Isthmus answers Salesforce (Apex callouts, Lightning components) and partner portals in real
-time with ERP truth: credit, prices, availability and order submission, from Infor M3 (ION API)
+time with ERP truth: credit, prices and available-to-promise stock, from Infor M3 (ION API)
 and Sage Intacct. Every error is RFC 9457 `application/problem+json` with a stable `type`,
 our `code` and the request's `correlation_id` (send `X-Correlation-ID` to set it).
 

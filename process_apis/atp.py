@@ -15,18 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
-from process_apis.fanout import (
-    DEADLINE_EXCEEDED,
-    Failure,
-    LineWork,
-    Lookups,
-    Setup,
-    failure_from,
-    line_status,
-    new_lines,
-    provenance_of,
-    run_lines,
-)
+from process_apis import fanout
 from process_apis.models import (
     AtpLineResult,
     AtpRequest,
@@ -43,20 +32,15 @@ AvailabilityStatus = Literal["available", "partial", "backorder"]
 _UNIT_PLACES = Decimal("0.0001")
 
 
-class Atp:
-    name = "atp"
-
-    def __init__(self, setup: Setup) -> None:
-        self._setup = setup
-
+class Atp(fanout.Capability[AtpRequest, AtpResult], name="atp"):
     async def __call__(
         self, request: AtpRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> AtpResult:
-        setup = self._setup
+        setup = self.setup
         routed = setup.router.resolve(request.entity)
-        lookups = Lookups(routed, routed.context(deadline, correlation_id))
+        lookups = fanout.Lookups.open(routed, deadline, correlation_id)
         today = setup.today()
-        lines = new_lines(
+        lines = fanout.new_lines(
             setup,
             routed,
             request.lines,
@@ -64,10 +48,10 @@ class Atp:
             warehouse=lambda line: line.warehouse,
         )
 
-        async def check(line: LineWork) -> None:
+        async def check(line: fanout.LineWork) -> None:
             await fetch_availability(line, lookups)
 
-        finished = await run_lines(deadline, lookups, lines, check)
+        finished = await fanout.run_lines(deadline, lookups, lines, check)
         for line in lines:
             line.mark_unfinished("item", *(["availability"] if line.base else []))
         answered = sum(1 for line in lines if line.availability is not None)
@@ -75,29 +59,28 @@ class Atp:
             entity=request.entity,
             erp=routed.route.erp,
             lines=[_line_result(line, today) for line in lines],
-            provenance=provenance_of(
+            provenance=fanout.provenance_of(
                 [row for line in lines for row in (line.availability or ())],
                 expected=answered or len(lines),
-                failure=None if finished else DEADLINE_EXCEEDED,
+                failure=None if finished else fanout.DEADLINE_EXCEEDED,
             ),
         )
 
-    @staticmethod
-    def sections(result: AtpResult) -> Iterable[Provenance]:
+    def sections(self, result: AtpResult) -> Iterable[Provenance]:
         return (result.provenance,)
 
 
-async def fetch_availability(line: LineWork, lookups: Lookups) -> None:
+async def fetch_availability(line: fanout.LineWork, lookups: fanout.Lookups) -> None:
     """The ERP's availability of a resolved line's item (in the line's warehouse, if it names one)."""
     assert line.item is not None
     warehouses = (line.warehouse,) if line.warehouse else ()
     try:
         rows = await lookups.availability(line.item.item_id, warehouses)
     except Exception as exc:
-        line.failures["availability"] = failure_from(exc, "ITEM_NOT_FOUND")
+        line.failures["availability"] = fanout.failure_from(exc, "ITEM_NOT_FOUND")
         return
     if warehouses and not rows:
-        line.failures["availability"] = Failure(
+        line.failures["availability"] = fanout.Failure(
             "WAREHOUSE_NOT_FOUND",
             f"Warehouse {line.warehouse} holds no stock record for {line.item.item_id}.",
         )
@@ -114,7 +97,7 @@ class Promise(NamedTuple):
     """Best single warehouse's quantity by the requested date, in the line's unit."""
 
 
-def promise(line: LineWork, today: date) -> Promise:
+def promise(line: fanout.LineWork, today: date) -> Promise:
     """What can be promised for a line whose availability came back."""
     assert line.base is not None
     assert line.availability is not None
@@ -144,7 +127,7 @@ def promise(line: LineWork, today: date) -> Promise:
     return Promise(status, best_date, best_wh, in_uom)
 
 
-def _warehouses(line: LineWork, today: date) -> list[WarehouseAvailability]:
+def _warehouses(line: fanout.LineWork, today: date) -> list[WarehouseAvailability]:
     assert line.base is not None
     assert line.availability is not None
     factor = line.base.factor
@@ -159,28 +142,22 @@ def _warehouses(line: LineWork, today: date) -> list[WarehouseAvailability]:
     ]
 
 
-def _line_result(line: LineWork, today: date) -> AtpLineResult:
-    failure = line.failures.get("item") or line.failures.get("availability")
-    if failure is not None or line.availability is None:
-        failure = failure or Failure("NO_DATA", "No availability was returned.")
+_NO_DATA = fanout.Failure("NO_DATA", "No availability was returned.")
+
+
+def _line_result(line: fanout.LineWork, today: date) -> AtpLineResult:
+    failure = line.missing("availability", _NO_DATA)
+    if failure is not None:
         return AtpLineResult(
-            line_no=line.line_no,
-            sku=line.sku,
-            item_id=line.item_id,
-            quantity=line.quantity,
-            uom=line.uom,
+            **line.echo(),
             requested_date=line.requested_date,
-            status=line_status(failure),
+            status=fanout.line_status(failure),
             reason=failure.code,
             message=failure.message,
         )
     promised = promise(line, today)
     return AtpLineResult(
-        line_no=line.line_no,
-        sku=line.sku,
-        item_id=line.item_id,
-        quantity=line.quantity,
-        uom=line.uom,
+        **line.echo(),
         requested_date=line.requested_date,
         status=promised.status,
         reason="INSUFFICIENT_STOCK" if promised.status != "available" else None,

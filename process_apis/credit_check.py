@@ -14,17 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from process_apis import fanout
 from process_apis.errors import UnknownReferenceError
-from process_apis.fanout import (
-    LATE,
-    Failure,
-    Lookups,
-    Setup,
-    failure_from,
-    gather_within,
-    provenance_of,
-    resolve_customer,
-)
 from process_apis.models import (
     CreditCheckRequest,
     CreditCheckResult,
@@ -45,24 +36,15 @@ __all__ = ["CreditCheck", "CreditSection", "CreditWork", "assess_credit", "credi
 _HEADROOM_WARN_SHARE = Decimal("0.9")
 
 
-class CreditCheck:
-    name = "credit-check"
-
-    def __init__(self, setup: Setup) -> None:
-        self._setup = setup
-
+class CreditCheck(fanout.Capability[CreditCheckRequest, CreditCheckResult], name="credit-check"):
     async def __call__(
         self, request: CreditCheckRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> CreditCheckResult:
-        setup = self._setup
-        customer = resolve_customer(
-            setup, request.entity, request.account_id, request.customer_number
-        )
+        customer, lookups = self.customer_reads(request, deadline, correlation_id)
         if request.amount is not None:
             check_money(request.amount, "/amount")
-        lookups = Lookups(customer.routed, customer.routed.context(deadline, correlation_id))
         work = CreditWork(customer.customer_id)
-        await gather_within(deadline, [work.fetch(lookups)])
+        await fanout.gather_within(deadline, [work.fetch(lookups)])
         lookups.cancel()
         if work.credit is None and work.why.not_found:
             raise UnknownReferenceError(
@@ -71,7 +53,7 @@ class CreditCheck:
                 pointer="/customerNumber" if request.customer_number else "/accountId",
             )
         currency = request.currency or (work.credit.currency if work.credit else "")
-        section = credit_section(work, request.amount, currency, setup.fx)
+        section = credit_section(work, request.amount, currency, self.setup.fx)
         return CreditCheckResult(
             entity=request.entity,
             erp=customer.routed.route.erp,
@@ -83,8 +65,7 @@ class CreditCheck:
             provenance=section.provenance,
         )
 
-    @staticmethod
-    def sections(result: CreditCheckResult) -> Iterable[Provenance]:
+    def sections(self, result: CreditCheckResult) -> Iterable[Provenance]:
         return (result.provenance,)
 
 
@@ -94,18 +75,18 @@ class CreditWork:
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
         self.credit: CustomerCredit | None = None
-        self._failure: Failure | None = None
+        self._failure: fanout.Failure | None = None
 
-    async def fetch(self, lookups: Lookups) -> None:
+    async def fetch(self, lookups: fanout.Lookups) -> None:
         try:
             self.credit = await lookups.credit(self.customer_id)
         except Exception as exc:
-            self._failure = failure_from(exc, "CUSTOMER_NOT_FOUND")
+            self._failure = fanout.failure_from(exc, "CUSTOMER_NOT_FOUND")
 
     @property
-    def why(self) -> Failure:
+    def why(self) -> fanout.Failure:
         """Why ``credit`` is missing (the deadline, when the read never ended)."""
-        return self._failure or LATE
+        return self._failure or fanout.LATE
 
 
 @dataclass(frozen=True)
@@ -148,27 +129,18 @@ def credit_section(
         summary=_summary(credit),
         amount=converted,
         conversion=conversion,
-        provenance=provenance_of([credit], expected=1),
+        provenance=fanout.provenance_of([credit], expected=1),
     )
+
+
+_SUMMARISED = tuple(f for f in CreditSummary.__struct_fields__ if f != "customer_number")
+"""What the summary copies from the ERP's record under the same name (exposure and headroom
+are computed there)."""
 
 
 def _summary(credit: CustomerCredit) -> CreditSummary:
-    return CreditSummary(
-        customer_number=credit.customer_id,
-        name=credit.name,
-        status=credit.status,
-        currency=credit.currency,
-        credit_limit=credit.credit_limit,
-        open_receivables=credit.open_receivables,
-        open_orders=credit.open_orders,
-        exposure=credit.exposure,
-        headroom=credit.headroom,
-        overdue_amount=credit.overdue_amount,
-        overdue_days=credit.overdue_days,
-        on_hold=credit.on_hold,
-        hold_reason=credit.hold_reason,
-        terms=credit.terms,
-    )
+    copied = {name: getattr(credit, name) for name in _SUMMARISED}
+    return CreditSummary(customer_number=credit.customer_id, **copied)
 
 
 def assess_credit(

@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+
+import msgspec
 
 from process_apis.errors import InvalidInputError
-from process_apis.models import Provenance
+from process_apis.models import CustomerRequest, Provenance
 from process_apis.money import Conversion, FxTable
 from process_apis.routing import EntityRouter, RoutedEntity
 from process_apis.uom import BaseQuantity, UomNotConvertible, to_base
@@ -39,6 +41,7 @@ from system_apis.resilience import Deadline
 __all__ = [
     "DEADLINE_EXCEEDED",
     "LATE",
+    "Capability",
     "Customer",
     "Failure",
     "LineWork",
@@ -53,6 +56,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+Req = TypeVar("Req", bound=msgspec.Struct)
+Res = TypeVar("Res", bound=msgspec.Struct)
 
 DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
 _TRANSIENT = frozenset({DEADLINE_EXCEEDED, "BACKEND_UNAVAILABLE", "BACKEND_THROTTLED"})
@@ -69,6 +74,39 @@ class Setup:
     fx: FxTable
     today: Callable[[], date] = date.today
     price_tolerance: Decimal = Decimal("0.005")
+
+
+class Capability(Generic[Req, Res]):
+    """A business capability: ``await capability(request, deadline, correlation_id)``.
+
+    ``sections``: the provenance of each part of an answer (the memo keeps only answers whose
+    every section is complete and fresh).
+    """
+
+    name: ClassVar[str]
+    """What the memo calls it (``price-check``, ``atp``, ...)."""
+
+    def __init_subclass__(cls, *, name: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = name
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+
+    async def __call__(
+        self, request: Req, deadline: Deadline, correlation_id: str | None = None
+    ) -> Res:
+        raise NotImplementedError
+
+    def sections(self, result: Res) -> Iterable[Provenance]:
+        raise NotImplementedError
+
+    def customer_reads(
+        self, request: CustomerRequest, deadline: Deadline, correlation_id: str | None
+    ) -> tuple[Customer, Lookups]:
+        """The request's customer, and the reads of this request from its ERP."""
+        customer = resolve_customer(self.setup, request)
+        return customer, Lookups.open(customer.routed, deadline, correlation_id)
 
 
 # ---------------------------------------------------------------- failures
@@ -123,20 +161,20 @@ class Customer:
     """The ERP's customer number."""
 
 
-def resolve_customer(
-    setup: Setup, entity: str, account_id: str | None, customer_number: str | None
-) -> Customer:
+def resolve_customer(setup: Setup, request: CustomerRequest) -> Customer:
     """The entity's ERP and the customer in it, named by Salesforce Account id or ERP number."""
-    routed = setup.router.resolve(entity)
-    if (account_id is None) == (customer_number is None):
+    routed = setup.router.resolve(request.entity)
+    if (request.account_id is None) == (request.customer_number is None):
         raise InvalidInputError(
             "Give exactly one of accountId and customerNumber.", pointer="/accountId"
         )
-    if account_id is not None:
-        customer = setup.xref.customer_for_account(account_id, entity, pointer="/accountId")
+    if request.account_id is not None:
+        customer = setup.xref.customer_for_account(
+            request.account_id, request.entity, pointer="/accountId"
+        )
     else:
-        assert customer_number is not None
-        customer = customer_number
+        assert request.customer_number is not None
+        customer = request.customer_number
     return Customer(routed=routed, customer_id=customer)
 
 
@@ -150,6 +188,11 @@ class Lookups:
         self.routed = routed
         self.ctx = ctx
         self._tasks: dict[tuple[Any, ...], asyncio.Task[Any]] = {}
+
+    @classmethod
+    def open(cls, routed: RoutedEntity, deadline: Deadline, correlation_id: str | None) -> Lookups:
+        """The reads of one request to ``routed``'s ERP, bounded by ``deadline``."""
+        return cls(routed, routed.context(deadline, correlation_id))
 
     def _once(self, key: tuple[Any, ...], make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         task = self._tasks.get(key)
@@ -300,6 +343,24 @@ class LineWork:
             )
             return False
         return True
+
+    def echo(self) -> dict[str, Any]:
+        """The fields every line result repeats from the request line."""
+        return {
+            "line_no": self.line_no,
+            "sku": self.sku,
+            "item_id": self.item_id,
+            "quantity": self.quantity,
+            "uom": self.uom,
+        }
+
+    def missing(self, section: str, otherwise: Failure) -> Failure | None:
+        """Why ``section`` has no value (``otherwise`` when nothing failed), None when it has one."""
+        failure = self.failures.get("item") or self.failures.get(section)
+        if failure is not None:
+            return failure
+        filled = {"price": self.net_unit, "availability": self.availability}
+        return otherwise if filled[section] is None else None
 
     def mark_unfinished(self, *sections: str) -> None:
         """After the deadline: each of ``sections`` neither filled nor failed ran out of time."""

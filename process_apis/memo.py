@@ -8,20 +8,18 @@ here or on a replica, clears the memo, so an invalidated price is never served f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import cachetools
 import msgspec
 
-from process_apis.models import Provenance
+from process_apis.fanout import Capability
 from system_apis.resilience import Deadline
 
-__all__ = ["Capability", "Remembered", "ResultMemo"]
+__all__ = ["Remembered", "ResultMemo"]
 
 Req = TypeVar("Req", bound=msgspec.Struct)
-Req_contra = TypeVar("Req_contra", bound=msgspec.Struct, contravariant=True)
-Res = TypeVar("Res")
+Res = TypeVar("Res", bound=msgspec.Struct)
 
 
 class ResultMemo:
@@ -50,18 +48,6 @@ class ResultMemo:
     def clear(self) -> None:
         if self._entries is not None:
             self._entries.clear()
-
-
-class Capability(Protocol[Req_contra, Res]):
-    """What the memo wraps: a named capability and the sections its answers are made of."""
-
-    name: str
-
-    async def __call__(
-        self, request: Req_contra, deadline: Deadline, correlation_id: str | None = None
-    ) -> Res: ...
-
-    def sections(self, result: Res) -> Iterable[Provenance]: ...
 
 
 class Remembered(Generic[Req, Res]):

@@ -24,6 +24,7 @@ __all__ = [
     "CreditCheckRequest",
     "CreditCheckResult",
     "CreditSummary",
+    "CustomerRequest",
     "DiscountOut",
     "PriceCheckRequest",
     "PriceCheckResult",
@@ -98,7 +99,9 @@ class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=Fals
     pass
 
 
-class _CustomerRequest(_Request, kw_only=True):
+class CustomerRequest(_Request, kw_only=True):
+    """A request about one customer of one legal entity."""
+
     entity: Entity
     account_id: AccountId | None = None
     """Salesforce Account id (15 or 18 characters); or give ``customerNumber``."""
@@ -148,7 +151,7 @@ class PriceLine(_Line, kw_only=True):
     pass
 
 
-class PriceCheckRequest(_CustomerRequest, kw_only=True):
+class PriceCheckRequest(CustomerRequest, kw_only=True):
     currency: Currency
     date: dt.date | None = None
     """Pricing date (effective-dated prices); today when omitted."""
@@ -244,7 +247,7 @@ class AtpResult(_Response, kw_only=True):
 # ---------------------------------------------------------------- credit
 
 
-class CreditCheckRequest(_CustomerRequest, kw_only=True):
+class CreditCheckRequest(CustomerRequest, kw_only=True):
     amount: Amount | None = None
     """Order amount to test against headroom, in ``currency`` (the customer's when omitted)."""
     currency: Currency | None = None
@@ -289,7 +292,7 @@ class QuoteLine(_Line, kw_only=True):
     warehouse: WarehouseId | None = None
 
 
-class ValidateQuoteRequest(_CustomerRequest, kw_only=True):
+class ValidateQuoteRequest(CustomerRequest, kw_only=True):
     quote_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     currency: Currency
     date: dt.date | None = None

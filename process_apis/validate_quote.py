@@ -17,19 +17,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from process_apis import fanout
 from process_apis.atp import AvailabilityStatus, fetch_availability, promise
 from process_apis.credit_check import CreditWork, credit_section
-from process_apis.fanout import (
-    DEADLINE_EXCEEDED,
-    Failure,
-    LineWork,
-    Lookups,
-    Setup,
-    new_lines,
-    provenance_of,
-    resolve_customer,
-    run_lines,
-)
 from process_apis.models import (
     Provenance,
     QuoteLineResult,
@@ -39,7 +29,7 @@ from process_apis.models import (
     ValidateQuoteResult,
 )
 from process_apis.money import round_money
-from process_apis.price_check import fetch_price
+from process_apis.price_check import PriceTerms, fetch_price
 from process_apis.validation import check_money
 from process_apis.verdict import verdict_of
 from system_apis.resilience import Deadline
@@ -47,26 +37,20 @@ from system_apis.resilience import Deadline
 __all__ = ["ValidateQuote"]
 
 
-class ValidateQuote:
-    name = "validate-quote"
-
-    def __init__(self, setup: Setup) -> None:
-        self._setup = setup
-
+class ValidateQuote(
+    fanout.Capability[ValidateQuoteRequest, ValidateQuoteResult], name="validate-quote"
+):
     async def __call__(
         self, request: ValidateQuoteRequest, deadline: Deadline, correlation_id: str | None = None
     ) -> ValidateQuoteResult:
-        setup = self._setup
-        customer = resolve_customer(
-            setup, request.entity, request.account_id, request.customer_number
-        )
-        lookups = Lookups(customer.routed, customer.routed.context(deadline, correlation_id))
+        setup = self.setup
+        customer, lookups = self.customer_reads(request, deadline, correlation_id)
         today = setup.today()
         on_date = request.date or today
         default_requested = request.requested_date or on_date
         for i, ln in enumerate(request.lines):
             check_money(ln.quoted_unit_price, f"/lines/{i}/quotedUnitPrice")
-        lines = new_lines(
+        lines = fanout.new_lines(
             setup,
             customer.routed,
             request.lines,
@@ -77,21 +61,14 @@ class ValidateQuote:
             line.line_no: q.quoted_unit_price for line, q in zip(lines, request.lines, strict=True)
         }
         credit = CreditWork(customer.customer_id)
+        terms = PriceTerms(customer.customer_id, request.currency, on_date, setup.fx)
 
-        async def price_and_availability(line: LineWork) -> None:
+        async def price_and_availability(line: fanout.LineWork) -> None:
             await asyncio.gather(
-                fetch_price(
-                    line,
-                    lookups,
-                    customer_id=customer.customer_id,
-                    currency=request.currency,
-                    on_date=on_date,
-                    fx=setup.fx,
-                ),
-                fetch_availability(line, lookups),
+                fetch_price(line, lookups, terms), fetch_availability(line, lookups)
             )
 
-        finished = await run_lines(
+        finished = await fanout.run_lines(
             deadline, lookups, lines, price_and_availability, credit.fetch(lookups)
         )
 
@@ -107,7 +84,7 @@ class ValidateQuote:
 
         prices = [line.price for line in lines if line.price is not None]
         rows = [row for line in lines for row in (line.availability or ())]
-        late = None if finished else DEADLINE_EXCEEDED
+        late = None if finished else fanout.DEADLINE_EXCEEDED
         all_answered = all(line.availability is not None for line in lines)
         return ValidateQuoteResult(
             quote_id=request.quote_id,
@@ -122,21 +99,20 @@ class ValidateQuote:
             credit_verdict=section.verdict,
             lines=line_results,
             credit_provenance=section.provenance,
-            price_provenance=provenance_of(
+            price_provenance=fanout.provenance_of(
                 prices, expected=len(lines), failure=late if len(prices) < len(lines) else None
             ),
-            availability_provenance=provenance_of(
+            availability_provenance=fanout.provenance_of(
                 rows, expected=len(rows) if all_answered else len(rows) + 1, failure=late
             ),
             elapsed_ms=0.0,
         )
 
-    @staticmethod
-    def sections(result: ValidateQuoteResult) -> Iterable[Provenance]:
+    def sections(self, result: ValidateQuoteResult) -> Iterable[Provenance]:
         return (result.credit_provenance, result.price_provenance, result.availability_provenance)
 
     def _line(
-        self, line: LineWork, quoted_price: Decimal, today: date, reasons: list[Reason]
+        self, line: fanout.LineWork, quoted_price: Decimal, today: date, reasons: list[Reason]
     ) -> QuoteLineResult:
         """The line's result; its reasons are added to ``reasons``."""
         item_failure = line.failures.get("item")
@@ -152,7 +128,7 @@ class ValidateQuote:
         delta = None
         if line.net_unit is not None:
             delta = quoted_price - line.net_unit
-            if abs(delta) <= self._setup.price_tolerance:
+            if abs(delta) <= self.setup.price_tolerance:
                 price_status = "match"
             else:
                 price_status = "mismatch"
@@ -186,11 +162,7 @@ class ValidateQuote:
         elif item_failure is None and "availability" in line.failures:
             reasons.append(_section_reason(line, "availability", "AVAILABILITY"))
         return QuoteLineResult(
-            line_no=line.line_no,
-            sku=line.sku,
-            item_id=line.item_id,
-            quantity=line.quantity,
-            uom=line.uom,
+            **line.echo(),
             quoted_unit_price=quoted_price,
             net_unit_price=line.net_unit,
             list_unit_price=line.list_unit,
@@ -203,10 +175,10 @@ class ValidateQuote:
         )
 
 
-def _section_reason(line: LineWork, section: str, name: str) -> Reason:
+def _section_reason(line: fanout.LineWork, section: str, name: str) -> Reason:
     """A warning for a line section the ERP did not fill: ``<NAME>_UNAVAILABLE`` when it was
     slow or down, else the ERP's own reason (``PRICE_NOT_FOUND``, ``WAREHOUSE_NOT_FOUND``…)."""
-    failure: Failure = line.failures[section]
+    failure: fanout.Failure = line.failures[section]
     return Reason(
         code=f"{name}_UNAVAILABLE" if failure.transient else failure.code,
         severity="warn",

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, HeaderParameter
+from litestar.params import Body
 
 from app.correlation import current_correlation_id
 from app.examples import (
@@ -16,8 +15,7 @@ from app.examples import (
     PRICE_CHECK_EXAMPLE,
     VALIDATE_QUOTE_EXAMPLE,
 )
-from app.problems import Problem
-from app.routes._experience import problem_responses
+from app.routes.shared import DeadlineHeader, deadline_for, problem_responses
 from app.services import Services
 from process_apis.models import (
     AtpRequest,
@@ -29,63 +27,11 @@ from process_apis.models import (
     ValidateQuoteRequest,
     ValidateQuoteResult,
 )
-from system_apis.resilience import Deadline
 
 __all__ = ["ProcessController"]
 
-DeadlineHeader = Annotated[
-    int | None,
-    HeaderParameter(
-        name="X-Deadline-Ms",
-        ge=1,
-        le=120_000,
-        required=False,
-        description=(
-            "Time budget for all backend work, in ms; clamped to the configured range "
-            "(default 2500). Sections not back in time are answered as unavailable."
-        ),
-    ),
-]
-
-_ERRORS = {
-    400: ResponseSpec(
-        data_container=Problem,
-        description="Malformed JSON",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    415: ResponseSpec(
-        data_container=Problem,
-        description="Body is not JSON",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    422: ResponseSpec(
-        data_container=Problem,
-        description="Invalid input, unknown entity, customer or product (with pointers)",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    503: ResponseSpec(
-        data_container=Problem,
-        description="The entity's ERP is not configured",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-}
-
-# Authentication, scope, rate and header-size refusals (app.security) apply here too.
-_ERRORS.update(problem_responses(401, 403, 429, 431))
-
-
-def _deadline(services: Services, requested_ms: int | None) -> Deadline:
-    s = services.settings
-    return Deadline.within(
-        requested_ms,
-        default_ms=s.deadline_default_ms,
-        min_ms=s.deadline_min_ms,
-        max_ms=s.deadline_max_ms,
-    )
+_ERRORS = problem_responses(400, 401, 403, 415, 422, 429, 431, 503)
+"""Authentication, scope, rate and header-size refusals (``app.security``) apply here too."""
 
 
 class ProcessController(Controller):
@@ -107,7 +53,7 @@ class ProcessController(Controller):
         deadline_ms: DeadlineHeader = None,
     ) -> PriceCheckResult:
         return await services.process.price_check(
-            data, _deadline(services, deadline_ms), current_correlation_id()
+            data, deadline_for(services, deadline_ms), current_correlation_id()
         )
 
     @post(
@@ -128,7 +74,7 @@ class ProcessController(Controller):
         deadline_ms: DeadlineHeader = None,
     ) -> AtpResult:
         return await services.process.atp(
-            data, _deadline(services, deadline_ms), current_correlation_id()
+            data, deadline_for(services, deadline_ms), current_correlation_id()
         )
 
     @post(
@@ -145,7 +91,7 @@ class ProcessController(Controller):
         deadline_ms: DeadlineHeader = None,
     ) -> CreditCheckResult:
         return await services.process.credit_check(
-            data, _deadline(services, deadline_ms), current_correlation_id()
+            data, deadline_for(services, deadline_ms), current_correlation_id()
         )
 
     @post(
@@ -168,5 +114,5 @@ class ProcessController(Controller):
         deadline_ms: DeadlineHeader = None,
     ) -> ValidateQuoteResult:
         return await services.process.validate_quote(
-            data, _deadline(services, deadline_ms), current_correlation_id()
+            data, deadline_for(services, deadline_ms), current_correlation_id()
         )

@@ -1,4 +1,8 @@
-"""What the experience routes share: deadlines, documented error responses, reason titles."""
+"""What every API's routes share: the deadline header, and the documented problem responses.
+
+The process API and both experiences take the same ``X-Deadline-Ms`` header and document
+their refusals from the same table, so the spec says one thing in one way everywhere.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from app.problems import PROBLEM_JSON, Problem
 from app.services import Services
 from system_apis.resilience import Deadline
 
-__all__ = ["DeadlineHeader", "deadline_for", "problem_responses", "title_for"]
+__all__ = ["DeadlineHeader", "deadline_for", "problem_responses"]
 
 DeadlineHeader = Annotated[
     int | None,
@@ -20,12 +24,16 @@ DeadlineHeader = Annotated[
         ge=1,
         le=120_000,
         required=False,
-        description="Time budget in ms, clamped to the configured range (default 2500).",
+        description=(
+            "Time budget for all backend work, in ms; clamped to the configured range "
+            "(default 2500). Sections not back in time are answered as unavailable."
+        ),
     ),
 ]
 
 
 def deadline_for(services: Services, requested_ms: int | None) -> Deadline:
+    """The request's deadline: the caller's ``X-Deadline-Ms`` clamped to the settings."""
     s = services.settings
     return Deadline.within(
         requested_ms,
@@ -42,7 +50,7 @@ _DESCRIPTIONS = {
     404: "No such account for this partner",
     413: "Body larger than the configured maximum",
     415: "Body is not JSON",
-    422: "Invalid input, unknown entity, account or product (with pointers)",
+    422: "Invalid input, unknown entity, account, customer or product (with pointers)",
     429: "Rate limit for this client exhausted (Retry-After, RateLimit-* headers)",
     431: "Request headers too large",
     503: "The entity's ERP is not configured, or token keys are unavailable",
@@ -50,6 +58,7 @@ _DESCRIPTIONS = {
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The documented problem+json answers for ``statuses``."""
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -59,29 +68,3 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
-
-
-_TITLES = {
-    "PRICE_MISMATCH": "Price differs from the ERP",
-    "PRICE_NOT_FOUND": "No price in the ERP",
-    "PRICE_UNAVAILABLE": "Price could not be checked",
-    "INSUFFICIENT_STOCK": "Not enough stock by the requested date",
-    "AVAILABILITY_UNAVAILABLE": "Availability could not be checked",
-    "CREDIT_HOLD": "Account on credit hold",
-    "CREDIT_LIMIT_EXCEEDED": "Credit limit exceeded",
-    "CREDIT_OVERDUE": "Account has overdue invoices",
-    "CREDIT_UNAVAILABLE": "Credit could not be checked",
-    "CUSTOMER_INACTIVE": "Account inactive in the ERP",
-    "CUSTOMER_NOT_FOUND": "Account not found in the ERP",
-    "CURRENCY_NOT_CONVERTIBLE": "Currency cannot be converted",
-    "ITEM_INACTIVE": "Product is inactive",
-    "ITEM_NOT_FOUND": "Product not found in the ERP",
-    "ITEM_UNAVAILABLE": "Product could not be checked",
-    "UOM_NOT_CONVERTIBLE": "Unit not available for this product",
-    "DEADLINE_EXCEEDED": "The ERP did not answer in time",
-}
-
-
-def title_for(code: str) -> str:
-    """A short display title per reason code (falls back to the code in words)."""
-    return _TITLES.get(code) or code.replace("_", " ").capitalize()

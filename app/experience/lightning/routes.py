@@ -1,0 +1,232 @@
+"""``/lightning/v1``: Apex and Lightning Web Components, for internal users.
+
+Compact, display-ready answers over the process APIs (views in ``views.py``, payloads in
+``models.py``). GET forms read by id for components that fetch on render.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import Body, Parameter
+
+from app.correlation import current_correlation_id
+from app.experience import mapping
+from app.experience.lightning import views
+from app.experience.lightning.models import (
+    LightningAvailabilityLine,
+    LightningAvailabilityLineIn,
+    LightningAvailabilityRequest,
+    LightningAvailabilityResult,
+    LightningCreditResult,
+    LightningLineIn,
+    LightningPriceLine,
+    LightningPriceRequest,
+    LightningPriceResult,
+    LightningQuoteRequest,
+    LightningQuoteResult,
+)
+from app.routes.shared import DeadlineHeader, deadline_for, problem_responses
+from app.security import (
+    CREDIT_READ,
+    INVENTORY_READ,
+    PRICES_READ,
+    QUOTES_VALIDATE,
+    requires,
+    security_requirements,
+)
+from app.services import Services
+from process_apis.models import AMOUNT_PATTERN, QUANTITY_PATTERN
+
+__all__ = ["LightningController"]
+
+_ERRORS = problem_responses(400, 401, 403, 413, 415, 422, 429, 431, 503)
+_GET_ERRORS = problem_responses(400, 401, 403, 422, 429, 431, 503)
+
+EntityQuery = Annotated[
+    str, Parameter(pattern=r"^[A-Za-z0-9_-]{1,20}$", description="Legal entity")
+]
+AccountPath = Annotated[
+    str,
+    Parameter(
+        pattern=r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$",
+        min_length=15,
+        max_length=18,
+        description="Salesforce Account id (15 or 18 characters)",
+    ),
+]
+CurrencyQuery = Annotated[str, Parameter(pattern=r"^[A-Z]{3}$")]
+QuantityQuery = Annotated[str, Parameter(pattern=QUANTITY_PATTERN)]
+UomQuery = Annotated[str, Parameter(min_length=1, max_length=10)]
+SkuPath = Annotated[str, Parameter(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class LightningController(Controller):
+    path = "/lightning/v1"
+    tags = ["lightning"]
+
+    @post(
+        "/quotes/validate",
+        status_code=200,
+        operation_id="lightningValidateQuote",
+        summary="Validate a quote for a Lightning component",
+        description=(
+            "Prices, availability and credit in one answer: READY, REVIEW or BLOCKED with a "
+            "label, an SLDS variant and a titled message per reason."
+        ),
+        responses=_ERRORS,
+        opt=requires(QUOTES_VALIDATE),
+        security=security_requirements(QUOTES_VALIDATE),
+    )
+    async def validate_quote(
+        self,
+        *,
+        data: Annotated[LightningQuoteRequest, Body()],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> LightningQuoteResult:
+        request = mapping.quote_request(
+            data.entity,
+            data.account_id,
+            data.currency,
+            data.lines,
+            quote_id=data.quote_id,
+            requested_date=data.requested_date,
+        )
+        result = await services.process.validate_quote(
+            request, deadline_for(services, deadline_ms), current_correlation_id()
+        )
+        return views.quote_view(result)
+
+    @post(
+        "/prices/check",
+        status_code=200,
+        operation_id="lightningCheckPrices",
+        summary="Price lines for an account",
+        responses=_ERRORS,
+        opt=requires(PRICES_READ),
+        security=security_requirements(PRICES_READ),
+    )
+    async def check_prices(
+        self,
+        *,
+        data: Annotated[LightningPriceRequest, Body()],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> LightningPriceResult:
+        request = mapping.price_request(
+            data.entity, data.account_id, data.currency, data.lines, on_date=data.date
+        )
+        result = await services.process.price_check(
+            request, deadline_for(services, deadline_ms), current_correlation_id()
+        )
+        return views.price_view(result)
+
+    @get(
+        "/accounts/{accountId:str}/prices/{sku:str}",
+        operation_id="lightningGetPrice",
+        summary="Price one product for an account",
+        responses=_GET_ERRORS,
+        opt=requires(PRICES_READ),
+        security=security_requirements(PRICES_READ),
+    )
+    async def get_price(
+        self,
+        *,
+        accountId: AccountPath,  # camelCase: the path segment's name
+        sku: SkuPath,
+        entity: EntityQuery,
+        currency: CurrencyQuery,
+        quantity: QuantityQuery,
+        uom: UomQuery,
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> LightningPriceLine:
+        line = LightningLineIn(sku=sku, quantity=Decimal(quantity), uom=uom)
+        request = mapping.price_request(entity, accountId, currency, [line])
+        result = await services.process.price_check(
+            request, deadline_for(services, deadline_ms), current_correlation_id()
+        )
+        return views.price_line(result.lines[0])
+
+    @post(
+        "/availability/check",
+        status_code=200,
+        operation_id="lightningCheckAvailability",
+        summary="Availability per line, with warehouses and promise dates",
+        responses=_ERRORS,
+        opt=requires(INVENTORY_READ),
+        security=security_requirements(INVENTORY_READ),
+    )
+    async def check_availability(
+        self,
+        *,
+        data: Annotated[LightningAvailabilityRequest, Body()],
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> LightningAvailabilityResult:
+        result = await services.process.atp(
+            mapping.atp_request(data.entity, data.lines),
+            deadline_for(services, deadline_ms),
+            current_correlation_id(),
+        )
+        return views.availability_view(result)
+
+    @get(
+        "/products/{sku:str}/availability",
+        operation_id="lightningGetAvailability",
+        summary="Availability of one product",
+        responses=_GET_ERRORS,
+        opt=requires(INVENTORY_READ),
+        security=security_requirements(INVENTORY_READ),
+    )
+    async def get_availability(
+        self,
+        *,
+        sku: SkuPath,
+        entity: EntityQuery,
+        quantity: QuantityQuery,
+        uom: UomQuery,
+        services: NamedDependency[Services],
+        deadline_ms: DeadlineHeader = None,
+    ) -> LightningAvailabilityLine:
+        line = LightningAvailabilityLineIn(sku=sku, quantity=Decimal(quantity), uom=uom)
+        result = await services.process.atp(
+            mapping.atp_request(entity, [line]),
+            deadline_for(services, deadline_ms),
+            current_correlation_id(),
+        )
+        return views.availability_line(result.lines[0])
+
+    @get(
+        "/accounts/{accountId:str}/credit",
+        operation_id="lightningGetCredit",
+        summary="An account's credit: limit, exposure, headroom and a status",
+        description="With `amount`, also whether an order of that size fits the headroom.",
+        responses=_GET_ERRORS,
+        opt=requires(CREDIT_READ),
+        security=security_requirements(CREDIT_READ),
+    )
+    async def get_credit(
+        self,
+        *,
+        accountId: AccountPath,  # camelCase: the path segment's name
+        entity: EntityQuery,
+        services: NamedDependency[Services],
+        amount: Annotated[str | None, Parameter(pattern=AMOUNT_PATTERN, required=False)] = None,
+        currency: Annotated[str | None, Parameter(pattern=r"^[A-Z]{3}$", required=False)] = None,
+        deadline_ms: DeadlineHeader = None,
+    ) -> LightningCreditResult:
+        request = mapping.credit_request(
+            entity,
+            accountId,
+            amount=Decimal(amount) if amount is not None else None,
+            currency=currency,
+        )
+        result = await services.process.credit_check(
+            request, deadline_for(services, deadline_ms), current_correlation_id()
+        )
+        return views.credit_view(result, accountId)
