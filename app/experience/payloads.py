@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from process_apis.decimals import plain_decimals
 from process_apis.models import Quantity, Sku, Unit
 
 __all__ = ["MAX_LINES", "LineIn", "LineNo", "Lines", "QuoteId", "Reply", "Request"]
@@ -23,7 +24,10 @@ Verdict = Literal["ok", "warn", "block"]
 
 
 class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
-    """A request body: unknown fields are refused."""
+    """A request body: unknown fields are refused, decimals must be plain strings."""
+
+    def __post_init__(self) -> None:
+        plain_decimals(self)
 
 
 class Reply(msgspec.Struct, kw_only=True, rename="camel"):

@@ -294,6 +294,11 @@ class TwoLevelCache:
         failed), when L2 fails, or at ``until`` (``time.monotonic()``).
         """
         while time.monotonic() < until:
+            # The lock first, then the value: the holder stores its value before it releases
+            # the lock, so a lock seen free means the value (if any) is there to be read.
+            held = await self._l2(lambda r: r.exists(self._lock_prefix + key))
+            if held is _L2_DOWN:
+                return None
             raw = await self._l2(lambda r: _get_bytes(r, self._prefix + key))
             if raw is _L2_DOWN:
                 return None
@@ -304,8 +309,7 @@ class TwoLevelCache:
                 if found.stored_at > newer_than:
                     self._l1[key] = _L1Entry(found.value, found.stored_at, found.expires_at)
                     return found
-            held = await self._l2(lambda r: r.exists(self._lock_prefix + key))
-            if held is _L2_DOWN or not held:
+            if not held:
                 return None
             await asyncio.sleep(min(poll, max(0.0, until - time.monotonic())))
         return None

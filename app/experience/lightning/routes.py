@@ -29,6 +29,7 @@ from app.experience.lightning.models import (
     LightningQuoteRequest,
     LightningQuoteResult,
 )
+from app.problems import FieldProblem, ProblemError
 from app.routes.shared import DeadlineHeader, deadline_for, problem_responses
 from app.security import (
     CREDIT_READ,
@@ -39,6 +40,7 @@ from app.security import (
     security_requirements,
 )
 from app.services import Services
+from process_apis.decimals import exact_decimal
 from process_apis.models import AMOUNT_PATTERN, QUANTITY_PATTERN
 
 __all__ = ["LightningController"]
@@ -61,6 +63,23 @@ AccountPath = Annotated[
 CurrencyQuery = Annotated[str, Parameter(pattern=r"^[A-Z]{3}$")]
 QuantityQuery = Annotated[str, Parameter(pattern=QUANTITY_PATTERN)]
 UomQuery = Annotated[str, Parameter(min_length=1, max_length=10)]
+
+
+def _query_decimal(text: str, name: str, pattern: str) -> Decimal:
+    """A decimal query parameter, held to its pattern exactly (no trailing line end)."""
+    value = exact_decimal(text, pattern)
+    if value is None:
+        detail = f"{name} does not match {pattern}"
+        raise ProblemError(
+            422,
+            "validation_error",
+            "Request failed validation",
+            f"query:{name}: {detail}",
+            errors=[FieldProblem(pointer=f"query:{name}", detail=detail)],
+        )
+    return value
+
+
 SkuPath = Annotated[str, Parameter(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
@@ -145,7 +164,9 @@ class LightningController(Controller):
         services: NamedDependency[Services],
         deadline_ms: DeadlineHeader = None,
     ) -> LightningPriceLine:
-        line = LightningLineIn(sku=sku, quantity=Decimal(quantity), uom=uom)
+        line = LightningLineIn(
+            sku=sku, quantity=_query_decimal(quantity, "quantity", QUANTITY_PATTERN), uom=uom
+        )
         request = mapping.price_request(entity, accountId, currency, [line])
         result = await services.process.price_check(
             request, deadline_for(services, deadline_ms), current_correlation_id()
@@ -193,7 +214,9 @@ class LightningController(Controller):
         services: NamedDependency[Services],
         deadline_ms: DeadlineHeader = None,
     ) -> LightningAvailabilityLine:
-        line = LightningAvailabilityLineIn(sku=sku, quantity=Decimal(quantity), uom=uom)
+        line = LightningAvailabilityLineIn(
+            sku=sku, quantity=_query_decimal(quantity, "quantity", QUANTITY_PATTERN), uom=uom
+        )
         result = await services.process.atp(
             mapping.atp_request(entity, [line]),
             deadline_for(services, deadline_ms),
@@ -223,7 +246,7 @@ class LightningController(Controller):
         request = mapping.credit_request(
             entity,
             accountId,
-            amount=Decimal(amount) if amount is not None else None,
+            amount=_query_decimal(amount, "amount", AMOUNT_PATTERN) if amount is not None else None,
             currency=currency,
         )
         result = await services.process.credit_check(
