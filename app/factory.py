@@ -25,6 +25,7 @@ from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController, OpsController
 from app.ops import metrics as metrics_route
 from app.routes import ProcessController
+from app.routes.shared import provide_ask
 from app.security import (
     PROCESS_INVOKE,
     PartnerDirectory,
@@ -137,6 +138,7 @@ def create_app(
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "partners": Provide(provide_partners, sync_to_thread=False),
+            "ask": Provide(provide_ask, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
         type_decoders=[(is_decimal_string, decode_decimal_string)],

@@ -6,14 +6,29 @@ schema evolution), so older Apex classes keep deserialising newer answers.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
 from process_apis.decimals import plain_decimals
-from process_apis.models import Quantity, Sku, Unit
+from process_apis.models import Amount, Entity, Quantity, Sku, Unit
 
-__all__ = ["MAX_LINES", "LineIn", "LineNo", "Lines", "QuoteId", "Reply", "Request"]
+__all__ = [
+    "MAX_LINES",
+    "DatedLineIn",
+    "EntityRequest",
+    "LineIn",
+    "LineNo",
+    "LineOut",
+    "Lines",
+    "PricedLineIn",
+    "QuoteId",
+    "Reply",
+    "Request",
+    "echo",
+]
 
 MAX_LINES = 200
 """Lower than the process API's: an interactive component never sends more."""
@@ -34,6 +49,12 @@ class Reply(msgspec.Struct, kw_only=True, rename="camel"):
     """A response body."""
 
 
+class EntityRequest(Request, kw_only=True):
+    """A request about one legal entity's data."""
+
+    entity: Entity
+
+
 class LineIn(Request, kw_only=True):
     """A line as both experiences take it: a product, a quantity and its unit."""
 
@@ -41,3 +62,42 @@ class LineIn(Request, kw_only=True):
     sku: Sku
     quantity: Quantity
     uom: Unit
+
+
+class DatedLineIn(LineIn, kw_only=True):
+    """A line wanted by a date (today when omitted)."""
+
+    requested_date: dt.date | None = None
+
+
+class PricedLineIn(LineIn, kw_only=True):
+    """A quote line: the unit price offered, and when it is wanted."""
+
+    unit_price: Amount
+    """The unit price per ``uom``, in the quote currency."""
+    requested_date: dt.date | None = None
+
+
+class LineOut(Reply, kw_only=True):
+    """What every line of an answer repeats from the line asked about (see ``echo``)."""
+
+    line_no: int
+    sku: str
+    quantity: Decimal
+    uom: str
+
+
+class _AnsweredLine(Protocol):
+    @property
+    def line_no(self) -> int: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def uom(self) -> str: ...
+
+
+def echo(line: _AnsweredLine) -> dict[str, Any]:
+    """What every line of an answer repeats from the line asked about."""
+    return {"line_no": line.line_no, "sku": line.sku, "quantity": line.quantity, "uom": line.uom}

@@ -8,15 +8,13 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import Body
 
-from app.correlation import current_correlation_id
 from app.examples import (
     ATP_EXAMPLE,
     CREDIT_EXAMPLE,
     PRICE_CHECK_EXAMPLE,
     VALIDATE_QUOTE_EXAMPLE,
 )
-from app.routes.shared import DeadlineHeader, deadline_for, problem_responses
-from app.services import Services
+from app.routes.shared import Ask, problem_responses
 from process_apis.models import (
     AtpRequest,
     AtpResult,
@@ -49,12 +47,9 @@ class ProcessController(Controller):
     async def price_check(
         self,
         data: Annotated[PriceCheckRequest, Body(examples=[PRICE_CHECK_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> PriceCheckResult:
-        return await services.process.price_check(
-            data, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.price_check(data)
 
     @post(
         "/atp",
@@ -68,14 +63,9 @@ class ProcessController(Controller):
         responses=_ERRORS,
     )
     async def atp(
-        self,
-        data: Annotated[AtpRequest, Body(examples=[ATP_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        self, data: Annotated[AtpRequest, Body(examples=[ATP_EXAMPLE])], ask: NamedDependency[Ask]
     ) -> AtpResult:
-        return await services.process.atp(
-            data, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.atp(data)
 
     @post(
         "/credit-check",
@@ -87,12 +77,9 @@ class ProcessController(Controller):
     async def credit_check(
         self,
         data: Annotated[CreditCheckRequest, Body(examples=[CREDIT_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> CreditCheckResult:
-        return await services.process.credit_check(
-            data, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.credit_check(data)
 
     @post(
         "/validate-quote",
@@ -110,9 +97,6 @@ class ProcessController(Controller):
     async def validate_quote(
         self,
         data: Annotated[ValidateQuoteRequest, Body(examples=[VALIDATE_QUOTE_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> ValidateQuoteResult:
-        return await services.process.validate_quote(
-            data, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.validate_quote(data)

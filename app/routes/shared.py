@@ -1,4 +1,5 @@
-"""What every API's routes share: the deadline header, and the documented problem responses.
+"""What every API's routes share: the deadline header, the documented problem responses,
+the scope guard, and how a route asks a process capability (``Ask``).
 
 The process API and both experiences take the same ``X-Deadline-Ms`` header and document
 their refusals from the same table, so the spec says one thing in one way everywhere.
@@ -6,16 +7,37 @@ their refusals from the same table, so the spec says one thing in one way everyw
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 
+from app.correlation import current_correlation_id
 from app.problems import PROBLEM_JSON, Problem
+from app.security import requires, security_requirements
 from app.services import Services
+from process_apis import ProcessApi
+from process_apis.models import (
+    AtpRequest,
+    AtpResult,
+    CreditCheckRequest,
+    CreditCheckResult,
+    PriceCheckRequest,
+    PriceCheckResult,
+    ValidateQuoteRequest,
+    ValidateQuoteResult,
+)
 from system_apis.resilience import Deadline
 
-__all__ = ["DeadlineHeader", "deadline_for", "problem_responses"]
+__all__ = [
+    "Ask",
+    "DeadlineHeader",
+    "answers",
+    "deadline_for",
+    "problem_responses",
+    "provide_ask",
+]
 
 DeadlineHeader = Annotated[
     int | None,
@@ -68,3 +90,42 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+def answers(scope: str, problems: dict[int, ResponseSpec]) -> dict[str, Any]:
+    """Route options of an operation that answers 200, documents ``problems`` and needs
+    ``scope`` (enforced by ``app.security``, and said in the spec)."""
+    return {
+        "status_code": 200,
+        "responses": problems,
+        "opt": requires(scope),
+        "security": security_requirements(scope),
+    }
+
+
+class Ask:
+    """How a route asks the process layer: within the request's deadline (the caller's
+    ``X-Deadline-Ms`` clamped to the settings), under its correlation id. Routes take it as
+    the ``ask`` dependency, which documents the header on every operation that uses it."""
+
+    def __init__(self, process: ProcessApi, deadline: Deadline, correlation_id: str | None):
+        self._process = process
+        self.deadline = deadline
+        self.correlation_id = correlation_id
+
+    async def price_check(self, request: PriceCheckRequest) -> PriceCheckResult:
+        return await self._process.price_check(request, self.deadline, self.correlation_id)
+
+    async def atp(self, request: AtpRequest) -> AtpResult:
+        return await self._process.atp(request, self.deadline, self.correlation_id)
+
+    async def credit_check(self, request: CreditCheckRequest) -> CreditCheckResult:
+        return await self._process.credit_check(request, self.deadline, self.correlation_id)
+
+    async def validate_quote(self, request: ValidateQuoteRequest) -> ValidateQuoteResult:
+        return await self._process.validate_quote(request, self.deadline, self.correlation_id)
+
+
+def provide_ask(services: NamedDependency[Services], deadline_ms: DeadlineHeader = None) -> Ask:
+    """The ``ask`` dependency."""
+    return Ask(services.process, deadline_for(services, deadline_ms), current_correlation_id())

@@ -8,34 +8,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from app.experience.payloads import LineIn, Lines, QuoteId, Reply, Request
-from process_apis.models import AccountId, Amount, Currency, Entity
-
-__all__ = [
-    "LightningAvailabilityLine",
-    "LightningAvailabilityLineIn",
-    "LightningAvailabilityRequest",
-    "LightningAvailabilityResult",
-    "LightningCredit",
-    "LightningCreditResult",
-    "LightningLineIn",
-    "LightningMessage",
-    "LightningPriceLine",
-    "LightningPriceRequest",
-    "LightningPriceResult",
-    "LightningQuoteLine",
-    "LightningQuoteLineIn",
-    "LightningQuoteRequest",
-    "LightningQuoteResult",
-    "LightningWarehouse",
-    "Variant",
-]
+from app.experience import payloads
+from process_apis.models import AccountId, Currency
 
 Variant = Literal["success", "warning", "error", "info"]
 """SLDS variants (``lightning-badge``, toasts) matching the status."""
 
 
-class LightningMessage(Reply, kw_only=True):
+class LightningMessage(payloads.Reply, kw_only=True):
     code: str
     """Machine-readable reason, e.g. ``PRICE_MISMATCH``."""
     severity: Literal["WARNING", "ERROR"]
@@ -45,26 +25,26 @@ class LightningMessage(Reply, kw_only=True):
     line_no: int | None = None
 
 
-class LightningLineIn(LineIn, kw_only=True):
-    pass
+# Lines in, named per experience: the spec's component names are what Apex classes are
+# generated from.
+class LightningLineIn(payloads.LineIn, kw_only=True): ...
 
 
-class LightningQuoteLineIn(LightningLineIn, kw_only=True):
-    unit_price: Amount
-    """The rep's unit price per ``uom``, in the quote currency."""
-    requested_date: dt.date | None = None
+class LightningQuoteLineIn(payloads.PricedLineIn, kw_only=True): ...
 
 
-class LightningQuoteRequest(Request, kw_only=True):
-    entity: Entity
+class LightningAvailabilityLineIn(payloads.DatedLineIn, kw_only=True): ...
+
+
+class LightningQuoteRequest(payloads.EntityRequest, kw_only=True):
     account_id: AccountId
-    quote_id: QuoteId | None = None
+    quote_id: payloads.QuoteId | None = None
     currency: Currency
     requested_date: dt.date | None = None
-    lines: Annotated[list[LightningQuoteLineIn], Lines]
+    lines: Annotated[list[LightningQuoteLineIn], payloads.Lines]
 
 
-class LightningCredit(Reply, kw_only=True):
+class LightningCredit(payloads.Reply, kw_only=True):
     status: Literal["OK", "REVIEW", "BLOCKED", "UNAVAILABLE"]
     label: str
     variant: Variant
@@ -80,11 +60,7 @@ class LightningCredit(Reply, kw_only=True):
     hold_reason: str | None = None
 
 
-class LightningQuoteLine(Reply, kw_only=True):
-    line_no: int
-    sku: str
-    quantity: Decimal
-    uom: str
+class LightningQuoteLine(payloads.LineOut, kw_only=True):
     unit_price: Decimal
     net_unit_price: Decimal | None = None
     price_status: Literal["MATCH", "MISMATCH", "UNAVAILABLE"]
@@ -96,7 +72,7 @@ class LightningQuoteLine(Reply, kw_only=True):
     promise_date: dt.date | None = None
 
 
-class LightningQuoteResult(Reply, kw_only=True):
+class LightningQuoteResult(payloads.Reply, kw_only=True):
     quote_id: str | None = None
     status: Literal["READY", "REVIEW", "BLOCKED"]
     label: str
@@ -111,19 +87,14 @@ class LightningQuoteResult(Reply, kw_only=True):
     elapsed_ms: float = 0.0
 
 
-class LightningPriceRequest(Request, kw_only=True):
-    entity: Entity
+class LightningPriceRequest(payloads.EntityRequest, kw_only=True):
     account_id: AccountId
     currency: Currency
     date: dt.date | None = None
-    lines: Annotated[list[LightningLineIn], Lines]
+    lines: Annotated[list[LightningLineIn], payloads.Lines]
 
 
-class LightningPriceLine(Reply, kw_only=True):
-    line_no: int
-    sku: str
-    quantity: Decimal
-    uom: str
+class LightningPriceLine(payloads.LineOut, kw_only=True):
     status: Literal["PRICED", "UNAVAILABLE", "ERROR"]
     label: str
     message: str | None = None
@@ -136,33 +107,24 @@ class LightningPriceLine(Reply, kw_only=True):
     valid_to: dt.date | None = None
 
 
-class LightningPriceResult(Reply, kw_only=True):
+class LightningPriceResult(payloads.Reply, kw_only=True):
     currency: str
     lines: list[LightningPriceLine] = []
     degraded: bool = False
 
 
-class LightningAvailabilityLineIn(LightningLineIn, kw_only=True):
-    requested_date: dt.date | None = None
+class LightningAvailabilityRequest(payloads.EntityRequest, kw_only=True):
+    lines: Annotated[list[LightningAvailabilityLineIn], payloads.Lines]
 
 
-class LightningAvailabilityRequest(Request, kw_only=True):
-    entity: Entity
-    lines: Annotated[list[LightningAvailabilityLineIn], Lines]
-
-
-class LightningWarehouse(Reply, kw_only=True):
+class LightningWarehouse(payloads.Reply, kw_only=True):
     warehouse: str
     available_now: Decimal
     on_hand: Decimal
     promise_date: dt.date | None = None
 
 
-class LightningAvailabilityLine(Reply, kw_only=True):
-    line_no: int
-    sku: str
-    quantity: Decimal
-    uom: str
+class LightningAvailabilityLine(payloads.LineOut, kw_only=True):
     requested_date: dt.date
     status: Literal["AVAILABLE", "PARTIAL", "BACKORDER", "UNAVAILABLE", "ERROR"]
     label: str
@@ -173,12 +135,12 @@ class LightningAvailabilityLine(Reply, kw_only=True):
     warehouses: list[LightningWarehouse] = []
 
 
-class LightningAvailabilityResult(Reply, kw_only=True):
+class LightningAvailabilityResult(payloads.Reply, kw_only=True):
     lines: list[LightningAvailabilityLine] = []
     degraded: bool = False
 
 
-class LightningCreditResult(Reply, kw_only=True):
+class LightningCreditResult(payloads.Reply, kw_only=True):
     account_id: str
     entity: str
     credit: LightningCredit

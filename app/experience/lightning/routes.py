@@ -13,7 +13,6 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
-from app.correlation import current_correlation_id
 from app.experience import mapping
 from app.experience.lightning import views
 from app.experience.lightning.models import (
@@ -30,16 +29,13 @@ from app.experience.lightning.models import (
     LightningQuoteResult,
 )
 from app.problems import FieldProblem, ProblemError
-from app.routes.shared import DeadlineHeader, deadline_for, problem_responses
+from app.routes.shared import Ask, answers, problem_responses
 from app.security import (
     CREDIT_READ,
     INVENTORY_READ,
     PRICES_READ,
     QUOTES_VALIDATE,
-    requires,
-    security_requirements,
 )
-from app.services import Services
 from process_apis.decimals import exact_decimal
 from process_apis.models import AMOUNT_PATTERN, QUANTITY_PATTERN
 
@@ -89,23 +85,16 @@ class LightningController(Controller):
 
     @post(
         "/quotes/validate",
-        status_code=200,
         operation_id="lightningValidateQuote",
         summary="Validate a quote for a Lightning component",
         description=(
             "Prices, availability and credit in one answer: READY, REVIEW or BLOCKED with a "
             "label, an SLDS variant and a titled message per reason."
         ),
-        responses=_ERRORS,
-        opt=requires(QUOTES_VALIDATE),
-        security=security_requirements(QUOTES_VALIDATE),
+        **answers(QUOTES_VALIDATE, _ERRORS),
     )
     async def validate_quote(
-        self,
-        *,
-        data: Annotated[LightningQuoteRequest, Body()],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        self, data: Annotated[LightningQuoteRequest, Body()], ask: NamedDependency[Ask]
     ) -> LightningQuoteResult:
         request = mapping.quote_request(
             data.entity,
@@ -115,42 +104,29 @@ class LightningController(Controller):
             quote_id=data.quote_id,
             requested_date=data.requested_date,
         )
-        result = await services.process.validate_quote(
-            request, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        result = await ask.validate_quote(request)
         return views.quote_view(result)
 
     @post(
         "/prices/check",
-        status_code=200,
         operation_id="lightningCheckPrices",
         summary="Price lines for an account",
-        responses=_ERRORS,
-        opt=requires(PRICES_READ),
-        security=security_requirements(PRICES_READ),
+        **answers(PRICES_READ, _ERRORS),
     )
     async def check_prices(
-        self,
-        *,
-        data: Annotated[LightningPriceRequest, Body()],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        self, data: Annotated[LightningPriceRequest, Body()], ask: NamedDependency[Ask]
     ) -> LightningPriceResult:
         request = mapping.price_request(
             data.entity, data.account_id, data.currency, data.lines, on_date=data.date
         )
-        result = await services.process.price_check(
-            request, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        result = await ask.price_check(request)
         return views.price_view(result)
 
     @get(
         "/accounts/{accountId:str}/prices/{sku:str}",
         operation_id="lightningGetPrice",
         summary="Price one product for an account",
-        responses=_GET_ERRORS,
-        opt=requires(PRICES_READ),
-        security=security_requirements(PRICES_READ),
+        **answers(PRICES_READ, _GET_ERRORS),
     )
     async def get_price(
         self,
@@ -161,67 +137,46 @@ class LightningController(Controller):
         currency: CurrencyQuery,
         quantity: QuantityQuery,
         uom: UomQuery,
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> LightningPriceLine:
         line = LightningLineIn(
             sku=sku, quantity=_query_decimal(quantity, "quantity", QUANTITY_PATTERN), uom=uom
         )
         request = mapping.price_request(entity, accountId, currency, [line])
-        result = await services.process.price_check(
-            request, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        result = await ask.price_check(request)
         return views.price_line(result.lines[0])
 
     @post(
         "/availability/check",
-        status_code=200,
         operation_id="lightningCheckAvailability",
         summary="Availability per line, with warehouses and promise dates",
-        responses=_ERRORS,
-        opt=requires(INVENTORY_READ),
-        security=security_requirements(INVENTORY_READ),
+        **answers(INVENTORY_READ, _ERRORS),
     )
     async def check_availability(
-        self,
-        *,
-        data: Annotated[LightningAvailabilityRequest, Body()],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        self, data: Annotated[LightningAvailabilityRequest, Body()], ask: NamedDependency[Ask]
     ) -> LightningAvailabilityResult:
-        result = await services.process.atp(
-            mapping.atp_request(data.entity, data.lines),
-            deadline_for(services, deadline_ms),
-            current_correlation_id(),
-        )
+        request = mapping.atp_request(data.entity, data.lines)
+        result = await ask.atp(request)
         return views.availability_view(result)
 
     @get(
         "/products/{sku:str}/availability",
         operation_id="lightningGetAvailability",
         summary="Availability of one product",
-        responses=_GET_ERRORS,
-        opt=requires(INVENTORY_READ),
-        security=security_requirements(INVENTORY_READ),
+        **answers(INVENTORY_READ, _GET_ERRORS),
     )
     async def get_availability(
         self,
-        *,
         sku: SkuPath,
         entity: EntityQuery,
         quantity: QuantityQuery,
         uom: UomQuery,
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> LightningAvailabilityLine:
         line = LightningAvailabilityLineIn(
             sku=sku, quantity=_query_decimal(quantity, "quantity", QUANTITY_PATTERN), uom=uom
         )
-        result = await services.process.atp(
-            mapping.atp_request(entity, [line]),
-            deadline_for(services, deadline_ms),
-            current_correlation_id(),
-        )
+        result = await ask.atp(mapping.atp_request(entity, [line]))
         return views.availability_line(result.lines[0])
 
     @get(
@@ -229,19 +184,16 @@ class LightningController(Controller):
         operation_id="lightningGetCredit",
         summary="An account's credit: limit, exposure, headroom and a status",
         description="With `amount`, also whether an order of that size fits the headroom.",
-        responses=_GET_ERRORS,
-        opt=requires(CREDIT_READ),
-        security=security_requirements(CREDIT_READ),
+        **answers(CREDIT_READ, _GET_ERRORS),
     )
     async def get_credit(
         self,
         *,
         accountId: AccountPath,  # camelCase: the path segment's name
         entity: EntityQuery,
-        services: NamedDependency[Services],
         amount: Annotated[str | None, Parameter(pattern=AMOUNT_PATTERN, required=False)] = None,
         currency: Annotated[str | None, Parameter(pattern=r"^[A-Z]{3}$", required=False)] = None,
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> LightningCreditResult:
         request = mapping.credit_request(
             entity,
@@ -249,7 +201,5 @@ class LightningController(Controller):
             amount=_query_decimal(amount, "amount", AMOUNT_PATTERN) if amount is not None else None,
             currency=currency,
         )
-        result = await services.process.credit_check(
-            request, deadline_for(services, deadline_ms), current_correlation_id()
-        )
+        result = await ask.credit_check(request)
         return views.credit_view(result, accountId)

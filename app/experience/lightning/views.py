@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+import msgspec
+
 from app.experience.lightning.models import (
     LightningAvailabilityLine,
     LightningAvailabilityResult,
@@ -18,6 +20,7 @@ from app.experience.lightning.models import (
     LightningWarehouse,
     Variant,
 )
+from app.experience.payloads import echo
 from process_apis.models import (
     AtpLineResult,
     AtpResult,
@@ -134,10 +137,7 @@ def quote_view(result: ValidateQuoteResult) -> LightningQuoteResult:
         availability_status = line.availability_status.upper()
         lines.append(
             LightningQuoteLine(
-                line_no=line.line_no,
-                sku=line.sku,
-                quantity=line.quantity,
-                uom=line.uom,
+                **echo(line),
                 unit_price=line.quoted_unit_price,
                 net_unit_price=line.net_unit_price,
                 price_status=price_status,  # type: ignore[arg-type]
@@ -177,10 +177,7 @@ def price_line(line: PriceLineResult) -> LightningPriceLine:
     if line.list_price and line.net_price is not None and line.list_price > 0:
         discount = ((1 - line.net_price / line.list_price) * 100).quantize(Decimal("0.01"))
     return LightningPriceLine(
-        line_no=line.line_no,
-        sku=line.sku,
-        quantity=line.quantity,
-        uom=line.uom,
+        **echo(line),
         status=status,
         label=_PRICED_LABEL[status],
         message=line.message,
@@ -204,10 +201,7 @@ def price_view(result: PriceCheckResult) -> LightningPriceResult:
 def availability_line(line: AtpLineResult) -> LightningAvailabilityLine:
     status = line.status.upper()
     return LightningAvailabilityLine(
-        line_no=line.line_no,
-        sku=line.sku,
-        quantity=line.quantity,
-        uom=line.uom,
+        **echo(line),
         requested_date=line.requested_date,
         status=status,  # type: ignore[arg-type]
         label=_AVAILABILITY_LABEL[status],
@@ -215,15 +209,7 @@ def availability_line(line: AtpLineResult) -> LightningAvailabilityLine:
         available_quantity=line.available_by_requested_date,
         promise_date=line.promise_date,
         promise_warehouse=line.promise_warehouse,
-        warehouses=[
-            LightningWarehouse(
-                warehouse=w.warehouse,
-                available_now=w.available_now,
-                on_hand=w.on_hand,
-                promise_date=w.promise_date,
-            )
-            for w in line.warehouses
-        ],
+        warehouses=[LightningWarehouse(**msgspec.structs.asdict(w)) for w in line.warehouses],
     )
 
 

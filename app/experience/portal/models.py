@@ -8,70 +8,50 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from app.experience.payloads import LineIn, Lines, QuoteId, Reply, Request
-from process_apis.models import Amount, Currency, Entity
-
-__all__ = [
-    "AvailabilityBand",
-    "PortalAccount",
-    "PortalAccounts",
-    "PortalAvailabilityLine",
-    "PortalAvailabilityLineIn",
-    "PortalAvailabilityRequest",
-    "PortalAvailabilityResult",
-    "PortalCredit",
-    "PortalLineIn",
-    "PortalMessage",
-    "PortalPriceLine",
-    "PortalPriceRequest",
-    "PortalPriceResult",
-    "PortalQuoteLine",
-    "PortalQuoteLineIn",
-    "PortalQuoteRequest",
-    "PortalQuoteResult",
-]
+from app.experience import payloads
+from process_apis.models import Currency
 
 AvailabilityBand = Literal["in_stock", "limited", "backorder", "unavailable"]
 """The portal's view of availability: a band, never a warehouse quantity."""
 
 
-class PortalMessage(Reply, kw_only=True):
+class PortalMessage(payloads.Reply, kw_only=True):
     code: str
     message: str
     line_no: int | None = None
 
 
-class PortalAccount(Reply, kw_only=True):
+class PortalAccount(payloads.Reply, kw_only=True):
     account_id: str
 
 
-class PortalAccounts(Reply, kw_only=True):
+class PortalAccounts(payloads.Reply, kw_only=True):
     partner_id: str
     accounts: list[PortalAccount] = []
 
 
-class PortalCredit(Reply, kw_only=True):
+class PortalCredit(payloads.Reply, kw_only=True):
     account_id: str
     entity: str
     status: Literal["ok", "contact_account_manager"]
     message: str
 
 
-class PortalLineIn(LineIn, kw_only=True):
-    pass
+class PortalLineIn(payloads.LineIn, kw_only=True): ...
 
 
-class PortalPriceRequest(Request, kw_only=True):
-    entity: Entity
+class PortalAvailabilityLineIn(payloads.DatedLineIn, kw_only=True): ...
+
+
+class PortalQuoteLineIn(payloads.PricedLineIn, kw_only=True): ...
+
+
+class PortalPriceRequest(payloads.EntityRequest, kw_only=True):
     currency: Currency
-    lines: Annotated[list[PortalLineIn], Lines]
+    lines: Annotated[list[PortalLineIn], payloads.Lines]
 
 
-class PortalPriceLine(Reply, kw_only=True):
-    line_no: int
-    sku: str
-    quantity: Decimal
-    uom: str
+class PortalPriceLine(payloads.LineOut, kw_only=True):
     status: Literal["priced", "unavailable"]
     contract_price: Decimal | None = None
     """Your net unit price per ``uom``."""
@@ -79,53 +59,34 @@ class PortalPriceLine(Reply, kw_only=True):
     valid_to: dt.date | None = None
 
 
-class PortalPriceResult(Reply, kw_only=True):
+class PortalPriceResult(payloads.Reply, kw_only=True):
     account_id: str
     currency: str
     lines: list[PortalPriceLine] = []
 
 
-class PortalAvailabilityLineIn(PortalLineIn, kw_only=True):
-    requested_date: dt.date | None = None
+class PortalAvailabilityRequest(payloads.EntityRequest, kw_only=True):
+    lines: Annotated[list[PortalAvailabilityLineIn], payloads.Lines]
 
 
-class PortalAvailabilityRequest(Request, kw_only=True):
-    entity: Entity
-    lines: Annotated[list[PortalAvailabilityLineIn], Lines]
-
-
-class PortalAvailabilityLine(Reply, kw_only=True):
-    line_no: int
-    sku: str
-    quantity: Decimal
-    uom: str
+class PortalAvailabilityLine(payloads.LineOut, kw_only=True):
     band: AvailabilityBand
     """``in_stock``: the full quantity by the requested date; ``limited``: part of it;
     ``backorder``: none of it (``availableDate`` says when, if known)."""
     available_date: dt.date | None = None
 
 
-class PortalAvailabilityResult(Reply, kw_only=True):
+class PortalAvailabilityResult(payloads.Reply, kw_only=True):
     lines: list[PortalAvailabilityLine] = []
 
 
-class PortalQuoteLineIn(PortalLineIn, kw_only=True):
-    unit_price: Amount
-    requested_date: dt.date | None = None
-
-
-class PortalQuoteRequest(Request, kw_only=True):
-    entity: Entity
-    quote_id: QuoteId | None = None
+class PortalQuoteRequest(payloads.EntityRequest, kw_only=True):
+    quote_id: payloads.QuoteId | None = None
     currency: Currency
-    lines: Annotated[list[PortalQuoteLineIn], Lines]
+    lines: Annotated[list[PortalQuoteLineIn], payloads.Lines]
 
 
-class PortalQuoteLine(Reply, kw_only=True):
-    line_no: int
-    sku: str
-    quantity: Decimal
-    uom: str
+class PortalQuoteLine(payloads.LineOut, kw_only=True):
     unit_price: Decimal
     contract_price: Decimal | None = None
     price_status: Literal["match", "mismatch", "unavailable"]
@@ -133,7 +94,7 @@ class PortalQuoteLine(Reply, kw_only=True):
     available_date: dt.date | None = None
 
 
-class PortalQuoteResult(Reply, kw_only=True):
+class PortalQuoteResult(payloads.Reply, kw_only=True):
     account_id: str
     quote_id: str | None = None
     status: Literal["ok", "review", "blocked"]

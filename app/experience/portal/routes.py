@@ -14,7 +14,6 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
-from app.correlation import current_correlation_id
 from app.experience import mapping
 from app.experience.portal import views
 from app.experience.portal.models import (
@@ -28,7 +27,7 @@ from app.experience.portal.models import (
     PortalQuoteRequest,
     PortalQuoteResult,
 )
-from app.routes.shared import DeadlineHeader, deadline_for, problem_responses
+from app.routes.shared import Ask, answers, problem_responses
 from app.security import (
     ACCOUNTS_READ,
     CREDIT_READ,
@@ -37,10 +36,7 @@ from app.security import (
     QUOTES_VALIDATE,
     Caller,
     PartnerDirectory,
-    requires,
-    security_requirements,
 )
-from app.services import Services
 
 __all__ = ["PortalController"]
 
@@ -68,9 +64,7 @@ class PortalController(Controller):
         "/accounts",
         operation_id="portalListAccounts",
         summary="The accounts your partner credential may see",
-        responses=problem_responses(401, 403, 429, 431),
-        opt=requires(ACCOUNTS_READ),
-        security=security_requirements(ACCOUNTS_READ),
+        **answers(ACCOUNTS_READ, problem_responses(401, 403, 429, 431)),
     )
     async def list_accounts(
         self, request: AnyRequest, partners: NamedDependency[PartnerDirectory]
@@ -86,103 +80,69 @@ class PortalController(Controller):
         operation_id="portalGetCredit",
         summary="Whether an account can order on credit",
         description="`ok`, or `contact_account_manager` (hold, limit, overdue or unknown).",
-        responses=_GET_ERRORS,
-        opt=requires(CREDIT_READ),
-        security=security_requirements(CREDIT_READ),
+        **answers(CREDIT_READ, _GET_ERRORS),
     )
     async def get_credit(
         self,
-        *,
         request: AnyRequest,
         accountId: AccountPath,  # camelCase: the path segment's name
         entity: EntityQuery,
-        services: NamedDependency[Services],
+        ask: NamedDependency[Ask],
         partners: NamedDependency[PartnerDirectory],
-        deadline_ms: DeadlineHeader = None,
     ) -> PortalCredit:
         owned = partners.owned_account(request.user, accountId)
-        result = await services.process.credit_check(
-            mapping.credit_request(entity, owned),
-            deadline_for(services, deadline_ms),
-            current_correlation_id(),
-        )
+        result = await ask.credit_check(mapping.credit_request(entity, owned))
         return views.credit_view(result, owned)
 
     @post(
         "/accounts/{accountId:str}/prices",
-        status_code=200,
         operation_id="portalCheckPrices",
         summary="Your contract prices for lines",
-        responses=_ERRORS,
-        opt=requires(PRICES_READ),
-        security=security_requirements(PRICES_READ),
+        **answers(PRICES_READ, _ERRORS),
     )
     async def check_prices(
         self,
-        *,
         request: AnyRequest,
         accountId: AccountPath,  # camelCase: the path segment's name
         data: Annotated[PortalPriceRequest, Body()],
-        services: NamedDependency[Services],
+        ask: NamedDependency[Ask],
         partners: NamedDependency[PartnerDirectory],
-        deadline_ms: DeadlineHeader = None,
     ) -> PortalPriceResult:
         owned = partners.owned_account(request.user, accountId)
-        result = await services.process.price_check(
-            mapping.price_request(data.entity, owned, data.currency, data.lines),
-            deadline_for(services, deadline_ms),
-            current_correlation_id(),
+        result = await ask.price_check(
+            mapping.price_request(data.entity, owned, data.currency, data.lines)
         )
         return views.price_view(result, owned)
 
     @post(
         "/availability",
-        status_code=200,
         operation_id="portalCheckAvailability",
         summary="Availability bands: in stock, limited, or backorder with a date",
-        responses=_ERRORS,
-        opt=requires(INVENTORY_READ),
-        security=security_requirements(INVENTORY_READ),
+        **answers(INVENTORY_READ, _ERRORS),
     )
     async def check_availability(
-        self,
-        *,
-        data: Annotated[PortalAvailabilityRequest, Body()],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        self, data: Annotated[PortalAvailabilityRequest, Body()], ask: NamedDependency[Ask]
     ) -> PortalAvailabilityResult:
-        result = await services.process.atp(
-            mapping.atp_request(data.entity, data.lines),
-            deadline_for(services, deadline_ms),
-            current_correlation_id(),
-        )
+        result = await ask.atp(mapping.atp_request(data.entity, data.lines))
         return views.availability_view(result)
 
     @post(
         "/accounts/{accountId:str}/quotes/validate",
-        status_code=200,
         operation_id="portalValidateQuote",
         summary="Check a quote: your prices, availability bands and whether credit is ok",
-        responses=_ERRORS,
-        opt=requires(QUOTES_VALIDATE),
-        security=security_requirements(QUOTES_VALIDATE),
+        **answers(QUOTES_VALIDATE, _ERRORS),
     )
     async def validate_quote(
         self,
-        *,
         request: AnyRequest,
         accountId: AccountPath,  # camelCase: the path segment's name
         data: Annotated[PortalQuoteRequest, Body()],
-        services: NamedDependency[Services],
+        ask: NamedDependency[Ask],
         partners: NamedDependency[PartnerDirectory],
-        deadline_ms: DeadlineHeader = None,
     ) -> PortalQuoteResult:
         owned = partners.owned_account(request.user, accountId)
-        result = await services.process.validate_quote(
-            mapping.quote_request(
-                data.entity, owned, data.currency, data.lines, quote_id=data.quote_id
-            ),
-            deadline_for(services, deadline_ms),
-            current_correlation_id(),
+        quote = mapping.quote_request(
+            data.entity, owned, data.currency, data.lines, quote_id=data.quote_id
         )
+        result = await ask.validate_quote(quote)
         return views.quote_view(result, owned)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from app.experience.payloads import echo
 from app.experience.portal.models import (
     AvailabilityBand,
     PortalAvailabilityLine,
@@ -62,10 +63,7 @@ def price_view(result: PriceCheckResult, account_id: str) -> PortalPriceResult:
         currency=result.currency,
         lines=[
             PortalPriceLine(
-                line_no=line.line_no,
-                sku=line.sku,
-                quantity=line.quantity,
-                uom=line.uom,
+                **echo(line),
                 status="priced" if line.status == "ok" else "unavailable",
                 contract_price=line.net_price,
                 extended_price=line.extended_net,
@@ -82,10 +80,7 @@ def availability_view(result: AtpResult) -> PortalAvailabilityResult:
         band = band_of(line.status, line.available_by_requested_date)
         lines.append(
             PortalAvailabilityLine(
-                line_no=line.line_no,
-                sku=line.sku,
-                quantity=line.quantity,
-                uom=line.uom,
+                **echo(line),
                 band=band,
                 available_date=line.promise_date if band != "unavailable" else None,
             )
@@ -112,10 +107,7 @@ def quote_view(result: ValidateQuoteResult, account_id: str) -> PortalQuoteResul
         credit="ok" if credit_ok else "contact_account_manager",
         lines=[
             PortalQuoteLine(
-                line_no=line.line_no,
-                sku=line.sku,
-                quantity=line.quantity,
-                uom=line.uom,
+                **echo(line),
                 unit_price=line.quoted_unit_price,
                 contract_price=line.net_unit_price,
                 price_status=line.price_status,
