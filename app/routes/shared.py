@@ -92,14 +92,24 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def answers(scope: str, problems: dict[int, ResponseSpec]) -> dict[str, Any]:
-    """Route options of an operation that answers 200, documents ``problems`` and needs
-    ``scope`` (enforced by ``app.security``, and said in the spec)."""
+def answers(
+    operation_id: str,
+    summary: str,
+    scope: str,
+    problems: dict[int, ResponseSpec],
+    **more: Any,
+) -> dict[str, Any]:
+    """Route options of an operation: its id and summary, 200 on success, the problem
+    responses it documents, and the scope it needs (enforced by ``app.security`` and said in
+    the spec); ``more`` (e.g. ``description``) is passed on."""
     return {
+        "operation_id": operation_id,
+        "summary": summary,
         "status_code": 200,
         "responses": problems,
         "opt": requires(scope),
         "security": security_requirements(scope),
+        **more,
     }
 
 

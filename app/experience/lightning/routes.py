@@ -85,13 +85,16 @@ class LightningController(Controller):
 
     @post(
         "/quotes/validate",
-        operation_id="lightningValidateQuote",
-        summary="Validate a quote for a Lightning component",
-        description=(
-            "Prices, availability and credit in one answer: READY, REVIEW or BLOCKED with a "
-            "label, an SLDS variant and a titled message per reason."
+        **answers(
+            "lightningValidateQuote",
+            "Validate a quote for a Lightning component",
+            QUOTES_VALIDATE,
+            _ERRORS,
+            description=(
+                "Prices, availability and credit in one answer: READY, REVIEW or BLOCKED with a "
+                "label, an SLDS variant and a titled message per reason."
+            ),
         ),
-        **answers(QUOTES_VALIDATE, _ERRORS),
     )
     async def validate_quote(
         self, data: Annotated[LightningQuoteRequest, Body()], ask: NamedDependency[Ask]
@@ -109,9 +112,7 @@ class LightningController(Controller):
 
     @post(
         "/prices/check",
-        operation_id="lightningCheckPrices",
-        summary="Price lines for an account",
-        **answers(PRICES_READ, _ERRORS),
+        **answers("lightningCheckPrices", "Price lines for an account", PRICES_READ, _ERRORS),
     )
     async def check_prices(
         self, data: Annotated[LightningPriceRequest, Body()], ask: NamedDependency[Ask]
@@ -124,9 +125,9 @@ class LightningController(Controller):
 
     @get(
         "/accounts/{accountId:str}/prices/{sku:str}",
-        operation_id="lightningGetPrice",
-        summary="Price one product for an account",
-        **answers(PRICES_READ, _GET_ERRORS),
+        **answers(
+            "lightningGetPrice", "Price one product for an account", PRICES_READ, _GET_ERRORS
+        ),
     )
     async def get_price(
         self,
@@ -148,9 +149,12 @@ class LightningController(Controller):
 
     @post(
         "/availability/check",
-        operation_id="lightningCheckAvailability",
-        summary="Availability per line, with warehouses and promise dates",
-        **answers(INVENTORY_READ, _ERRORS),
+        **answers(
+            "lightningCheckAvailability",
+            "Availability per line, with warehouses and promise dates",
+            INVENTORY_READ,
+            _ERRORS,
+        ),
     )
     async def check_availability(
         self, data: Annotated[LightningAvailabilityRequest, Body()], ask: NamedDependency[Ask]
@@ -161,9 +165,9 @@ class LightningController(Controller):
 
     @get(
         "/products/{sku:str}/availability",
-        operation_id="lightningGetAvailability",
-        summary="Availability of one product",
-        **answers(INVENTORY_READ, _GET_ERRORS),
+        **answers(
+            "lightningGetAvailability", "Availability of one product", INVENTORY_READ, _GET_ERRORS
+        ),
     )
     async def get_availability(
         self,
@@ -181,10 +185,13 @@ class LightningController(Controller):
 
     @get(
         "/accounts/{accountId:str}/credit",
-        operation_id="lightningGetCredit",
-        summary="An account's credit: limit, exposure, headroom and a status",
-        description="With `amount`, also whether an order of that size fits the headroom.",
-        **answers(CREDIT_READ, _GET_ERRORS),
+        **answers(
+            "lightningGetCredit",
+            "An account's credit: limit, exposure, headroom and a status",
+            CREDIT_READ,
+            _GET_ERRORS,
+            description="With `amount`, also whether an order of that size fits the headroom.",
+        ),
     )
     async def get_credit(
         self,

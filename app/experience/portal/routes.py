@@ -62,9 +62,12 @@ class PortalController(Controller):
 
     @get(
         "/accounts",
-        operation_id="portalListAccounts",
-        summary="The accounts your partner credential may see",
-        **answers(ACCOUNTS_READ, problem_responses(401, 403, 429, 431)),
+        **answers(
+            "portalListAccounts",
+            "The accounts your partner credential may see",
+            ACCOUNTS_READ,
+            problem_responses(401, 403, 429, 431),
+        ),
     )
     async def list_accounts(
         self, request: AnyRequest, partners: NamedDependency[PartnerDirectory]
@@ -77,10 +80,13 @@ class PortalController(Controller):
 
     @get(
         "/accounts/{accountId:str}/credit",
-        operation_id="portalGetCredit",
-        summary="Whether an account can order on credit",
-        description="`ok`, or `contact_account_manager` (hold, limit, overdue or unknown).",
-        **answers(CREDIT_READ, _GET_ERRORS),
+        **answers(
+            "portalGetCredit",
+            "Whether an account can order on credit",
+            CREDIT_READ,
+            _GET_ERRORS,
+            description="`ok`, or `contact_account_manager` (hold, limit, overdue or unknown).",
+        ),
     )
     async def get_credit(
         self,
@@ -96,9 +102,7 @@ class PortalController(Controller):
 
     @post(
         "/accounts/{accountId:str}/prices",
-        operation_id="portalCheckPrices",
-        summary="Your contract prices for lines",
-        **answers(PRICES_READ, _ERRORS),
+        **answers("portalCheckPrices", "Your contract prices for lines", PRICES_READ, _ERRORS),
     )
     async def check_prices(
         self,
@@ -116,9 +120,12 @@ class PortalController(Controller):
 
     @post(
         "/availability",
-        operation_id="portalCheckAvailability",
-        summary="Availability bands: in stock, limited, or backorder with a date",
-        **answers(INVENTORY_READ, _ERRORS),
+        **answers(
+            "portalCheckAvailability",
+            "Availability bands: in stock, limited, or backorder with a date",
+            INVENTORY_READ,
+            _ERRORS,
+        ),
     )
     async def check_availability(
         self, data: Annotated[PortalAvailabilityRequest, Body()], ask: NamedDependency[Ask]
@@ -128,9 +135,12 @@ class PortalController(Controller):
 
     @post(
         "/accounts/{accountId:str}/quotes/validate",
-        operation_id="portalValidateQuote",
-        summary="Check a quote: your prices, availability bands and whether credit is ok",
-        **answers(QUOTES_VALIDATE, _ERRORS),
+        **answers(
+            "portalValidateQuote",
+            "Check a quote: your prices, availability bands and whether credit is ok",
+            QUOTES_VALIDATE,
+            _ERRORS,
+        ),
     )
     async def validate_quote(
         self,
