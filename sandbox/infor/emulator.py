@@ -119,8 +119,11 @@ class InforEmulator:
         nok_status: int = 400,
         today: date | None = None,
         received_maxlen: int = 500,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.public_url = public_url.rstrip("/")
+        self.clock = clock
+        """What token lifetimes are measured with (tests move a manual one)."""
         self.tenant = tenant
         self.client_id = client_id or f"{tenant}~isthmus-sandbox"
         self.client_secret = client_secret
@@ -262,7 +265,7 @@ class InforEmulator:
         )
         if not self._client_ok(headers, form):
             return _oauth_error(401, "invalid_client", "Invalid client or client credentials.")
-        now = time.monotonic()
+        now = self.clock()
         if grant == "password":
             if not (
                 secrets.compare_digest(form.get("username", ""), self.access_key)
@@ -320,7 +323,7 @@ class InforEmulator:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         with self._lock:
             known = self._access_tokens.get(token)
-            valid = known is not None and not known.revoked and known.expires_at > time.monotonic()
+            valid = known is not None and not known.revoked and known.expires_at > self.clock()
         if valid:
             return None
         challenge = b'Bearer error="invalid_token"'

@@ -116,10 +116,9 @@ class InvalidationResult:
 
 
 class Invalidation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What to drop, as published to the other replicas (exactly one of the three is set)."""
+    """What to drop, as published to the other replicas (``key`` or ``pattern``)."""
 
     key: str | None = None
-    prefix: str | None = None
     pattern: str | None = None
     """A glob whose only wildcard is ``*``."""
     origin: str = ""
@@ -319,9 +318,6 @@ class TwoLevelCache:
     async def invalidate_key(self, key: str) -> InvalidationResult:
         return await self._invalidate(Invalidation(key=key))
 
-    async def invalidate_prefix(self, prefix: str) -> InvalidationResult:
-        return await self._invalidate(Invalidation(prefix=prefix))
-
     async def invalidate_matching(self, pattern: str) -> InvalidationResult:
         """Drop every key matching a glob whose only wildcard is ``*`` (see ``system_apis.cache.keys``)."""
         return await self._invalidate(Invalidation(pattern=pattern))
@@ -333,7 +329,7 @@ class TwoLevelCache:
             key = message.key
             l2_removed = await self._l2(lambda r: r.delete(self._prefix + key))
         else:
-            pattern = message.pattern or _escape_glob(message.prefix or "") + "*"
+            pattern = message.pattern or ""
             l2_removed = await self._l2(
                 lambda r: self._delete_matching(r, pattern), bound=self._admin_timeout
             )
@@ -373,12 +369,8 @@ class TwoLevelCache:
         self._notify_invalidated()
         if message.key is not None:
             return 1 if self._l1.pop(message.key, None) is not None else 0
-        if message.prefix is not None:
-            prefix = message.prefix
-            doomed = [key for key in list(self._l1.keys()) if key.startswith(prefix)]
-        else:
-            pattern = message.pattern or ""
-            doomed = [key for key in list(self._l1.keys()) if fnmatch.fnmatchcase(key, pattern)]
+        pattern = message.pattern or ""
+        doomed = [key for key in list(self._l1.keys()) if fnmatch.fnmatchcase(key, pattern)]
         for key in doomed:
             self._l1.pop(key, None)
         return len(doomed)
@@ -487,7 +479,3 @@ async def _get_bytes(redis: Redis, name: str) -> bytes | None:
     raw = await redis.get(name)
     # Entries are msgpack: a client built with decode_responses=True cannot read them.
     return raw if isinstance(raw, bytes) else None
-
-
-def _escape_glob(text: str) -> str:
-    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

@@ -81,10 +81,6 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self.at - self.clock.now())
 
-    @property
-    def expired(self) -> bool:
-        return self.remaining() <= 0
-
 
 def remaining_seconds(
     ctx: CallContext, *, vendor: str, cap: float, now: Callable[[], float] = time.monotonic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -190,3 +191,29 @@ async def test_requested_dates_default_to_the_quotes_then_the_pricing_date(
     )
     assert result.lines[0].promise_date == TODAY
     assert result.verdict == "ok"
+
+
+async def test_credit_and_items_are_read_together_then_price_and_availability_together(
+    process: Process,
+) -> None:
+    gates = {m: process.erp.gate(m) for m in ("get_customer_credit", "get_item")}
+    gates |= {m: process.erp.gate(m) for m in ("get_price", "get_availability")}
+    validation = asyncio.ensure_future(
+        process.api.validate_quote(_quote(GADGETS), process.deadline())
+    )
+
+    # Both asked before either answered: a sequential fan-out would wait here forever.
+    await gates["get_customer_credit"].reached.wait()
+    await gates["get_item"].reached.wait()
+    gates["get_item"].open()
+    # The line's price and availability, both asked while credit is still out.
+    await gates["get_price"].reached.wait()
+    await gates["get_availability"].reached.wait()
+    for gate in gates.values():
+        gate.open()
+    result = await validation
+
+    assert result.verdict == "ok"
+    assert [m for m, _ in process.erp.calls] == [
+        "get_customer_credit", "get_item", "get_price", "get_availability",
+    ]  # fmt: skip
