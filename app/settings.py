@@ -290,6 +290,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     redis_url: str | None = None
+    redis_timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50
+    """Bound on one Redis call on the request path (cache, rate limits): a slower Redis counts
+    as down, and the gateway carries on without it for a moment."""
     """L2 cache, locks and shared limits. Unset: in-process cache only (one replica)."""
     deadline_default_ms: Millis = 2500
     deadline_min_ms: Millis = 50

@@ -70,11 +70,12 @@ def build_redis(settings: Settings) -> Redis | None:
     if settings.redis_url is None:
         return None
     # Short timeouts: a dying Redis must cost tens of milliseconds, not a request's budget.
+    timeout = settings.redis_timeout_ms / 1000
     return Redis.from_url(
         settings.redis_url,
         max_connections=64,
-        socket_timeout=0.05,
-        socket_connect_timeout=0.05,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         health_check_interval=5,
         retry_on_timeout=False,
     )
@@ -280,7 +281,11 @@ async def build_services(
     http = build_http_client(settings, tracing)
     redis = build_redis(settings)
     cache = (
-        TwoLevelCache(redis, l1_max_entries=settings.cache.l1_max_entries)
+        TwoLevelCache(
+            redis,
+            l1_max_entries=settings.cache.l1_max_entries,
+            l2_timeout=settings.redis_timeout_ms / 1000,
+        )
         if settings.cache.enabled
         else None
     )

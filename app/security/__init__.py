@@ -20,7 +20,7 @@ from app.security.authn import API_KEY_HEADER, Authenticator, AuthMiddleware
 from app.security.caller import Caller
 from app.security.cors import PortalCors, portal_no_store
 from app.security.headers import HeaderLimit
-from app.security.rate_limit import REDIS_TIMEOUT_S, RateLimiter, RateLimitMiddleware
+from app.security.rate_limit import RateLimiter, RateLimitMiddleware
 from app.security.scopes import (
     ACCOUNTS_READ,
     ALL_SCOPES,
@@ -77,11 +77,13 @@ class Security:
         settings: Settings,
         *,
         wall_clock: Callable[[], float] = time.time,
-        redis_timeout_s: float = REDIS_TIMEOUT_S,
+        redis_timeout_s: float | None = None,
     ) -> Security:
         """``wall_clock`` aligns the rate-limit windows; ``redis_timeout_s`` bounds each of
-        the limiter's Redis calls (slower counts as down)."""
+        the limiter's Redis calls (slower counts as down; ``redis_timeout_ms`` when unset)."""
         s = settings.security
+        if redis_timeout_s is None:
+            redis_timeout_s = settings.redis_timeout_ms / 1000
         return cls(
             authenticator=Authenticator(s),
             limiter=RateLimiter(s.rate_limit, clock=wall_clock, redis_timeout_s=redis_timeout_s),

@@ -88,7 +88,10 @@ def test_quotes_keep_succeeding_while_redis_is_down_and_use_it_again_after(
     direct = redis.Redis.from_url(killable_redis.url)
     try:
         with client_for(
-            create_app(settings_for(**sandbox.env, redis_url=killable_redis.url))
+            create_app(
+                # A patient Redis client: a busy machine must not make Redis look down here.
+                settings_for(**sandbox.env, redis_url=killable_redis.url, redis_timeout_ms="5000")
+            )
         ) as client:
             assert client.post("/process/v1/validate-quote", json=QUOTE).status_code == 200
             assert direct.dbsize() > 0
