@@ -198,7 +198,8 @@ async def test_200_concurrent_cold_requests_make_one_backend_call(
 ) -> None:
     fake.delay["get_price"] = 0.05
 
-    prices = await asyncio.gather(*(cached.get_price(_within(1.0), _query()) for _ in range(200)))
+    # A deadline no loaded machine misses: what is tested is the single flight, not the clock.
+    prices = await asyncio.gather(*(cached.get_price(_within(30.0), _query()) for _ in range(200)))
 
     assert _calls(fake, "get_price") == 1
     assert {p.net_price for p in prices} == {Decimal("10.00")}

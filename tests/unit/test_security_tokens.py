@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -33,11 +33,15 @@ async def http(issuer: TokenIssuer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _verifier(cooldown_s: float = 30.0, ttl_s: float = 600.0) -> JwtVerifier:
+def _verifier(
+    cooldown_s: float = 30.0, ttl_s: float = 600.0, clock: Callable[[], float] = time.monotonic
+) -> JwtVerifier:
     setting = IssuerSetting(
         issuer=ISSUER_URL, jwks_url=f"{ISSUER_URL}/jwks.json", audience="isthmus"
     )
-    return JwtVerifier([setting], skew_s=60, jwks_cooldown_s=cooldown_s, jwks_ttl_s=ttl_s)
+    return JwtVerifier(
+        [setting], skew_s=60, jwks_cooldown_s=cooldown_s, jwks_ttl_s=ttl_s, clock=clock
+    )
 
 
 def _token(issuer: TokenIssuer, **claims: Any) -> str:
@@ -151,7 +155,8 @@ async def test_clock_skew_is_tolerated_up_to_60_seconds(
 async def test_unknown_kid_flood_refetches_the_jwks_at_most_once_per_cooldown(
     issuer: TokenIssuer, http: httpx.AsyncClient
 ) -> None:
-    verifier = _verifier(cooldown_s=0.2)
+    now = [1000.0]  # the JWKS cache's clock, moved by hand (signing 50 tokens takes time)
+    verifier = _verifier(cooldown_s=0.2, clock=lambda: now[0])
     await verifier.verify(_token(issuer), http)  # first fetch
     claims = jwt.decode(_token(issuer), options={"verify_signature": False})
 
@@ -164,7 +169,7 @@ async def test_unknown_kid_flood_refetches_the_jwks_at_most_once_per_cooldown(
 
     await flood()
     assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 1  # within the cooldown
-    await asyncio.sleep(0.25)
+    now[0] += 0.25
     await flood()
     assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 2  # one refetch for 50
 
