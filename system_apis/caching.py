@@ -390,17 +390,19 @@ class CachedBackend:
                 try:
                     stats.backend_calls += 1
                     value = await read.fetch(fill_ctx)
+                    # Stored before the lock goes: a peer waiting on the lock that sees it
+                    # released must find the value, or it would call the backend too.
+                    await self.cache.set(
+                        read.key,
+                        value,
+                        read.codec,
+                        keep_for=policy.for_kind(read.kind).keep_seconds,
+                    )
                 except NotFoundError:
                     await self.cache.invalidate_key(read.key)
                     raise
                 finally:
                     await self.cache.release_lock(lock)
-                await self.cache.set(
-                    read.key,
-                    value,
-                    read.codec,
-                    keep_for=policy.for_kind(read.kind).keep_seconds,
-                )
                 return value
         except TimeoutError:
             raise BackendTimeoutError(
