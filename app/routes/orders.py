@@ -27,7 +27,7 @@ from litestar.params import Body, HeaderParameter, Parameter, QueryParameter
 from app.correlation import current_correlation_id
 from app.errors import response_for
 from app.problems import PROBLEM_JSON, ProblemError
-from app.routes._experience import deadline_for, problem_responses
+from app.routes.shared import deadline_for, problem_responses
 from app.security import (
     ORDERS_READ,
     ORDERS_SUBMIT,

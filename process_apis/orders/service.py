@@ -19,10 +19,8 @@ from typing import Literal
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from process_apis.capabilities import ProcessApi
-from process_apis.deadline import Deadline
+from process_apis.api import ProcessApi
 from process_apis.errors import InvalidInputError
-from process_apis.lines import check_money, check_quantity
 from process_apis.models import QuoteLine, Reason, ValidateQuoteRequest
 from process_apis.orders.clock import Clock, SystemClock
 from process_apis.orders.erp_limits import check_customer_po, limits_for, order_party
@@ -40,6 +38,7 @@ from process_apis.orders.models import (
     TimelineEntry,
 )
 from process_apis.routing import RoutedEntity
+from process_apis.validation import check_money, check_quantity
 from store import Database, NewOrder, StoredOrder
 from store import idempotency as keys
 from store import orders as order_rows
@@ -47,6 +46,7 @@ from store import outbox as work
 from store.audit import audit
 from store.failures import failures_for
 from system_apis.contract import OrderLine, OrderRequest
+from system_apis.resilience import Deadline
 
 __all__ = ["SUBMIT_ORDER", "OrderPolicy", "OrderService", "StoredResponse"]
 
