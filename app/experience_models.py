@@ -150,6 +150,8 @@ class LightningQuoteResult(_Out, kw_only=True):
     degraded: bool = False
     """True when some section is incomplete (ERP slow or down): review before relying on it."""
     elapsed_ms: float = 0.0
+    as_of: dt.datetime | None = None
+    """Oldest ``as of`` among the ERP data used: with ``degraded``, how old the cached answer is."""
 
 
 class LightningPriceRequest(_In, kw_only=True):
@@ -181,6 +183,8 @@ class LightningPriceResult(_Out, kw_only=True):
     currency: str
     lines: list[LightningPriceLine] = []
     degraded: bool = False
+    as_of: dt.datetime | None = None
+    """Oldest ``as of`` among the prices used."""
 
 
 class LightningAvailabilityLineIn(LightningLineIn, kw_only=True):
@@ -219,6 +223,8 @@ class LightningAvailabilityLine(_Out, kw_only=True):
 class LightningAvailabilityResult(_Out, kw_only=True):
     lines: list[LightningAvailabilityLine] = []
     degraded: bool = False
+    as_of: dt.datetime | None = None
+    """Oldest ``as of`` among the stock figures used."""
 
 
 class LightningCreditResult(_Out, kw_only=True):

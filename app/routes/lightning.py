@@ -7,6 +7,7 @@ credit headroom). GET forms read by id for components that fetch on render.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -54,6 +55,7 @@ from process_apis.models import (
     PriceCheckResult,
     PriceLine,
     PriceLineResult,
+    Provenance,
     QuoteLine,
     Reason,
     ValidateQuoteRequest,
@@ -100,6 +102,12 @@ _STOCK_LABEL = {
     "UNAVAILABLE": "Unknown",
     "ERROR": "Cannot check",
 }
+
+
+def _oldest(*provenances: Provenance) -> dt.datetime | None:
+    """The oldest ``as of`` of the sections: how old a (possibly cached) answer is."""
+    stamps = [p.as_of for p in provenances if p.as_of is not None]
+    return min(stamps) if stamps else None
 
 
 def _messages(reasons: list[Reason]) -> list[LightningMessage]:
@@ -187,6 +195,7 @@ def quote_view(result: ValidateQuoteResult) -> LightningQuoteResult:
         ),
         degraded=any(p.status != "complete" or p.degraded for p in provenances),
         elapsed_ms=result.elapsed_ms,
+        as_of=_oldest(*provenances),
     )
 
 
@@ -225,6 +234,7 @@ def price_view(result: PriceCheckResult) -> LightningPriceResult:
         currency=result.currency,
         lines=[_price_line(line) for line in result.lines],
         degraded=result.provenance.status != "complete" or result.provenance.degraded,
+        as_of=result.provenance.as_of,
     )
 
 
@@ -401,6 +411,7 @@ class LightningController(Controller):
         return LightningAvailabilityResult(
             lines=[_atp_line(line) for line in result.lines],
             degraded=result.provenance.status != "complete" or result.provenance.degraded,
+            as_of=result.provenance.as_of,
         )
 
     @get(
