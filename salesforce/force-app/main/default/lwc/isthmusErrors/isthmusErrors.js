@@ -15,7 +15,10 @@ function messageOf(error) {
     }
     const body = error.body;
     if (Array.isArray(body)) {
-        return body.map((item) => item && item.message).filter(Boolean).join(', ');
+        return body
+            .map((item) => item && item.message)
+            .filter(Boolean)
+            .join(', ');
     }
     if (body && typeof body.message === 'string') {
         return body.message;

@@ -95,7 +95,13 @@ export default class IsthmusQuotePanel extends LightningElement {
     }
 
     get credit() {
-        return this.result.credit || { status: 'UNAVAILABLE', label: 'Credit unknown', variant: 'info' };
+        return (
+            this.result.credit || {
+                status: 'UNAVAILABLE',
+                label: 'Credit unknown',
+                variant: 'info'
+            }
+        );
     }
 
     get creditClass() {
@@ -123,7 +129,10 @@ export default class IsthmusQuotePanel extends LightningElement {
     }
 
     get fieldErrors() {
-        return this.problem.fieldErrors.map((field, index) => ({ key: `field-${index}`, ...field }));
+        return this.problem.fieldErrors.map((field, index) => ({
+            key: `field-${index}`,
+            ...field
+        }));
     }
 
     get retryHint() {

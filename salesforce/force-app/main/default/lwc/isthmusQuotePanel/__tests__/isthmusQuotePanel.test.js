@@ -146,7 +146,10 @@ describe('c-isthmus-quote-panel', () => {
         await render({ entity: 'DE01' });
 
         expect(validateQuote).toHaveBeenCalledTimes(1);
-        expect(validateQuote).toHaveBeenCalledWith({ recordId: '0Q0Sbx000000001AAA', entity: 'DE01' });
+        expect(validateQuote).toHaveBeenCalledWith({
+            recordId: '0Q0Sbx000000001AAA',
+            entity: 'DE01'
+        });
     });
 
     it('sends no entity when none is configured, so the default label applies', async () => {
@@ -154,7 +157,10 @@ describe('c-isthmus-quote-panel', () => {
 
         await render();
 
-        expect(validateQuote).toHaveBeenCalledWith({ recordId: '0Q0Sbx000000001AAA', entity: null });
+        expect(validateQuote).toHaveBeenCalledWith({
+            recordId: '0Q0Sbx000000001AAA',
+            entity: null
+        });
     });
 
     it.each([
@@ -231,7 +237,9 @@ describe('c-isthmus-quote-panel', () => {
         expect($(element, 'as-of').value).toBe('2026-11-24T08:00:00Z');
         expect($(element, 'hold').textContent).toContain('Overdue invoices');
         expect($(element, 'headroom').className).toBe('slds-text-color_error');
-        expect($$(element, '[data-id="messages"] lightning-icon')[0].iconName).toBe('utility:error');
+        expect($$(element, '[data-id="messages"] lightning-icon')[0].iconName).toBe(
+            'utility:error'
+        );
     });
 
     it('shows no degraded badge for a fresh answer', async () => {
@@ -263,7 +271,9 @@ describe('c-isthmus-quote-panel', () => {
                 title: 'Invalid request',
                 detail: '1 field is invalid',
                 correlationId: 'sf-0123456789abcdef',
-                fieldErrors: [{ pointer: '/lines/0/quantity', detail: 'Expected a decimal string' }],
+                fieldErrors: [
+                    { pointer: '/lines/0/quantity', detail: 'Expected a decimal string' }
+                ],
                 retryable: false
             })
         );
@@ -312,7 +322,11 @@ describe('c-isthmus-quote-panel', () => {
     it('asks again on refresh and clears the error when the gateway answers', async () => {
         validateQuote
             .mockRejectedValueOnce(
-                apexError({ code: 'callout_failed', title: 'Isthmus could not be reached', retryable: true })
+                apexError({
+                    code: 'callout_failed',
+                    title: 'Isthmus could not be reached',
+                    retryable: true
+                })
             )
             .mockResolvedValueOnce(READY);
         const element = await render();
