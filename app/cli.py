@@ -13,8 +13,9 @@ from app.settings import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
 
-SANDBOX_PORTS = {"intacct": 8701, "infor": 8702, "salesforce": 8703}
 DEMO_STATE_DIR = Path(".isthmus")
+SANDBOX_PORTS = ("intacct", "infor", "issuer")
+"""Each is ``--<name>-port`` and the setting ``sandbox.<name>_port``."""
 
 
 def _serve(settings: Settings) -> int:
@@ -87,23 +88,60 @@ def cmd_external_services(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox.server import run_sandbox
+def _sandbox_ports(args: argparse.Namespace) -> tuple[str, dict[str, int]]:
+    """Host and ports: a flag wins over the setting (TOML or ``ISTHMUS_SANDBOX__*``)."""
+    configured = _load_or_exit(args.config).sandbox
+    host = args.host if args.host is not None else configured.host
+    ports = {name: getattr(configured, f"{name}_port") for name in SANDBOX_PORTS}
+    for name in SANDBOX_PORTS:
+        if getattr(args, f"{name}_port") is not None:
+            ports[name] = getattr(args, f"{name}_port")
+    return host, ports
 
-    run_sandbox(
-        host=args.host,
-        intacct_port=args.intacct_port,
-        infor_port=args.infor_port,
-        state_dir=Path(args.state_dir),
+
+def _port_taken(message: str, name: str) -> int:
+    print(
+        f"isthmus sandbox: {message}; choose another with --{name}-port "
+        f"or ISTHMUS_SANDBOX__{name.upper()}_PORT",
+        file=sys.stderr,
     )
+    return 2
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.server import PortInUseError, run_sandbox
+
+    host, ports = _sandbox_ports(args)
+    try:
+        run_sandbox(
+            host=host,
+            intacct_port=ports["intacct"],
+            infor_port=ports["infor"],
+            issuer_port=ports["issuer"],
+            state_dir=Path(args.state_dir),
+        )
+    except PortInUseError as exc:
+        return _port_taken(str(exc), exc.name)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sandbox.server import SandboxProcess
+    from sandbox.server import PortInUseError, SandboxProcess, bind_ports
 
+    host, ports = _sandbox_ports(args)
+    try:  # say which port is taken before starting anything
+        for sock in bind_ports(host, ports).values():
+            sock.close()
+    except PortInUseError as exc:
+        return _port_taken(str(exc), exc.name)
     state_dir = Path(args.state_dir)
-    with SandboxProcess(host="127.0.0.1", state_dir=state_dir) as sandbox:
+    with SandboxProcess(
+        host=host,
+        intacct_port=ports["intacct"],
+        infor_port=ports["infor"],
+        issuer_port=ports["issuer"],
+        state_dir=state_dir,
+    ) as sandbox:
         os.environ.update(sandbox.gateway_environment())
         os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
         settings = _load_or_exit(args.config)
@@ -113,7 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"  API key: -H 'X-API-Key: isk_demo_salesforce' (partner: isk_demo_partner_a)\n"
             f"  token:   curl -s -u salesforce-demo:demo-salesforce-secret "
             f"-d grant_type=client_credentials "
-            f"http://127.0.0.1:{sandbox.issuer_port}/oauth2/token\n",
+            f"http://{sandbox.host}:{sandbox.issuer_port}/oauth2/token\n",
             file=sys.stderr,
             flush=True,
         )
@@ -147,16 +185,26 @@ def build_parser() -> argparse.ArgumentParser:
     external.set_defaults(func=cmd_external_services)
 
     sandbox = sub.add_parser("sandbox", help="run the vendor emulators")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--intacct-port", type=int, default=SANDBOX_PORTS["intacct"])
-    sandbox.add_argument("--infor-port", type=int, default=SANDBOX_PORTS["infor"])
-    sandbox.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
+    _sandbox_flags(sandbox)
     sandbox.set_defaults(func=cmd_sandbox)
 
     demo = sub.add_parser("demo", help="run the sandbox and the gateway wired to it")
-    demo.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
+    _sandbox_flags(demo)
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _sandbox_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="sandbox host (setting sandbox.host; 127.0.0.1)")
+    defaults = {"intacct": 8701, "infor": 8702, "issuer": 8704}
+    for name in SANDBOX_PORTS:
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            help=f"setting sandbox.{name}_port, ISTHMUS_SANDBOX__{name.upper()}_PORT "
+            f"(default {defaults[name]})",
+        )
+    parser.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

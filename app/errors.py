@@ -72,6 +72,7 @@ def problem_response(
 
 
 def _pointer(key: str | None, source: str | None) -> str:
+    source = getattr(source, "value", source)  # Litestar's ParamType: "query", not its repr
     if source in {"header", "query", "path", "cookie"}:
         return f"{source}:{key}"
     if not key:

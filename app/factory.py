@@ -18,6 +18,7 @@ from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
+from app.openapi_decimals import DecimalStringSchema
 from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController, OpsController
 from app.ops import metrics as metrics_route
@@ -34,6 +35,7 @@ from app.security import (
 from app.services import Services
 from app.settings import Settings
 from app.wiring import build_services
+from process_apis.decimals import decode_decimal_string, is_decimal_string
 
 __all__ = ["create_app"]
 
@@ -133,6 +135,8 @@ def create_app(
             "partners": Provide(provide_partners, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        type_decoders=[(is_decimal_string, decode_decimal_string)],
+        plugins=[DecimalStringSchema()],
         middleware=[
             *([ServerSpanMiddleware(tracing.tracer("isthmus.server"))] if tracing.enabled else []),
             CorrelationMiddleware(),

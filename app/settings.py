@@ -32,6 +32,7 @@ __all__ = [
     "ObservabilitySettings",
     "RateLimitSettings",
     "ResilienceSettings",
+    "SandboxSettings",
     "SecuritySettings",
     "Settings",
     "SettingsError",
@@ -48,6 +49,7 @@ class SettingsError(ValueError):
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Millis = Annotated[int, msgspec.Meta(ge=1, le=120_000)]
+ResponseBytes = Annotated[int, msgspec.Meta(ge=64 * 1024, le=512 * 1024 * 1024)]
 
 
 class EntityRoute(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -70,6 +72,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     default_price_lists: dict[str, str] = {}
     """Entity → the sales price list used when a customer names none."""
+    max_response_bytes: ResponseBytes = 8 * 1024 * 1024
+    """Larger answers are refused (``backend_protocol_error``), never parsed."""
 
     def __repr__(self) -> str:  # never print passwords
         return (
@@ -120,6 +124,15 @@ class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
 
 
+class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where ``isthmus sandbox`` and ``isthmus demo`` serve the emulators (flags override)."""
+
+    host: str = "127.0.0.1"
+    intacct_port: Port = 8701
+    infor_port: Port = 8702
+    issuer_port: Port = 8704
+
+
 class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     metrics: bool = True
     """Prometheus text at ``/metrics`` (needs the ``ops:admin`` scope)."""
@@ -135,6 +148,8 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ionapi_file: str
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    max_response_bytes: ResponseBytes = 8 * 1024 * 1024
+    """Larger answers are refused (``backend_protocol_error``), never parsed."""
 
 
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*:[a-z][a-z_]*$")]
@@ -194,6 +209,8 @@ class SecuritySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     issuers: list[IssuerSetting] = []
     clock_skew_s: Annotated[int, msgspec.Meta(ge=0, le=60)] = 60
     jwks_cache_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 600
+    max_token_lifetime_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400
+    """Bearer tokens living longer than this (``exp`` - ``iat``, or ``exp`` - now) are refused."""
     jwks_refetch_cooldown_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
     """At most one JWKS refetch per issuer in this time when tokens name an unknown ``kid``."""
     jwks_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
@@ -251,6 +268,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Quoted vs ERP net unit price differences up to this are a match (rounding)."""
     docs: bool = True
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    sandbox: SandboxSettings = msgspec.field(default_factory=SandboxSettings)
 
     def __post_init__(self) -> None:
         if self.deadline_min_ms > self.deadline_max_ms:
@@ -296,7 +314,7 @@ def _field_names() -> frozenset[str]:
     structs = (
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
-        ObservabilitySettings,
+        ObservabilitySettings, SandboxSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 

@@ -85,6 +85,7 @@ def build_backends(
             max_in_flight=cfg.max_in_flight,
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
+            max_response_bytes=cfg.max_response_bytes,
             # Intacct's concurrency limit is per company: with Redis, all replicas share it.
             slots=SharedSlots(
                 redis,
@@ -102,6 +103,7 @@ def build_backends(
             http,
             ionapi=IonApiCredentials.from_file(settings.infor.ionapi_file),
             request_timeout=settings.infor.timeout_s,
+            max_response_bytes=settings.infor.max_response_bytes,
         )
     return backends
 

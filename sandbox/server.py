@@ -21,7 +21,9 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["SandboxProcess", "run_sandbox"]
+from sandbox.ports import PortInUseError, bind_ports
+
+__all__ = ["PortInUseError", "SandboxProcess", "bind_ports", "run_sandbox"]
 
 IONAPI_FILENAME = "sandbox.ionapi"
 XREF_FILE = Path(__file__).parent / "data" / "xref.json"
@@ -32,7 +34,7 @@ ISSUER_PORT = 8704
 
 def _build_apps(
     host: str, intacct_port: int, infor_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
-) -> list[tuple[Any, int]]:
+) -> dict[str, Any]:
     from sandbox.infor import InforEmulator
     from sandbox.intacct import IntacctEmulator
     from sandbox.issuer import TokenIssuer
@@ -42,7 +44,7 @@ def _build_apps(
     issuer = TokenIssuer(public_url=f"http://{host}:{issuer_port}")
     state_dir.mkdir(parents=True, exist_ok=True)
     infor.write_ionapi(state_dir / IONAPI_FILENAME)
-    return [(intacct.app, intacct_port), (infor.app, infor_port), (issuer.app, issuer_port)]
+    return {"intacct": intacct.app, "infor": infor.app, "issuer": issuer.app}
 
 
 def run_sandbox(
@@ -53,16 +55,21 @@ def run_sandbox(
     state_dir: Path,
     issuer_port: int = ISSUER_PORT,
 ) -> None:
+    """Serve every emulator; ``PortInUseError`` (nothing served) when a port is taken."""
+    ports = {"intacct": intacct_port, "infor": infor_port, "issuer": issuer_port}
+    sockets = bind_ports(host, ports)
     apps = _build_apps(host, intacct_port, infor_port, state_dir, issuer_port)
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    servers = {
+        name: uvicorn.Server(
+            uvicorn.Config(app, host=host, port=ports[name], log_level="warning", lifespan="off")
         )
-        for app, port in apps
-    ]
+        for name, app in apps.items()
+    }
 
     async def serve_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(
+            *(server.serve(sockets=[sockets[name]]) for name, server in servers.items())
+        )
 
     print(
         f"sandbox: Intacct http://{host}:{intacct_port}/ia/xml/xmlgw.phtml, "
@@ -123,8 +130,12 @@ def gateway_environment(
     }
 
 
-def _wait_for_port(host: str, port: int, deadline: float) -> None:
+def _wait_for_port(
+    host: str, port: int, deadline: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"sandbox exited (rc {proc.returncode}); see its error above")
         try:
             with socket.create_connection((host, port), timeout=0.2):
                 return
@@ -164,7 +175,7 @@ class SandboxProcess:
         self._proc = subprocess.Popen(args, env=os.environ.copy())  # noqa: S603 - our own module
         deadline = time.monotonic() + 20
         for port in (self.intacct_port, self.infor_port, self.issuer_port):
-            _wait_for_port(self.host, port, deadline)
+            _wait_for_port(self.host, port, deadline, self._proc)
         return self
 
     def gateway_environment(self) -> dict[str, str]:
@@ -192,13 +203,17 @@ def _main() -> None:
     parser.add_argument("--issuer-port", type=int, default=ISSUER_PORT)
     parser.add_argument("--state-dir", default=".isthmus")
     args = parser.parse_args()
-    run_sandbox(
-        host=args.host,
-        intacct_port=args.intacct_port,
-        infor_port=args.infor_port,
-        state_dir=Path(args.state_dir),
-        issuer_port=args.issuer_port,
-    )
+    try:
+        run_sandbox(
+            host=args.host,
+            intacct_port=args.intacct_port,
+            infor_port=args.infor_port,
+            state_dir=Path(args.state_dir),
+            issuer_port=args.issuer_port,
+        )
+    except PortInUseError as exc:
+        print(f"sandbox: {exc}; choose another with --{exc.name}-port", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
