@@ -24,11 +24,11 @@ from urllib.parse import parse_qsl, unquote
 
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
+from sandbox.infor.programs import MiField
+from sandbox.infor.registry import TRANSACTIONS
 from sandbox.infor.transactions import (
     FIELD_LABELS,
-    FIELD_LENGTHS,
     MESSAGE_WIDTH,
-    TRANSACTIONS,
     M3State,
     MiError,
     Session,
@@ -94,6 +94,10 @@ class InforEmulator:
     - ``token_lifetime`` [7200 s] / ``refresh_token_lifetime`` [28800 s].
     - ``requests_per_second`` [None = no throttling]: ION API spike-arrest; beyond it, 429
       with ``Retry-After``, counted over ``throttle_window`` [1 s].
+    - ``issue_refresh_token`` [True]: the authorized app's "Issue Refresh Token" switch; off,
+      token answers carry no ``refresh_token`` and the refresh grant is refused.
+    - ``token_requests_per_minute`` [None = unlimited]: service-account authentications per
+      minute (Infor OS Essentials entitles 20); beyond it the token endpoint answers 429.
     - ``nok_status`` [400]: HTTP status of a single GET whose transaction M3 refused (the
       body is the v2 envelope either way; bulk POSTs always answer 200).
     - ``today`` [date.today()]: anchor of the seed's dates (planned receipts, promotions).
@@ -116,6 +120,8 @@ class InforEmulator:
         refresh_token_lifetime: float = 28800.0,
         requests_per_second: float | None = None,
         throttle_window: float = 1.0,
+        issue_refresh_token: bool = True,
+        token_requests_per_minute: int | None = None,
         nok_status: int = 400,
         today: date | None = None,
         received_maxlen: int = 500,
@@ -132,6 +138,9 @@ class InforEmulator:
         self.refresh_token_lifetime = refresh_token_lifetime
         self.requests_per_second = requests_per_second
         self.throttle_window = throttle_window
+        self.issue_refresh_token = issue_refresh_token
+        self.token_requests_per_minute = token_requests_per_minute
+        self._token_hits: collections.deque[float] = collections.deque()
         self.nok_status = nok_status
         self.state = M3State(S.build_seed(today or date.today()))
         self.received: collections.deque[ReceivedRequest] = collections.deque(
@@ -263,6 +272,9 @@ class InforEmulator:
         if not self._client_ok(headers, form):
             return _oauth_error(401, "invalid_client", "Invalid client or client credentials.")
         now = time.monotonic()
+        limited = self._token_limited(now)
+        if limited is not None:
+            return limited
         if grant == "password":
             if not (
                 secrets.compare_digest(form.get("username", ""), self.access_key)
@@ -270,6 +282,8 @@ class InforEmulator:
             ):
                 return _oauth_error(400, "invalid_grant", "Invalid username or password.")
         elif grant == "refresh_token":
+            if not self.issue_refresh_token:
+                return _oauth_error(400, "invalid_grant", "Refresh tokens are not issued.")
             with self._lock:
                 old = self._refresh_tokens.get(form.get("refresh_token", ""))
                 if old is None or old.revoked or old.expires_at <= now:
@@ -278,22 +292,37 @@ class InforEmulator:
         else:
             return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant {grant!r}.")
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        answer: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "Bearer",
+            # Integer seconds as RFC 6749 says; sub-second lifetimes (tests) stay fractional.
+            "expires_in": int(self.token_lifetime)
+            if self.token_lifetime == int(self.token_lifetime)
+            else self.token_lifetime,
+        }
         with self._lock:
             self._access_tokens[access] = _Token(now + self.token_lifetime)
-            self._refresh_tokens[refresh] = _Token(now + self.refresh_token_lifetime)
-        return _json(
-            200,
-            {
-                "access_token": access,
-                "refresh_token": refresh,
-                "token_type": "Bearer",
-                # Integer seconds as RFC 6749 says; sub-second lifetimes (tests) stay fractional.
-                "expires_in": int(self.token_lifetime)
-                if self.token_lifetime == int(self.token_lifetime)
-                else self.token_lifetime,
-            },
-            [(b"cache-control", b"no-store")],
-        )
+            if self.issue_refresh_token:
+                self._refresh_tokens[refresh] = _Token(now + self.refresh_token_lifetime)
+                answer["refresh_token"] = refresh
+        return _json(200, answer, [(b"cache-control", b"no-store")])
+
+    def _token_limited(self, now: float) -> _Response | None:
+        """Service-account authentications beyond the per-minute entitlement: 429."""
+        if self.token_requests_per_minute is None:
+            return None
+        with self._lock:
+            while self._token_hits and self._token_hits[0] <= now - 60.0:
+                self._token_hits.popleft()
+            if len(self._token_hits) >= self.token_requests_per_minute:
+                wait = math.ceil(self._token_hits[0] + 60.0 - now)
+                return _json(
+                    429,
+                    {"error": "Too Many Requests", "message": "Authentication rate exceeded"},
+                    [(b"retry-after", str(max(1, wait)).encode())],
+                )
+            self._token_hits.append(now)
+        return None
 
     def _revoke(self, headers: dict[str, str], body: bytes) -> _Response:
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -624,13 +653,19 @@ class InforEmulator:
         right_trim: bool,
     ) -> dict[str, Any]:
         spec = TRANSACTIONS[program][transaction]
+        definition = spec.definition
         try:
-            unknown = sorted(set(inputs) - set(spec.inputs))
+            unknown = sorted(n for n in inputs if definition.input(n) is None)
             if unknown:
                 raise MiError("XIN0001", f"Input field {unknown[0]} does not exist", unknown[0])
-            for name in spec.mandatory:
-                if not inputs.get(name, "").strip():
-                    raise MiError(f"W{name[:2]}0102", f"{_label(name)} must be entered", name)
+            for f in definition.inputs:
+                # Company and division default from the session (matrix or user defaults).
+                if (
+                    f.mandatory
+                    and f.name not in ("CONO", "DIVI")
+                    and not inputs.get(f.name, "").strip()
+                ):
+                    raise MiError(f"W{f.name[:2]}0102", f"{_label(f.name)} must be entered", f.name)
             with self._lock:
                 records = spec.handler(self.state, session, inputs)
         except MiError as refusal:
@@ -646,29 +681,27 @@ class InforEmulator:
         if spec.is_list and maxrecs > 0:
             records = records[:maxrecs]
         wanted = {c.strip().upper() for c in returncols}
+        fields = [f for f in definition.outputs if not wanted or f.name in wanted]
         shaped = []
         for record in records:
             out = {}
-            for key, value in record.items():
-                if wanted and key not in wanted:
-                    continue
+            for f in fields:
+                value = _field_value(f, record.get(f.name, ""), right_trim=right_trim)
                 if exclude_empty and not value.strip():
                     continue
-                width = FIELD_LENGTHS.get(key)
-                out[key] = value if right_trim or width is None else value.ljust(width)[:width]
+                out[f.name] = value
             shaped.append(out)
         result: dict[str, Any] = {"transaction": transaction, "records": shaped}
-        if metadata and records:
+        if metadata:
             result["metadata"] = {
                 "field": [
                     {
-                        "@name": key,
-                        "@type": "A" if key in FIELD_LENGTHS else "N",
-                        "@length": FIELD_LENGTHS.get(key, 17),
-                        "@description": _label(key),
+                        "@name": f.name,
+                        "@type": f.type,
+                        "@length": f.length,
+                        "@description": f.description,
                     }
-                    for key in records[0]
-                    if not wanted or key in wanted
+                    for f in fields
                 ]
             }
         return result
@@ -728,6 +761,16 @@ def _envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
         "nrOfSuccessfullTransactions": len(results) - failed,
         "nrOfFailedTransactions": failed,
     }
+
+
+def _field_value(field: MiField, value: str, *, right_trim: bool) -> str:
+    """How M3 writes an output value: alphanumerics right-padded to the field's length,
+    numbers as plain decimals (0 when unset), dates as YYYYMMDD (empty when unset)."""
+    if field.type == "A":
+        return value if right_trim else value.ljust(field.length)[: max(field.length, len(value))]
+    if field.type == "N":
+        return value.strip() or "0"
+    return value.strip()
 
 
 def _label(name: str) -> str:

@@ -15,7 +15,7 @@ Ids (see ``sandbox/infor/README.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 TENANT = "ISTHMUS_TST"
@@ -100,6 +100,7 @@ class Customer:
     discount_percent: Decimal  # DIP1 in price lines
     customer_type: str = "1"
     country: str = "US"
+    changed_at: datetime = datetime(2024, 1, 1, 8, 0)  # LMDT / LMTS
 
 
 @dataclass
@@ -146,6 +147,7 @@ class Item:
     stocked: bool
     alternates: list[AltUom]
     base_price_usd: Decimal
+    changed_on: date = date(2024, 1, 1)  # LMDT
 
 
 @dataclass
@@ -184,6 +186,38 @@ class Order:
 
 
 @dataclass
+class DeliveryLine:
+    ponr: int
+    itno: str
+    alun: str
+    quantity: Decimal  # basic U/M
+    alt_quantity: Decimal  # in ALUN
+
+
+@dataclass
+class Delivery:
+    dlix: int
+    orno: str
+    whlo: str
+    delivered: date
+    lines: list[DeliveryLine]
+
+
+@dataclass
+class Invoice:
+    yea4: int
+    ivno: int
+    orno: str
+    dlix: int
+    whlo: str
+    cuno: str
+    invoiced: date
+    due: date
+    currency: str
+    amount: Decimal  # net (AMT1); no tax in the sandbox
+
+
+@dataclass
 class SeedData:
     today: date
     customers: dict[str, Customer]
@@ -191,6 +225,8 @@ class SeedData:
     balances: dict[tuple[str, str], Balance]  # (WHLO, ITNO)
     price_lines: list[PriceLine]
     orders: dict[str, Order]
+    deliveries: list[Delivery] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
 
 
 def _customer(prefix: str, n: int) -> Customer:
@@ -218,6 +254,7 @@ def _customer(prefix: str, n: int) -> Customer:
         terms="30" if n % 2 else "60",
         discount_percent=Decimal(5) if n % 4 == 1 else Decimal(0) if n % 4 else Decimal("2.5"),
         country=country,
+        changed_at=datetime(2024, 1, 1, 8, 0) + timedelta(days=n * 11, minutes=n * 7),
     )
 
 
@@ -239,6 +276,7 @@ def _item(n: int) -> Item:
         stocked=not service,
         alternates=alternates,
         base_price_usd=Decimal(5 + (n * 37) % 200) + Decimal((n * 13) % 100) / 100,
+        changed_on=date(2024, 1, 1) + timedelta(days=(n * 5) % 700),
     )
 
 
@@ -334,4 +372,45 @@ def build_seed(today: date) -> SeedData:
                 )
             ],
         )
-    return SeedData(today, customers, items, balances, price_lines, orders)
+    data = SeedData(today, customers, items, balances, price_lines, orders)
+    _deliver_and_invoice(data)
+    return data
+
+
+def _deliver_and_invoice(data: SeedData) -> None:
+    """Seed order 1 delivered and invoiced, seed order 3 delivered (not yet invoiced)."""
+    for k, orno in enumerate(("1000000001", "1000000003")):
+        order = data.orders[orno]
+        dlix = 2000000001 + k
+        delivered = order.order_date + timedelta(days=1)
+        data.deliveries.append(
+            Delivery(
+                dlix,
+                orno,
+                order.whlo,
+                delivered,
+                [
+                    DeliveryLine(ln.ponr, ln.itno, ln.alun, ln.quantity, ln.alt_quantity)
+                    for ln in order.lines
+                ],
+            )
+        )
+        for ln in order.lines:
+            ln.status = "66"
+        if k == 0:
+            for ln in order.lines:
+                ln.status = "77"
+            data.invoices.append(
+                Invoice(
+                    yea4=delivered.year,
+                    ivno=300001,
+                    orno=orno,
+                    dlix=dlix,
+                    whlo=order.whlo,
+                    cuno=order.cuno,
+                    invoiced=delivered,
+                    due=delivered + timedelta(days=30),
+                    currency=order.currency,
+                    amount=order.net_amount,
+                )
+            )

@@ -15,58 +15,17 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sandbox.infor import seed as S
+from sandbox.infor.programs import MiTransaction, programs
 
 __all__ = [
     "FIELD_LABELS",
-    "FIELD_LENGTHS",
     "MESSAGE_WIDTH",
-    "TRANSACTIONS",
     "M3State",
     "MiError",
     "Session",
     "TxSpec",
 ]
 
-# Alphanumeric output fields and their M3 lengths: values are right-padded to these.
-FIELD_LENGTHS: dict[str, int] = {
-    "CUNO": 10,
-    "CUNM": 36,
-    "CUA1": 36,
-    "TOWN": 20,
-    "CSCD": 3,
-    "PHNO": 16,
-    "STAT": 2,
-    "CUTP": 1,
-    "CUCD": 3,
-    "LNCD": 2,
-    "TEPY": 3,
-    "DIVI": 3,
-    "ITNO": 15,
-    "ITDS": 30,
-    "FUDS": 60,
-    "UNMS": 3,
-    "ITTY": 3,
-    "ITGR": 5,
-    "ITCL": 5,
-    "SPUN": 3,
-    "PUUN": 3,
-    "ALUN": 3,
-    "WHLO": 3,
-    "FACI": 3,
-    "ORNO": 10,
-    "CUOR": 20,
-    "ORTP": 3,
-    "PRRF": 10,
-    "ORSL": 2,
-    "ORST": 2,
-    "USID": 10,
-    "DTFM": 3,
-    "LANC": 2,
-    "RESP": 10,
-    "OBLC": 1,
-    "CRTP": 2,
-    "WHNM": 36,
-}
 FIELD_LABELS = {
     "CUNO": "Customer number",
     "ITNO": "Item number",
@@ -117,10 +76,12 @@ Handler = Callable[["M3State", Session, dict[str, str]], list[dict[str, str]]]
 
 @dataclass(frozen=True)
 class TxSpec:
-    inputs: tuple[str, ...]
-    mandatory: tuple[str, ...]
+    definition: MiTransaction
     handler: Handler
-    is_list: bool = False
+
+    @property
+    def is_list(self) -> bool:
+        return self.definition.multiple
 
 
 def _num(value: Decimal | int) -> str:
@@ -318,7 +279,7 @@ def _get_basic_data(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
             "CUCD": c.currency,
             "LNCD": "GB",
             "TEPY": c.terms,
-            "RESP": "SALES01",
+            "LMDT": c.changed_at.strftime("%Y%m%d"),
         }
     ]
 
@@ -406,7 +367,6 @@ def _lst_itm_whs_by_itm(st: M3State, ses: Session, inp: dict[str, str]) -> list[
 
 def _alt_record(it: S.Item, alt: S.AltUom) -> dict[str, str]:
     return {
-        "CONO": S.COMPANY,
         "ITNO": it.itno,
         "AUTP": _num(alt.autp),
         "ALUN": alt.alun,
@@ -443,7 +403,7 @@ def _get_price_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     on = _parse_date(inp, "ORDT", st.today)
     qty = _parse_qty(inp, "ORQA", Decimal(1))
     alun = inp.get("ALUN", "").strip() or it.basic_uom
-    line, minimum, sapr = st.price(
+    line, _minimum, sapr = st.price(
         cust,
         it,
         currency=currency,
@@ -455,23 +415,22 @@ def _get_price_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     netp = (sapr * (1 - cust.discount_percent / 100)).quantize(Decimal("0.0001"))
     return [
         {
-            "CUNO": cust.cuno,
-            "ITNO": it.itno,
+            "WHLO": inp.get("WHLO", "").strip(),
+            "SAPR": _num(sapr),
+            "LNAM": _money(netp * qty),
+            "ORDT": _ymd(on),
+            "ORQA": _num(qty),
             "PRRF": line.prrf,
             "CUCD": currency,
+            "ALUN": alun,
             "SPUN": alun,
-            "SAPR": _num(sapr),
-            "NETP": _num(netp),
-            "LNAM": _money(netp * qty),
             "DIP1": _num(cust.discount_percent),
             "DIP2": "0",
             "DIP3": "0",
             "DIP4": "0",
             "DIP5": "0",
             "DIP6": "0",
-            "FVDT": _ymd(line.valid_from),
-            "LVDT": _ymd(line.valid_to),
-            "QTYL": _num(minimum),
+            "NETP": _num(netp),
         }
     ]
 
@@ -515,7 +474,8 @@ def _add_batch_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     whlo = st.warehouse(inp, required=False) or ("WUS" if cust.division == "US1" else "WCA")
     currency = st.currency(inp, cust)
     cuor = inp.get("CUOR", "").strip()
-    if len(cuor) > FIELD_LENGTHS["CUOR"]:
+    cuor_field = programs()["OIS100MI"].transactions["AddBatchHead"].input("CUOR")
+    if cuor_field is not None and len(cuor) > cuor_field.length:
         raise MiError("WCU0703", "Customer's order number is too long", "CUOR")
     order_date = _parse_date(inp, "ORDT", st.today)
     orno = st.new_batch_number()
@@ -594,7 +554,6 @@ def _confirm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, s
 def _head_record(o: S.Order) -> dict[str, str]:
     statuses = sorted(ln.status for ln in o.lines) or ["00"]
     return {
-        "CONO": S.COMPANY,
         "ORNO": o.orno,
         "CUNO": o.cuno,
         "CUOR": o.cuor,
@@ -623,8 +582,6 @@ def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, 
     o = st.order(inp, batch=False)
     return [
         {
-            "CONO": S.COMPANY,
-            "ORNO": o.orno,
             "PONR": _num(ln.ponr),
             "POSX": "0",
             "ITNO": ln.itno,
@@ -634,7 +591,7 @@ def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, 
             "ALUN": ln.alun,
             "SAPR": _num(ln.unit_price),
             "NEPR": _num(ln.net_price),
-            "LNAM": _money(ln.net_price * ln.alt_quantity),
+            "NLAM": _money(ln.net_price * ln.alt_quantity),
             "ORST": ln.status,
             "ALQT": "0",
             "DLQT": "0",
@@ -643,6 +600,37 @@ def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, 
             "DWDT": _ymd(ln.delivery_date),
         }
         for ln in o.lines
+    ]
+
+
+def _lst_by_number(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    """Customers from CUNO on, in number order; with LMTS only those changed since then."""
+    st.check_company(ses, inp)
+    start = inp.get("CUNO", "").strip()
+    since = inp.get("LMTS", "").strip()
+    if since and not since.isdigit():
+        raise MiError("WLM0303", f"Timestamp {since} is invalid", "LMTS")
+    records = []
+    for cuno in sorted(st.data.customers):
+        c = st.data.customers[cuno]
+        stamp = c.changed_at.strftime("%Y%m%d%H%M%S") + "000"
+        if cuno < start or (since and int(stamp) < int(since)):
+            continue
+        basic = _get_basic_data(st, ses, {"CUNO": cuno})[0]
+        financial = _get_financial(st, ses, {"CUNO": cuno})[0]
+        records.append({**basic, **financial, "DIVI": c.division, "STAT": c.stat})
+    return records
+
+
+def _lst_itm_by_chg_date(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    """Items whose change date (LMDT) lies between FLMD and TLMD (either may be absent)."""
+    st.check_company(ses, inp)
+    low = _parse_date(inp, "FLMD", date.min)
+    high = _parse_date(inp, "TLMD", date.max)
+    return [
+        {**_item_record(it), "LMDT": _ymd(it.changed_on)}
+        for it in sorted(st.data.items.values(), key=lambda i: (i.changed_on, i.itno))
+        if low <= it.changed_on <= high
     ]
 
 
@@ -674,73 +662,3 @@ def _search_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[st
         if not o.batch and all(rec[k] == v for k, v in wanted.items()):
             records.append(rec)
     return records
-
-
-TRANSACTIONS: dict[str, dict[str, TxSpec]] = {
-    "MNS150MI": {"GetUserData": TxSpec((), (), _get_user_data)},
-    "CRS610MI": {
-        "GetBasicData": TxSpec(("CONO", "CUNO"), ("CUNO",), _get_basic_data),
-        "GetFinancial": TxSpec(("CONO", "CUNO", "DIVI"), ("CUNO",), _get_financial),
-    },
-    "MMS200MI": {
-        "GetItmBasic": TxSpec(("CONO", "ITNO"), ("ITNO",), _get_itm_basic),
-        "GetItmWhsBal": TxSpec(("CONO", "WHLO", "ITNO"), ("WHLO", "ITNO"), _get_itm_whs_bal),
-        "LstItmWhsByItm": TxSpec(("CONO", "ITNO"), ("ITNO",), _lst_itm_whs_by_itm, is_list=True),
-    },
-    "MMS015MI": {
-        "Lst": TxSpec(("CONO", "ITNO", "AUTP"), ("ITNO",), _lst_alt_uom, is_list=True),
-        "Get": TxSpec(("CONO", "ITNO", "AUTP", "ALUN"), ("ITNO", "AUTP", "ALUN"), _get_alt_uom),
-    },
-    "OIS320MI": {
-        "GetPriceLine": TxSpec(
-            (
-                "CONO",
-                "CUNO",
-                "ITNO",
-                "FACI",
-                "WHLO",
-                "ORDT",
-                "ORQA",
-                "ALUN",
-                "CUCD",
-                "ORTP",
-                "PRRF",
-            ),
-            ("CUNO", "ITNO"),
-            _get_price_line,
-        ),
-    },
-    "OIS100MI": {
-        "GetATP": TxSpec(
-            ("CONO", "ITNO", "WHLO", "DWDT", "ALUN"), ("ITNO", "WHLO"), _get_atp, is_list=True
-        ),
-        "AddBatchHead": TxSpec(
-            (
-                "CONO",
-                "CUNO",
-                "ORTP",
-                "FACI",
-                "WHLO",
-                "CUOR",
-                "RLDT",
-                "ORDT",
-                "CUCD",
-                "DIVI",
-                "YREF",
-                "OREF",
-            ),
-            ("CUNO",),
-            _add_batch_head,
-        ),
-        "AddBatchLine": TxSpec(
-            ("CONO", "ORNO", "ITNO", "ORQT", "WHLO", "DWDT", "SAPR", "ALUN", "PONR", "POSX"),
-            ("ORNO", "ITNO", "ORQT"),
-            _add_batch_line,
-        ),
-        "Confirm": TxSpec(("CONO", "ORNO"), ("ORNO",), _confirm),
-        "GetHead": TxSpec(("CONO", "ORNO"), ("ORNO",), _get_head),
-        "LstLine": TxSpec(("CONO", "ORNO"), ("ORNO",), _lst_line, is_list=True),
-        "LstHead": TxSpec(("CONO", "CUNO", "FACI", "ORNO"), ("CUNO",), _lst_head, is_list=True),
-        "SearchHead": TxSpec(("CONO", "SQRY"), ("SQRY",), _search_head, is_list=True),
-    },
-}

@@ -6,6 +6,7 @@ change them here when a real response shows otherwise.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 __all__ = ["ErrorEntry", "IntacctFailure"]
@@ -23,6 +24,9 @@ BUSINESS = "BL01001973"  # generic business error (documented)
 REQUIRED_DIMENSION = "BL03000018"  # missing required dimension (third party)
 DUPLICATE_RECORD = "BL34000061"  # another record with the same id (documented)
 BAD_REQUEST = "DL02000001"  # unknown object / field / bad query (UNVERIFIED)
+# ``query`` (the newer function): both documented by real answers quoted in the SDKs' issues.
+QUERY_INVALID_FIELD = "XL03000010"  # "Field requested is not valid: gldetail.STATUS"
+QUERY_NOT_QUERYABLE = "XL03000006"  # "The following fields cannot be queried: [ item: [BASEUOM] ]"
 TOO_MANY_KEYS = "DL02000001"
 
 
@@ -48,6 +52,11 @@ def business(description2: str, *, then: str | None = None, correction: str = ""
     if then:
         entries.append(ErrorEntry(BUSINESS, "", then, ""))
     return IntacctFailure(*entries)
+
+
+def support_id() -> str:
+    """The ``[Support ID: …]`` tail Intacct appends to result-level descriptions."""
+    return f"[Support ID: {secrets.token_hex(6)}%7E{secrets.token_urlsafe(18)}]"
 
 
 def bad_request(description: str, description2: str = "", correction: str = "") -> IntacctFailure:

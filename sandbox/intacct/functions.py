@@ -17,13 +17,17 @@ from xml.etree.ElementTree import Element, SubElement
 
 from sandbox.intacct.errors import (
     DUPLICATE_RECORD,
+    QUERY_INVALID_FIELD,
+    QUERY_NOT_QUERYABLE,
     REQUIRED_DIMENSION,
     ErrorEntry,
     IntacctFailure,
     bad_request,
     business,
+    support_id,
 )
-from sandbox.intacct.objects import ENTITY_OWNED, NAME_FIELDS, OBJECTS
+from sandbox.intacct.metadata import METADATA_HANDLERS
+from sandbox.intacct.objects import DEFINITIONS, ENTITY_OWNED, NAME_FIELDS, OBJECTS
 from sandbox.intacct.query import (
     QueryError,
     UnknownFieldError,
@@ -37,6 +41,8 @@ __all__ = ["HANDLERS", "Scope", "Store"]
 
 Record = dict[str, str]
 _MAX_RESULT_SETS = 200
+USER_RECORDNO = "2"
+"""The web services user's own record number (what CREATEDBY/MODIFIEDBY hold)."""
 
 
 @dataclass(frozen=True)
@@ -193,12 +199,22 @@ def read_by_query(store: Store, scope: Scope, el: Element) -> list[Element]:
     fields = _fields(obj, _text(el, "fields"))
     predicate = _compile(lambda: compile_query(obj, _text(el, "query")))
     pagesize = _int(_text(el, "pagesize"), "pagesize", 100, 1, 1000)
-    rows = [r for r in store.visible(obj, scope) if predicate(r)]
+    rows = [r for r in _of_document_type(store, scope, obj, el) if predicate(r)]
     result = _ResultSet(obj, fields, rows, pagesize, scope.entity)
     data = _page(store, result, obj.lower())
     first_total = len(rows)
     data.set("totalcount", str(first_total))
     return [data]
+
+
+def _of_document_type(store: Store, scope: Scope, obj: str, el: Element) -> list[Record]:
+    """The records a read sees; ``<docparid>`` (e.g. ``Sales Order``) narrows a document
+    object to one transaction definition, as the vendor's read functions allow."""
+    rows = store.visible(obj, scope)
+    docparid = _text(el, "docparid")
+    if docparid and "DOCPARID" in OBJECTS[obj]:
+        return [r for r in rows if r.get("DOCPARID") == docparid]
+    return rows
 
 
 def read_more(store: Store, scope: Scope, el: Element) -> list[Element]:
@@ -227,7 +243,7 @@ def read(store: Store, scope: Scope, el: Element, *, by_name: bool = False) -> l
         )
     fields = _fields(obj, _text(el, "fields"))
     key_field = NAME_FIELDS.get(obj, "RECORDNO") if by_name else "RECORDNO"
-    rows = store.visible(obj, scope)
+    rows = _of_document_type(store, scope, obj, el)
     if keys:
         wanted = set(keys)
         found = [r for r in rows if r.get(key_field) in wanted]
@@ -246,14 +262,23 @@ def query(store: Store, scope: Scope, el: Element) -> list[Element]:
     names = [(f.text or "").strip().upper() for f in field_els]
     if not names:
         raise bad_request("Select is required", "The query needs at least one <select><field>")
-    fields = _fields(obj, ",".join(names))
-    predicate = _compile(lambda: compile_filter(obj, el.find("filter")))
+    fields = _query_fields(obj, names)
+    fold = (el.findtext("options/caseinsensitive") or "").strip().lower() == "true"
+    try:
+        predicate = compile_filter(obj, el.find("filter"), case_insensitive=fold)
+    except UnknownFieldError as exc:
+        raise _invalid_query_field(obj, exc.field.upper()) from exc
+    except QueryError as exc:
+        raise bad_request("Invalid query", str(exc), "Check the filter") from exc
     rows = [r for r in store.visible(obj, scope) if predicate(r)]
     orderby = el.find("orderby")
     if orderby is not None:
         for order in reversed(orderby.findall("order")):
             field = (order.findtext("field") or "").strip()
-            key = _compile(lambda f=field: sort_key(obj, f))  # type: ignore[misc]
+            try:
+                key = sort_key(obj, field)
+            except UnknownFieldError as exc:
+                raise _invalid_query_field(obj, field.upper()) from exc
             rows.sort(key=key, reverse=order.find("descending") is not None)
     pagesize = _int(_text(el, "pagesize"), "pagesize", 100, 1, 2000)
     offset = _int(_text(el, "offset"), "offset", 0, 0, 10**9)
@@ -269,6 +294,36 @@ def query(store: Store, scope: Scope, el: Element) -> list[Element]:
     for record in page:
         data.append(_record_element(obj, record, fields))
     return [data]
+
+
+def _invalid_query_field(obj: str, name: str) -> IntacctFailure:
+    return IntacctFailure(
+        ErrorEntry(
+            QUERY_INVALID_FIELD,
+            "",
+            f"Field requested is not valid: {obj.lower()}.{name} {support_id()}",
+            "",
+        )
+    )
+
+
+def _query_fields(obj: str, names: list[str]) -> list[str]:
+    """The ``query`` select list: unknown fields and ones ``query`` cannot read are refused."""
+    for name in names:
+        if name not in OBJECTS[obj]:
+            raise _invalid_query_field(obj, name)
+    refused = [n for n in names if n in DEFINITIONS[obj].not_queryable]
+    if refused:
+        raise IntacctFailure(
+            ErrorEntry(
+                QUERY_NOT_QUERYABLE,
+                "",
+                f"The following fields cannot be queried: [ {obj.lower()}: "
+                f"[{', '.join(refused)}] ] {support_id()}",
+                "",
+            )
+        )
+    return names
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -393,12 +448,13 @@ def create(store: Store, scope: Scope, el: Element) -> list[Element]:
         ONHOLD="false",
         TOTALDUE="0",
         ONETIME="false",
-        HIDEDISPLAYCONTACT="false",
         CURRENCY=ENTITIES.get(scope.entity or "", "EUR"),
         WHENCREATED=now,
         WHENMODIFIED=now,
-        CREATEDBY=scope.user_id,
-        MODIFIEDBY=scope.user_id,
+        CREATEDBY=USER_RECORDNO,
+        MODIFIEDBY=USER_RECORDNO,
+        CREATEDBYLOGINID=scope.user_id,
+        MODIFIEDBYLOGINID=scope.user_id,
         MEGAENTITYID=scope.entity or "",
         MEGAENTITYNAME=f"Isthmus {scope.entity}" if scope.entity else "",
     )
@@ -432,7 +488,8 @@ def update(store: Store, scope: Scope, el: Element) -> list[Element]:
     values.pop("CUSTOMERID", None)
     record.update(values)
     record["WHENMODIFIED"] = fmt_datetime(scope.today)
-    record["MODIFIEDBY"] = scope.user_id
+    record["MODIFIEDBY"] = USER_RECORDNO
+    record["MODIFIEDBYLOGINID"] = scope.user_id
     return [_written("customer", record)]
 
 
@@ -597,16 +654,19 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
             ErrorEntry("BL01001973", "", _FAILED_SO, ""),
         )
     now = fmt_datetime(scope.today)
+    header_recordno = store.next_recordno("SODOCUMENT")
     entries: list[Record] = []
     total = Decimal(0)
     for n, line in enumerate(lines, start=1):
         entries.append(
-            _so_line(store, scope, line, n=n, docid=docid, docno=docno, now=now, entity=entity)
+            _so_line(
+                store, scope, line, n=n, docid=docid, docno=header_recordno, now=now, entity=entity
+            )
         )
         total += Decimal(entries[-1]["TOTAL"])
     header = dict.fromkeys(OBJECTS["SODOCUMENT"], "")
     header.update(
-        RECORDNO=store.next_recordno("SODOCUMENT"),
+        RECORDNO=header_recordno,
         DOCNO=docno,
         DOCID=docid,
         DOCPARID="Sales Order",
@@ -623,10 +683,13 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         SUBTOTAL=fmt_num(total),
         TOTAL=fmt_num(total),
         MESSAGE=_text(el, "message"),
-        WHENCREATED=fmt_datetime(created),
+        WHENCREATED=fmt_date(created),
+        AUWHENCREATED=now,
         WHENMODIFIED=now,
-        CREATEDBY=scope.user_id,
-        MODIFIEDBY=scope.user_id,
+        CREATEDBY=USER_RECORDNO,
+        MODIFIEDBY=USER_RECORDNO,
+        CREATEDBYLOGINID=scope.user_id,
+        MODIFIEDBYLOGINID=scope.user_id,
         MEGAENTITYID=entity,
         MEGAENTITYNAME=f"Isthmus {entity}" if entity else "",
     )
@@ -732,7 +795,6 @@ def _so_line(
         PRICE=fmt_num(price),
         TOTAL=fmt_num(total),
         STATE="Pending",
-        WAREHOUSEID=warehouse,
         LOCATIONID=location,
         MEMO=_text(line, "memo"),
         WHENCREATED=now,
@@ -740,6 +802,7 @@ def _so_line(
         MEGAENTITYID=entity,
         **dims,
     )
+    entry["WAREHOUSE.LOCATION_NO"] = warehouse
     return entry
 
 
@@ -764,5 +827,6 @@ HANDLERS: dict[str, Handler] = {
     "create": create,
     "update": update,
     "create_sotransaction": create_sotransaction,
+    **METADATA_HANDLERS,
 }
 WRITE_FUNCTIONS = frozenset({"create", "update", "create_sotransaction"})

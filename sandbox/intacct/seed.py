@@ -8,7 +8,7 @@ are relative to the ``today`` the emulator is built with; price list windows are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox.intacct.objects import OBJECTS
@@ -94,6 +94,14 @@ def fmt_num(value: Decimal | int | None) -> str:
     return text
 
 
+def _changed(today: date, days_ago: int, minutes: int) -> str:
+    """A last-modified timestamp ``days_ago`` days before ``today``, spread over the day."""
+    moment = datetime.combine(today - timedelta(days=days_ago), time(6)) + timedelta(
+        minutes=minutes % 720
+    )
+    return moment.strftime("%m/%d/%Y %H:%M:%S")
+
+
 def _money(value: Decimal) -> Decimal:
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
@@ -111,7 +119,10 @@ class Seed:
         record = _blank(obj)
         record["RECORDNO"] = str(len(rows) + 1)
         for key, value in values.items():
-            record[key.replace("__", ".")] = value
+            name = key.replace("__", ".")
+            if name not in record:
+                raise KeyError(f"{obj} has no field {name}")
+            record[name] = value
         rows.append(record)
         return record
 
@@ -126,8 +137,10 @@ def build_seed(today: date) -> Seed:
     audit = {
         "WHENCREATED": created,
         "WHENMODIFIED": created,
-        "CREATEDBY": "Admin",
-        "MODIFIEDBY": "Admin",
+        "CREATEDBY": "1",
+        "MODIFIEDBY": "1",
+        "CREATEDBYLOGINID": "Admin",
+        "MODIFIEDBYLOGINID": "Admin",
     }
 
     for entity, currency in ENTITIES.items():
@@ -147,7 +160,7 @@ def build_seed(today: date) -> Seed:
             PARENTID=entity,
             STATUS="active",
             CURRENCY=ENTITIES[entity],
-            MEGAENTITYID=entity,
+            ENTITY=entity,
             **audit,
         )
     for dept, title in (("SALES", "Sales"), ("SERVICE", "Service"), ("MKT", "Marketing")):
@@ -220,7 +233,8 @@ def _seed_stock(seed: Seed, items: list[Record], today: date, audit: Record) -> 
             "WAREHOUSE",
             WAREHOUSEID=wh_id,
             NAME=name,
-            LOCATIONID=loc,
+            LOCATIONID=wh_id,
+            LOC__LOCATIONID=loc,
             STATUS="active",
             USEDINGL="true",
             MEGAENTITYID=entity,
@@ -255,8 +269,9 @@ def _seed_stock(seed: Seed, items: list[Record], today: date, audit: Record) -> 
                         LINE_NO="1",
                         ITEMID=item["ITEMID"],
                         ITEMNAME=item["NAME"],
-                        WAREHOUSEID=wh_id,
+                        WAREHOUSE__LOCATION_NO=wh_id,
                         QUANTITY=str(qty),
+                        QTY_REMAINING=str(qty - received),
                         QTY_CONVERTED=str(received),
                         UNIT="EA",
                         PRICE=item["STANDARD_COST"],
@@ -440,15 +455,26 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 CUSTTYPE="Key Account" if plist == "Key Accounts" else "Trade",
                 TAXID=f"{entity[:2]}{100000000 + i * 7919}",
                 ONETIME="false",
-                HIDEDISPLAYCONTACT="false",
                 DISPLAYCONTACT__PRINTAS=name,
                 DISPLAYCONTACT__COMPANYNAME=name,
                 PRICELIST=plist,
                 OBJECTRESTRICTION="Unrestricted",
                 MEGAENTITYID=entity,
                 MEGAENTITYNAME=f"Isthmus {entity}",
+                **{**audit, "WHENMODIFIED": _changed(today, i * 3 + e, i * 37)},
+            )
+            seed.add(
+                "CONTACT",
+                CONTACTNAME=f"{name} ({cust_id})",
+                PRINTAS=name,
+                COMPANYNAME=name,
+                EMAIL1=f"ap@{cust_id.lower()}.example",
+                MAILADDRESS__COUNTRYCODE=entity[:2],
+                STATUS="active",
+                MEGAENTITYID=entity,
                 **audit,
             )
+            customer["DISPLAYCONTACT.CONTACTNAME"] = f"{name} ({cust_id})"
             if status == "inactive":
                 continue
             # Invoices: paid, partially paid and open, some overdue.
@@ -465,7 +491,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 issued = today - timedelta(days=10 + 25 * k + i)
                 when_due = issued + timedelta(days=30)
                 state = "Paid" if due == 0 else ("Partially Paid" if paid else "Posted")
-                seed.add(
+                invoice = seed.add(
                     "ARINVOICE",
                     RECORDID=f"INV-{entity[:2]}-{inv_no:05d}",
                     STATE=state,
@@ -479,10 +505,34 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     TOTALENTERED=fmt_num(amount),
                     TOTALPAID=fmt_num(paid),
                     TOTALDUE=fmt_num(due),
-                    WHENMODIFIED=fmt_datetime(issued),
+                    WHENMODIFIED=_changed(today, 10 + 25 * k + i - 1, inv_no * 29),
+                    AUWHENCREATED=fmt_datetime(issued),
                     DOCNUMBER=f"INV-{entity[:2]}-{inv_no:05d}",
                     MEGAENTITYID=entity,
                     MEGAENTITYNAME=f"Isthmus {entity}",
+                )
+                seed.add(
+                    "ARINVOICEITEM",
+                    RECORDKEY=invoice["RECORDNO"],
+                    LINE_NO="1",
+                    ENTRY_DATE=fmt_date(issued),
+                    AMOUNT=fmt_num(amount),
+                    TRX_AMOUNT=fmt_num(amount),
+                    TOTALPAID=fmt_num(paid),
+                    TRX_TOTALPAID=fmt_num(paid),
+                    ACCOUNTNO="4000",
+                    ENTRYDESCRIPTION=f"Goods delivered ({invoice['RECORDID']})",
+                    LOCATIONID=entity,
+                    CURRENCY=currency,
+                    BASECURR=currency,
+                    STATE=state,
+                    RECORDTYPE="ri",
+                    CUSTOMERID=cust_id,
+                    CUSTOMERNAME=name,
+                    WHENCREATED=fmt_datetime(issued),
+                    WHENMODIFIED=fmt_datetime(issued),
+                    CREATEDBY="1",
+                    MODIFIEDBY="1",
                 )
                 total_due += due
                 if paid:
@@ -499,8 +549,14 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                         CURRENCY=currency,
                         TOTALENTERED=fmt_num(paid),
                         TOTALPAID=fmt_num(paid),
+                        WHENCREATED=fmt_date(when_due - timedelta(days=3)),
+                        AUWHENCREATED=fmt_datetime(when_due - timedelta(days=3)),
+                        WHENMODIFIED=_changed(
+                            today, max(0, (today - when_due).days + 3), pay_no * 31
+                        ),
+                        CREATEDBY="1",
+                        MODIFIEDBY="1",
                         MEGAENTITYID=entity,
-                        **audit,
                     )
             customer["TOTALDUE"] = fmt_num(total_due)
             # Sales orders: open ones make up exposure, closed/converted ones do not.
@@ -515,7 +571,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 qty = 5 + (i + k) % 20
                 price = _money(Decimal(item["BASEPRICE"]) * (Decimal("0.86") if e else 1))
                 total = _money(price * qty)
-                seed.add(
+                header = seed.add(
                     "SODOCUMENT",
                     DOCNO=docno,
                     DOCID=f"Sales Order-{docno}",
@@ -533,12 +589,17 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     TOTAL=fmt_num(total),
                     MEGAENTITYID=entity,
                     MEGAENTITYNAME=f"Isthmus {entity}",
-                    **audit,
+                    **{
+                        **audit,
+                        "WHENCREATED": fmt_date(date(2024, 1, 15)),
+                        "WHENMODIFIED": _changed(today, i + k * 7, so_no * 13),
+                    },
+                    AUWHENCREATED=audit["WHENCREATED"],
                 )
                 seed.add(
                     "SODOCUMENTENTRY",
                     DOCHDRID=f"Sales Order-{docno}",
-                    DOCHDRNO=docno,
+                    DOCHDRNO=header["RECORDNO"],
                     DOCPARID="Sales Order",
                     LINE_NO="1",
                     ITEMID=item["ITEMID"],
@@ -548,7 +609,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     PRICE=fmt_num(price),
                     TOTAL=fmt_num(total),
                     STATE=state,
-                    WAREHOUSEID="WH-BER" if entity == "DE01" else "WH-LON",
+                    WAREHOUSE__LOCATION_NO="WH-BER" if entity == "DE01" else "WH-LON",
                     LOCATIONID=entity,
                     DEPARTMENTID="SALES",
                     MEGAENTITYID=entity,

@@ -8,11 +8,12 @@ Field mapping (M3 → canonical), chosen where M3 offers several candidates:
 - items: ``MMS200MI/GetItmBasic`` + ``MMS015MI/Lst`` (quantity alternates, ``AUTP 1``):
   ``DMCF 1`` → factor ``COFA``, ``DMCF 2`` → ``1/COFA`` basic units per alternate unit.
 - prices: ``OIS320MI/GetPriceLine``: ``SAPR`` list, ``NETP`` net, ``DIP1``..``DIP6`` percent
-  discounts, ``PRRF`` price list, ``FVDT``/``LVDT`` validity when present.
+  discounts, ``PRRF`` price list (the transaction answers no validity dates).
 - availability: ``GetItmWhsBal`` (``STQT`` on hand, ``ALQT`` allocated, ``AV01`` available)
   + ``OIS100MI/GetATP`` (receipts are the increases of the ``AVTQ`` series after its first date).
 - orders: ``CUOR`` carries ``external_ref``; ``LstHead`` by customer is searched for it first,
-  then ``AddBatchHead``/``AddBatchLine``/``Confirm``; ``GetHead`` + ``LstLine`` read it back.
+  then ``AddBatchHead``/``AddBatchLine`` (M3 numbers the lines: ``PONR`` is an output, not an
+  input)/``Confirm``; ``GetHead`` + ``LstLine`` read it back.
 """
 
 from __future__ import annotations
@@ -210,8 +211,6 @@ class M3Adapter:
             net_price=_dec(rec.get("NETP")),
             discounts=discounts,
             price_list=rec.get("PRRF") or None,
-            valid_from=_ymd(rec.get("FVDT")),
-            valid_to=_ymd(rec.get("LVDT")),
             source=self._source(ctx),
             as_of=_now(),
         )
@@ -314,15 +313,15 @@ class M3Adapter:
             raise M3ProtocolError(
                 "AddBatchHead returned no order number", transaction="OIS100MI/AddBatchHead"
             )
-        for line in order.lines:
+        for line in sorted(order.lines, key=lambda ln: ln.line_no):
             requested = line.requested_date or order.requested_date
             await self._one(
                 ctx,
                 "OIS100MI",
                 "AddBatchLine",
                 {
+                    # AddBatchLine takes no PONR: M3 numbers the lines itself.
                     "ORNO": batch,
-                    "PONR": str(line.line_no),
                     "ITNO": line.item_id,
                     "ORQT": _m3_number(line.quantity),
                     "ALUN": line.uom,

@@ -140,7 +140,8 @@ class _Stock(msgspec.Struct, frozen=True):
 
 
 class _PoLine(msgspec.Struct, frozen=True):
-    WAREHOUSEID: str = ""
+    # A transaction line names its warehouse WAREHOUSE.LOCATION_NO (not WAREHOUSEID).
+    WAREHOUSE: str = msgspec.field(default="", name="WAREHOUSE.LOCATION_NO")
     QUANTITY: str = ""
     QTY_CONVERTED: str = ""
     WHENDUE: str = ""
@@ -167,7 +168,8 @@ async def _concurrently() -> AsyncIterator[asyncio.TaskGroup]:
 
 
 def _fields(view: type[msgspec.Struct]) -> tuple[str, ...]:
-    return view.__struct_fields__
+    """The Intacct field names a view reads (its encoded names, e.g. ``WAREHOUSE.LOCATION_NO``)."""
+    return view.__struct_encode_fields__
 
 
 def _view(record: Record, view: type[_V]) -> _V:
@@ -446,8 +448,10 @@ class IntacctAdapter:
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
         where = f"ITEMID = {quote(item_id)}"
+        po_where = where
         if warehouse_ids:
             where += f" AND WAREHOUSEID IN {_in(warehouse_ids)}"
+            po_where += f" AND WAREHOUSE.LOCATION_NO IN {_in(warehouse_ids)}"
         async with _concurrently() as tg:
             item_t = tg.create_task(self._item(ctx, item_id))
             stock_t = tg.create_task(
@@ -458,7 +462,8 @@ class IntacctAdapter:
                     ctx,
                     "PODOCUMENTENTRY",
                     _fields(_PoLine),
-                    f"{where} AND DOCPARID = 'Purchase Order' AND STATE IN {_in(_OPEN_PO_STATES)}",
+                    f"{po_where} AND DOCPARID = 'Purchase Order' "
+                    f"AND STATE IN {_in(_OPEN_PO_STATES)}",
                 )
             )
         item = item_t.result()
@@ -467,7 +472,7 @@ class IntacctAdapter:
             due = parse_date(po.WHENDUE)
             remaining = _dec(po.QUANTITY) - _dec(po.QTY_CONVERTED)
             if due is not None and remaining > 0:
-                receipts.setdefault(po.WAREHOUSEID, []).append(
+                receipts.setdefault(po.WAREHOUSE, []).append(
                     FutureReceipt(date=due, quantity=remaining)
                 )
         rows: dict[str, Availability] = {}

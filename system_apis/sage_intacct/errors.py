@@ -135,7 +135,9 @@ def error_from_details(
         details[0].text() if details else "Intacct reported a failure without details"
     )
     cls: type[IntacctError] = IntacctRejectedError
-    if codes & _AUTH_CODES or level == "authentication":
+    # XL03000006 is also what the newer ``query`` answers for a field it cannot query ("The
+    # following fields cannot be queried: …"): a sign-in failure only outside a <result>.
+    if level == "authentication" or (level != "result" and codes & _AUTH_CODES):
         cls = IntacctAuthError
     elif status_code == 429 or _mentions(details, "rate limit"):
         cls = IntacctRateLimitedError

@@ -81,6 +81,36 @@ async def test_token_is_refreshed_before_expiry_with_the_refresh_grant() -> None
         assert _token_requests(env.emulator) == ["password", "refresh_token"]
 
 
+async def test_without_refresh_tokens_an_expiring_token_is_replaced_by_a_new_sign_in() -> None:
+    async with infor_contract_env(token_lifetime=0.5, issue_refresh_token=False) as env:
+        await env.backend.ping(env.ctx)
+        await asyncio.sleep(0.45)  # inside the last fifth of the lifetime
+        await env.backend.ping(env.ctx)
+        assert _token_requests(env.emulator) == ["password", "password"]
+
+
+async def test_an_expired_token_refused_by_the_gateway_is_replaced_and_the_call_succeeds() -> None:
+    async with infor_contract_env(token_lifetime=0.2, issue_refresh_token=False) as env:
+        await env.backend.ping(env.ctx)
+        for token in env.emulator._access_tokens.values():
+            token.expires_at = 0.0
+        await env.backend.ping(env.ctx)
+        refused = [
+            r for r in env.emulator.received if r.kind == "mi" and r.name == "MNS150MI/GetUserData"
+        ]
+        assert len(refused) == 3  # accepted, refused (401), repeated with a new token
+        assert _token_requests(env.emulator) == ["password", "password"]
+
+
+async def test_sign_ins_beyond_the_per_minute_entitlement_are_throttled() -> None:
+    async with infor_contract_env(token_requests_per_minute=1) as env:
+        await env.backend.ping(env.ctx)
+        env.emulator.revoke_all_tokens()
+        with pytest.raises(BackendRateLimitedError) as caught:
+            await env.backend.ping(env.ctx)
+        assert caught.value.status_code == 429
+
+
 async def test_revoked_token_leads_to_a_new_sign_in_and_the_call_succeeds() -> None:
     async with infor_contract_env() as env:
         await env.backend.ping(env.ctx)

@@ -386,9 +386,16 @@ async def test_order_lines_carry_dimensions(env: Env) -> None:
             "SF-DIMS", dimensions={"department": "SERVICE", "class": "OEM"}, warehouse_id="WH-MUC"
         ),
     )
-    line = env.emulator.store.find("SODOCUMENTENTRY", _top(), "DOCHDRNO", ack.order_id)
+    line = env.emulator.store.find(
+        "SODOCUMENTENTRY", _top(), "DOCHDRID", f"Sales Order-{ack.order_id}"
+    )
     assert line is not None
-    assert (line["DEPARTMENTID"], line["CLASSID"], line["LOCATIONID"], line["WAREHOUSEID"]) == (
+    assert (
+        line["DEPARTMENTID"],
+        line["CLASSID"],
+        line["LOCATIONID"],
+        line["WAREHOUSE.LOCATION_NO"],
+    ) == (
         "SERVICE",
         "OEM",
         "DE01",

@@ -309,9 +309,9 @@ async def test_batch_order_is_confirmed_and_found_by_customer_order_reference(
     assert line["PONR"] == "1"
     assert confirmed["ORNO"] != batch
     assert (head["CUOR"], head["STAT"], head["WHLO"], head["CUCD"]) == ("SF-42", "20", "WUE", "USD")
-    assert [(r["ORQT"], r["ORQA"], r["ALUN"].strip()) for r in lines["results"][0]["records"]] == [
-        ("24", "2", "BOX")
-    ]
+    assert [
+        (r["ORQT"].strip(), r["ORQA"], r["ALUN"].strip()) for r in lines["results"][0]["records"]
+    ] == [("24", "2", "BOX")]
     assert [r["ORNO"].strip() for r in found["results"][0]["records"]] == [confirmed["ORNO"]]
     assert "SF-42" in [r["CUOR"].strip() for r in listed["results"][0]["records"]]
 

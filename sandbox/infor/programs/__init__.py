@@ -1,0 +1,99 @@
+"""M3 MI program definitions: one data file per program, the single source of the emulator's
+input validation, output layout (order, padding) and the MI metadata it serves (``MRS001MI``
+and ``;metadata=true``).
+
+File syntax (``OIS100MI.txt``): ``#`` comments; ``@program NAME description``;
+``@transaction NAME description``; then one field per line, ``I|O NAME TYPE LENGTH[!]
+description``, e.g. ``I CUNO A10! Customer number``: ``I`` input, ``O`` output; type ``A``
+alphanumeric, ``N`` numeric, ``D`` date; ``!`` a mandatory input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["MiField", "MiProgram", "MiTransaction", "programs"]
+
+_FIELD = re.compile(
+    r"^(?P<io>[IO]) (?P<name>\w{4}) (?P<type>[AND])(?P<len>\d+)(?P<mand>!?) ?(?P<desc>.*)$"
+)
+_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class MiField:
+    name: str
+    type: Literal["A", "N", "D"]
+    length: int
+    mandatory: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class MiTransaction:
+    program: str
+    name: str
+    description: str
+    inputs: tuple[MiField, ...]
+    outputs: tuple[MiField, ...]
+
+    @property
+    def multiple(self) -> bool:
+        """``M``: the transaction answers a list (``Lst…``, ``Search…``, ``Sel…``), else ``S``."""
+        return self.name.startswith(("Lst", "Search", "Sel"))
+
+    def input(self, name: str) -> MiField | None:
+        return next((f for f in self.inputs if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class MiProgram:
+    name: str
+    description: str
+    transactions: dict[str, MiTransaction]
+
+
+def _parse(path: Path) -> MiProgram:
+    name, description = path.stem, ""
+    txs: dict[str, tuple[str, list[MiField], list[MiField]]] = {}
+    current: str | None = None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("@program "):
+            _, name, description = [*line.split(" ", 2), ""][:3]
+        elif line.startswith("@transaction "):
+            _, current, tx_desc = [*line.split(" ", 2), ""][:3]
+            txs[current] = (tx_desc, [], [])
+        else:
+            match = _FIELD.match(line)
+            if match is None or current is None:
+                raise ValueError(f"{path.name}: cannot read {line!r}")
+            field = MiField(
+                match["name"],
+                match["type"],  # type: ignore[arg-type]
+                int(match["len"]),
+                match["mand"] == "!",
+                match["desc"].strip(),
+            )
+            txs[current][1 if match["io"] == "I" else 2].append(field)
+    return MiProgram(
+        name,
+        description,
+        {
+            tx: MiTransaction(name, tx, desc, tuple(inputs), tuple(outputs))
+            for tx, (desc, inputs, outputs) in txs.items()
+        },
+    )
+
+
+@cache
+def programs() -> dict[str, MiProgram]:
+    """Every program definition, by program name (read once)."""
+    found = (_parse(p) for p in sorted(_DIR.glob("*.txt")))
+    return {p.name: p for p in found}
