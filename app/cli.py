@@ -14,7 +14,7 @@ from app.settings import Settings, SettingsError, load_settings
 __all__ = ["main"]
 
 DEMO_STATE_DIR = Path(".isthmus")
-SANDBOX_PORTS = ("intacct", "infor", "issuer")
+SANDBOX_PORTS = ("intacct", "infor", "salesforce", "issuer")
 """Each is ``--<name>-port`` and the setting ``sandbox.<name>_port``."""
 
 
@@ -49,7 +49,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _load_or_exit(args.config)
-    configured = [name for name in ("intacct", "infor") if getattr(settings, name) is not None]
+    configured = [
+        name for name in ("intacct", "infor", "salesforce") if getattr(settings, name) is not None
+    ]
     print(
         json.dumps(
             {
@@ -118,6 +120,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             intacct_port=ports["intacct"],
             infor_port=ports["infor"],
             issuer_port=ports["issuer"],
+            salesforce_port=ports["salesforce"],
             state_dir=Path(args.state_dir),
         )
     except PortInUseError as exc:
@@ -140,6 +143,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         intacct_port=ports["intacct"],
         infor_port=ports["infor"],
         issuer_port=ports["issuer"],
+        salesforce_port=ports["salesforce"],
         state_dir=state_dir,
     ) as sandbox:
         os.environ.update(sandbox.gateway_environment())
@@ -151,7 +155,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"  API key: -H 'X-API-Key: isk_demo_salesforce' (partner: isk_demo_partner_a)\n"
             f"  token:   curl -s -u salesforce-demo:demo-salesforce-secret "
             f"-d grant_type=client_credentials "
-            f"http://{sandbox.host}:{sandbox.issuer_port}/oauth2/token\n",
+            f"http://{sandbox.host}:{sandbox.issuer_port}/oauth2/token\n"
+            f"  Salesforce org: https://{sandbox.host}:{sandbox.salesforce_port} "
+            f"(credentials and CA: {state_dir}/salesforce.json)\n",
             file=sys.stderr,
             flush=True,
         )
@@ -196,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _sandbox_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="sandbox host (setting sandbox.host; 127.0.0.1)")
-    defaults = {"intacct": 8701, "infor": 8702, "issuer": 8704}
+    defaults = {"intacct": 8701, "infor": 8702, "salesforce": 8703, "issuer": 8704}
     for name in SANDBOX_PORTS:
         parser.add_argument(
             f"--{name}-port",

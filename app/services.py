@@ -14,6 +14,7 @@ from app.settings import Settings
 from process_apis.capabilities import ProcessApi
 from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
+from system_apis.crm import CrmBackend
 from system_apis.resilience import ResilientBackend
 
 __all__ = ["ReadinessCheck", "Services"]
@@ -41,6 +42,8 @@ class Services:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     tracing: Tracing = field(default_factory=Tracing)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
+    salesforce: CrmBackend | None = None
+    """The Salesforce org (write-back, master data), when configured."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "ObservabilitySettings",
     "RateLimitSettings",
     "ResilienceSettings",
+    "SalesforceSettings",
     "SandboxSettings",
     "SecuritySettings",
     "Settings",
@@ -130,6 +131,7 @@ class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     host: str = "127.0.0.1"
     intacct_port: Port = 8701
     infor_port: Port = 8702
+    salesforce_port: Port = 8703
     issuer_port: Port = 8704
 
 
@@ -150,6 +152,43 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+
+
+class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The Salesforce org: JWT bearer (consumer key + username + private key file) or client
+    credentials (client id + secret), exactly one of the two."""
+
+    login_url: Annotated[str, msgspec.Meta(pattern=r"^https://")] = "https://login.salesforce.com"
+    """``https://login.salesforce.com``, ``https://test.salesforce.com`` or the My Domain URL."""
+    audience: str | None = None
+    """JWT ``aud``; defaults to the login URL."""
+    api_version: Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]\.0$")] = "62.0"
+    consumer_key: str | None = None
+    username: str | None = None
+    private_key_file: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    ca_file: str | None = None
+    """CA bundle to trust instead of the system store (the sandbox writes one)."""
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=25)] = 4
+    """Threads running simple-salesforce calls: the most calls in flight to the org."""
+    api_reserve: Annotated[int, msgspec.Meta(ge=0)] = 500
+    """Stop calling when the org's remaining daily API requests fall to this many."""
+    budget_recheck_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300.0
+    describe_ttl_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 3600.0
+
+    def __post_init__(self) -> None:
+        jwt = (self.consumer_key, self.username, self.private_key_file)
+        client = (self.client_id, self.client_secret)
+        if all(jwt) == all(client):
+            raise ValueError(
+                "set either consumer_key, username and private_key_file (JWT bearer) or "
+                "client_id and client_secret (client credentials) - at `$.salesforce`"
+            )
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"SalesforceSettings(login_url={self.login_url!r}, username={self.username!r})"
 
 
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*:[a-z][a-z_]*$")]
@@ -256,6 +295,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=16 * 1024 * 1024)] = 1_048_576
     intacct: IntacctSettings | None = None
     infor: InforSettings | None = None
+    salesforce: SalesforceSettings | None = None
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     resilience: ResilienceSettings = msgspec.field(default_factory=ResilienceSettings)
     observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
@@ -314,7 +354,7 @@ def _field_names() -> frozenset[str]:
     structs = (
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
-        ObservabilitySettings, SandboxSettings,
+        ObservabilitySettings, SandboxSettings, SalesforceSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 from app.correlation import CORRELATION_HEADER, current_correlation_id, current_traceparent
 from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
 from app.observability import GatewayMetrics, Tracing
+from app.observability.salesforce_usage import SalesforceUsageCollector
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
 from process_apis.capabilities import ProcessApi
@@ -20,10 +22,17 @@ from process_apis.xref import CrossReference
 from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.concurrency import SharedSlots
 from system_apis.contract import CallContext, ErpBackend, Vendor
+from system_apis.crm import CrmBackend
 from system_apis.observability import ObservedBackend
 from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
 
-__all__ = ["build_backends", "build_http_client", "build_process_api", "build_services"]
+__all__ = [
+    "build_backends",
+    "build_http_client",
+    "build_process_api",
+    "build_salesforce",
+    "build_services",
+]
 
 
 async def _propagate_ids(request: httpx.Request) -> None:
@@ -106,6 +115,45 @@ def build_backends(
             max_response_bytes=settings.infor.max_response_bytes,
         )
     return backends
+
+
+def build_salesforce(settings: Settings) -> CrmBackend | None:
+    """The org adapter: simple-salesforce over a requests session that trusts ``ca_file``."""
+    cfg = settings.salesforce
+    if cfg is None:
+        return None
+    from system_apis.salesforce import (
+        ClientCredentials,
+        JwtBearer,
+        SalesforceAdapter,
+        SalesforceClient,
+        build_session,
+    )
+
+    session = build_session(ca_file=cfg.ca_file, pool_size=cfg.max_in_flight)
+    credentials: JwtBearer | ClientCredentials
+    if cfg.consumer_key and cfg.username and cfg.private_key_file:
+        credentials = JwtBearer(
+            consumer_key=cfg.consumer_key,
+            username=cfg.username,
+            private_key_file=Path(cfg.private_key_file),
+            audience=cfg.audience,
+        )
+    else:
+        credentials = ClientCredentials(
+            client_id=cfg.client_id or "", client_secret=cfg.client_secret or ""
+        )
+    client = SalesforceClient(
+        session,
+        login_url=cfg.login_url,
+        credentials=credentials,
+        api_version=cfg.api_version,
+        timeout_s=cfg.timeout_s,
+        max_in_flight=cfg.max_in_flight,
+        api_reserve=cfg.api_reserve,
+        budget_recheck_s=cfg.budget_recheck_s,
+    )
+    return SalesforceAdapter(client, describe_ttl_s=cfg.describe_ttl_s)
 
 
 def _kind(setting: CacheKindSetting | None, default: KindPolicy) -> KindPolicy:
@@ -265,6 +313,21 @@ async def build_services(
             services.readiness_checks.append(
                 _ping_probe(backend, CallContext(company=route.company, division=route.division))
             )
+    salesforce = build_salesforce(settings)
+    if salesforce is not None:
+        services.salesforce = salesforce
+        services.exit_stack.callback(getattr(salesforce, "close", lambda: None))
+        reserve = settings.salesforce.api_reserve if settings.salesforce else 0
+        metrics.registry.register(SalesforceUsageCollector(salesforce, reserve))
+        services.readiness_checks.append(
+            ReadinessCheck(
+                "salesforce",
+                lambda: salesforce.ping(
+                    CallContext(company="salesforce", deadline=time.monotonic() + 2)
+                ),
+                required=False,
+            )
+        )
     if redis is not None:
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
         tracing.instrument_redis()

@@ -30,6 +30,7 @@ XREF_FILE = Path(__file__).parent / "data" / "xref.json"
 
 
 ISSUER_PORT = 8704
+SALESFORCE_PORT = 8703
 
 
 def _build_apps(
@@ -54,9 +55,13 @@ def run_sandbox(
     infor_port: int,
     state_dir: Path,
     issuer_port: int = ISSUER_PORT,
+    salesforce_port: int = SALESFORCE_PORT,
 ) -> None:
     """Serve every emulator; ``PortInUseError`` (nothing served) when a port is taken."""
-    ports = {"intacct": intacct_port, "infor": infor_port, "issuer": issuer_port}
+    ports = {
+        "intacct": intacct_port, "infor": infor_port, "issuer": issuer_port,
+        "salesforce": salesforce_port,
+    }  # fmt: skip
     sockets = bind_ports(host, ports)
     apps = _build_apps(host, intacct_port, infor_port, state_dir, issuer_port)
     servers = {
@@ -65,6 +70,7 @@ def run_sandbox(
         )
         for name, app in apps.items()
     }
+    servers["salesforce"] = _salesforce_server(host, salesforce_port, state_dir)
 
     async def serve_all() -> None:
         await asyncio.gather(
@@ -74,11 +80,43 @@ def run_sandbox(
     print(
         f"sandbox: Intacct http://{host}:{intacct_port}/ia/xml/xmlgw.phtml, "
         f"Infor ION http://{host}:{infor_port} (.ionapi: {state_dir / IONAPI_FILENAME}), "
-        f"token issuer http://{host}:{issuer_port}/oauth2/token",
+        f"token issuer http://{host}:{issuer_port}/oauth2/token, "
+        f"Salesforce https://{host}:{salesforce_port} (credentials: {state_dir}/salesforce.json)",
         file=sys.stderr,
         flush=True,
     )
     asyncio.run(serve_all())
+
+
+def _salesforce_server(host: str, port: int, state_dir: Path) -> uvicorn.Server:
+    """The org over HTTPS: a fresh CA and server certificate, and the app's JWT key, in state_dir."""
+    from sandbox.salesforce import SalesforceEmulator, SandboxTls
+
+    tls = SandboxTls.create(state_dir)
+    org = SalesforceEmulator(public_url=f"https://{host}:{port}")
+    org.write_credentials(state_dir, ca_file=tls.ca_file)
+    config = uvicorn.Config(
+        org.app, host=host, port=port, log_level="warning", lifespan="off",
+        ssl_certfile=str(tls.server_pem), ssl_keyfile=str(tls.server_pem),
+    )  # fmt: skip
+    return uvicorn.Server(config)
+
+
+def salesforce_environment(host: str, port: int, state_dir: Path) -> dict[str, str]:
+    """Settings that point a gateway at the sandbox org (JWT bearer, trusting the sandbox CA)."""
+    from sandbox.salesforce import SANDBOX_CONSUMER_KEY, SANDBOX_USERNAME
+    from sandbox.salesforce.tls import CA_FILENAME
+
+    url = f"https://{host}:{port}"
+    return {
+        "ISTHMUS_SALESFORCE__LOGIN_URL": url,
+        "ISTHMUS_SALESFORCE__CONSUMER_KEY": SANDBOX_CONSUMER_KEY,
+        "ISTHMUS_SALESFORCE__USERNAME": SANDBOX_USERNAME,
+        "ISTHMUS_SALESFORCE__PRIVATE_KEY_FILE": str(
+            (state_dir / "salesforce-jwt-key.pem").resolve()
+        ),
+        "ISTHMUS_SALESFORCE__CA_FILE": str((state_dir / CA_FILENAME).resolve()),
+    }
 
 
 def security_environment(host: str, issuer_port: int = ISSUER_PORT) -> dict[str, str]:
@@ -107,7 +145,11 @@ def security_environment(host: str, issuer_port: int = ISSUER_PORT) -> dict[str,
 
 
 def gateway_environment(
-    host: str, intacct_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
+    host: str,
+    intacct_port: int,
+    state_dir: Path,
+    issuer_port: int = ISSUER_PORT,
+    salesforce_port: int = SALESFORCE_PORT,
 ) -> dict[str, str]:
     """Settings that point a gateway at a running sandbox."""
     from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
@@ -123,6 +165,7 @@ def gateway_environment(
         "ISTHMUS_INTACCT__USER_PASSWORD": cred.user_password,
         "ISTHMUS_INFOR__IONAPI_FILE": str((state_dir / IONAPI_FILENAME).resolve()),
         "ISTHMUS_XREF_FILE": str(XREF_FILE.resolve()),
+        **salesforce_environment(host, salesforce_port, state_dir),
         **{
             f"ISTHMUS_INTACCT__DEFAULT_PRICE_LISTS__{entity}": price_list
             for entity, price_list in ENTITY_DEFAULT_PRICE_LIST.items()
@@ -154,9 +197,11 @@ class SandboxProcess:
         intacct_port: int = 8701,
         infor_port: int = 8702,
         issuer_port: int = ISSUER_PORT,
+        salesforce_port: int = SALESFORCE_PORT,
         state_dir: Path,
     ) -> None:
         self.issuer_port = issuer_port
+        self.salesforce_port = salesforce_port
         self.host = host
         self.intacct_port = intacct_port
         self.infor_port = infor_port
@@ -170,16 +215,19 @@ class SandboxProcess:
             "--intacct-port", str(self.intacct_port),
             "--infor-port", str(self.infor_port),
             "--issuer-port", str(self.issuer_port),
+            "--salesforce-port", str(self.salesforce_port),
             "--state-dir", str(self.state_dir),
         ]  # fmt: skip
         self._proc = subprocess.Popen(args, env=os.environ.copy())  # noqa: S603 - our own module
         deadline = time.monotonic() + 20
-        for port in (self.intacct_port, self.infor_port, self.issuer_port):
+        for port in (self.intacct_port, self.infor_port, self.issuer_port, self.salesforce_port):
             _wait_for_port(self.host, port, deadline, self._proc)
         return self
 
     def gateway_environment(self) -> dict[str, str]:
-        return gateway_environment(self.host, self.intacct_port, self.state_dir, self.issuer_port)
+        return gateway_environment(
+            self.host, self.intacct_port, self.state_dir, self.issuer_port, self.salesforce_port
+        )
 
     def __exit__(
         self,
@@ -201,6 +249,7 @@ def _main() -> None:
     parser.add_argument("--intacct-port", type=int, default=8701)
     parser.add_argument("--infor-port", type=int, default=8702)
     parser.add_argument("--issuer-port", type=int, default=ISSUER_PORT)
+    parser.add_argument("--salesforce-port", type=int, default=SALESFORCE_PORT)
     parser.add_argument("--state-dir", default=".isthmus")
     args = parser.parse_args()
     try:
@@ -210,6 +259,7 @@ def _main() -> None:
             infor_port=args.infor_port,
             state_dir=Path(args.state_dir),
             issuer_port=args.issuer_port,
+            salesforce_port=args.salesforce_port,
         )
     except PortInUseError as exc:
         print(f"sandbox: {exc}; choose another with --{exc.name}-port", file=sys.stderr)

@@ -44,6 +44,7 @@ def _suite_secrets() -> list[str]:
     from sandbox.infor.emulator import InforEmulator
     from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as intacct
     from sandbox.issuer import DEMO_API_KEYS, DEMO_CLIENTS
+    from sandbox.salesforce import SANDBOX_CONSUMER_SECRET
     from tests.support.apps import TEST_SECRETS
 
     infor = InforEmulator(public_url="http://127.0.0.1:1")
@@ -55,6 +56,7 @@ def _suite_secrets() -> list[str]:
         infor.secret_key,
         *DEMO_API_KEYS,
         *(client.client_secret for client in DEMO_CLIENTS),
+        SANDBOX_CONSUMER_SECRET,
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -30,10 +31,13 @@ def _ports() -> list[str]:
         "--intacct-port", str(free_port()),
         "--infor-port", str(free_port()),
         "--issuer-port", str(free_port()),
+        "--salesforce-port", str(free_port()),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("flag", ["--intacct-port", "--infor-port", "--issuer-port"])
+@pytest.mark.parametrize(
+    "flag", ["--intacct-port", "--infor-port", "--issuer-port", "--salesforce-port"]
+)
 def test_a_taken_port_is_one_line_naming_it(
     taken_port: int, flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -57,7 +61,8 @@ def test_a_port_setting_is_used_when_no_flag_is_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ISTHMUS_SANDBOX__ISSUER_PORT", str(taken_port))
-    args = ["--intacct-port", str(free_port()), "--infor-port", str(free_port())]
+    args = ["--intacct-port", str(free_port()), "--infor-port", str(free_port()),
+            "--salesforce-port", str(free_port())]  # fmt: skip
 
     rc = main(["sandbox", *args, "--state-dir", str(tmp_path)])
 
@@ -68,11 +73,11 @@ def test_a_port_setting_is_used_when_no_flag_is_given(
 
 
 def test_the_sandbox_starts_on_any_free_ports(tmp_path: Path) -> None:
-    intacct, infor, issuer = free_port(), free_port(), free_port()
+    intacct, infor, issuer, org = free_port(), free_port(), free_port(), free_port()
     command = [
         sys.executable, "-m", "app.cli", "sandbox",
         "--intacct-port", str(intacct), "--infor-port", str(infor),
-        "--issuer-port", str(issuer), "--state-dir", str(tmp_path),
+        "--issuer-port", str(issuer), "--salesforce-port", str(org), "--state-dir", str(tmp_path),
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=os.environ.copy(), stderr=subprocess.PIPE)
     try:
@@ -92,6 +97,16 @@ def test_the_sandbox_starts_on_any_free_ports(tmp_path: Path) -> None:
                     time.sleep(0.05)  # polling a child process's start, not timing a result
         assert answers[issuer] == 200
         assert all(status < 500 for status in answers.values())
+        while True:  # the org answers over HTTPS, trusting the CA it wrote
+            assert time.monotonic() < deadline, f"port {org} never opened"
+            try:
+                trust = ssl.create_default_context(cafile=str(tmp_path / "salesforce-ca.pem"))
+                versions = httpx.get(f"https://127.0.0.1:{org}/services/data/", verify=trust)
+                break
+            except (httpx.TransportError, FileNotFoundError, ssl.SSLError):
+                time.sleep(0.05)  # polling a child process's start, not timing a result
+        assert versions.json()[-1]["version"] == "62.0"
+        assert (tmp_path / "salesforce-jwt-key.pem").stat().st_mode & 0o077 == 0
     finally:
         proc.terminate()
         proc.wait(timeout=10)
