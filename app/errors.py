@@ -14,7 +14,7 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap, Scope
 
-from app.correlation_scope import correlation_id_for
+from app.correlation import correlation_id_for
 from app.problems import PROBLEM_JSON, FieldProblem, Problem, ProblemError, problem_type
 from process_apis.errors import ProcessError
 from system_apis.errors import BackendError

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
-from process_apis.capabilities import ProcessApi
-from system_apis.caching import CachedBackend, TwoLevelCache
+from process_apis import ProcessApi
+from system_apis.cache import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.crm import CrmBackend
 from system_apis.resilience import ResilientBackend

@@ -6,7 +6,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from app.observability.metrics import CONTENT_TYPE
-from app.routes._experience import problem_responses
+from app.routes.shared import problem_responses
 from app.security import OPS_ADMIN, security_requirements
 from app.services import Services
 

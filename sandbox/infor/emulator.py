@@ -125,8 +125,11 @@ class InforEmulator:
         nok_status: int = 400,
         today: date | None = None,
         received_maxlen: int = 500,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.public_url = public_url.rstrip("/")
+        self.clock = clock
+        """What token lifetimes are measured with (tests move a manual one)."""
         self.tenant = tenant
         self.client_id = client_id or f"{tenant}~isthmus-sandbox"
         self.client_secret = client_secret
@@ -271,7 +274,7 @@ class InforEmulator:
         )
         if not self._client_ok(headers, form):
             return _oauth_error(401, "invalid_client", "Invalid client or client credentials.")
-        now = time.monotonic()
+        now = self.clock()
         limited = self._token_limited(now)
         if limited is not None:
             return limited
@@ -349,7 +352,7 @@ class InforEmulator:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         with self._lock:
             known = self._access_tokens.get(token)
-            valid = known is not None and not known.revoked and known.expires_at > time.monotonic()
+            valid = known is not None and not known.revoked and known.expires_at > self.clock()
         if valid:
             return None
         challenge = b'Bearer error="invalid_token"'

