@@ -151,6 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # Keys, issuers and partners given in the environment are kept beside the demo's.
         os.environ.update(merged_environment(os.environ, sandbox.gateway_environment()))
         os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
+        os.environ.setdefault("ISTHMUS_WORKER__EMBEDDED", "true")  # orders get booked
         settings = _load_or_exit(args.config)
         print(
             f"\nIsthmus demo: docs at http://{settings.host}:{settings.port}/docs "
@@ -166,6 +167,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
             flush=True,
         )
         return _serve(settings)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.worker import run_worker
+
+    settings = _load_or_exit(args.config)
+    configure_logging(settings.log_level, json=settings.log_json)
+    return run_worker(settings)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from store import Database, current_revision, head_revision, upgrade
+
+    settings = _load_or_exit(args.config)
+
+    async def run() -> str | None:
+        db = Database(settings.store.url)
+        try:
+            if args.action == "upgrade":
+                await upgrade(db, args.revision)
+            return await current_revision(db)
+        finally:
+            await db.aclose()
+
+    revision = asyncio.run(run())
+    print(json.dumps({"database": repr(settings.store), "revision": revision,
+                      "head": head_revision()}))  # fmt: skip
+    return 0
 
 
 def _load_or_exit(config: str | None) -> Settings:
@@ -197,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the vendor emulators")
     _sandbox_flags(sandbox)
     sandbox.set_defaults(func=cmd_sandbox)
+
+    sub.add_parser("worker", help="submit accepted orders to the ERPs").set_defaults(
+        func=cmd_worker
+    )
+    db = sub.add_parser("db", help="the durable store's schema")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    db_upgrade = db_sub.add_parser("upgrade", help="apply migrations (default: to the newest)")
+    db_upgrade.add_argument("revision", nargs="?", default="head")
+    db_sub.add_parser("current", help="print the schema revision")
+    db.set_defaults(func=cmd_db)
 
     demo = sub.add_parser("demo", help="run the sandbox and the gateway wired to it")
     _sandbox_flags(demo)

@@ -13,13 +13,15 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.types import ExceptionHandlersMap, Scope
+from sqlalchemy.exc import DBAPIError
 
 from app.correlation import correlation_id_for
 from app.problems import PROBLEM_JSON, FieldProblem, Problem, ProblemError, problem_type
 from process_apis.errors import ProcessError
+from process_apis.orders.errors import OrderError
 from system_apis.errors import BackendError
 
-__all__ = ["exception_handlers", "problem_response"]
+__all__ = ["exception_handlers", "problem_response", "response_for"]
 
 log = logging.getLogger("isthmus.errors")
 
@@ -53,6 +55,7 @@ def problem_response(
     backend: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     retry_after_s: float | None = None,
+    order_id: str | None = None,
 ) -> Response[Problem]:
     default_code, default_title = _TITLES.get(status, ("error", "Error"))
     code = code or default_code
@@ -67,6 +70,7 @@ def problem_response(
         errors=errors,
         backend=backend,
         retry_after_s=retry_after_s,
+        order_id=order_id,
     )
     return Response(content=problem, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -155,6 +159,42 @@ def _process_handler(request: Request[Any, Any, Any], exc: ProcessError) -> Resp
     )
 
 
+def _order_handler(request: Request[Any, Any, Any], exc: OrderError) -> Response[Problem]:
+    errors = [
+        FieldProblem(
+            pointer=f"/lines/{r.line_no - 1}" if r.line_no else "", detail=f"{r.code}: {r.message}"
+        )
+        for r in exc.reasons
+    ]
+    if exc.pointer is not None:
+        errors.insert(0, FieldProblem(pointer=exc.pointer, detail=exc.detail))
+    headers = {}
+    if exc.order_id is not None:
+        base = request.url.path.rsplit("/orders", 1)[0]
+        headers["location"] = f"{base}/orders/{exc.order_id}"
+    if exc.status == 409 and exc.order_id is None:
+        headers["retry-after"] = "1"
+    return problem_response(
+        request.scope, exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+        errors=errors or None, headers=headers, order_id=exc.order_id,
+    )  # fmt: skip
+
+
+def _store_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # A database error, or a refused connection (the only connections routes make are to the
+    # store: ERP calls raise BackendError).
+    log.error("store unavailable: %s", type(exc).__name__)
+    return problem_response(
+        request.scope,
+        503,
+        code="store_unavailable",
+        title="The order store is unavailable",
+        detail="Nothing was accepted; retry with the same Idempotency-Key.",
+        headers={"retry-after": "1"},
+        retry_after_s=1,
+    )
+
+
 _BACKEND_STATUS = {
     "not_found": (422, "backend_not_found", "The ERP does not know this record"),
     "rejected": (422, "backend_rejected", "The ERP refused the request"),
@@ -201,7 +241,19 @@ exception_handlers: ExceptionHandlersMap = {
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     ProblemError: _problem_handler,
+    OrderError: _order_handler,
     ProcessError: _process_handler,
+    DBAPIError: _store_handler,
+    ConnectionError: _store_handler,
     BackendError: _backend_handler,
     Exception: _internal_handler,
 }
+
+
+def response_for(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """The problem response the exception handlers would give ``exc`` (most specific first)."""
+    for cls in type(exc).__mro__:
+        handler = exception_handlers.get(cls)
+        if handler is not None:
+            return handler(request, exc)
+    return _internal_handler(request, exc)

@@ -16,7 +16,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from app import __version__
 from app.correlation import CorrelationMiddleware, echo_correlation_id
 from app.errors import exception_handlers
-from app.experience import LightningController, PortalController
+from app.experience import (
+    LightningController,
+    LightningOrdersController,
+    PortalController,
+    PortalOrdersController,
+)
 from app.middleware import require_json_body
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
@@ -24,7 +29,7 @@ from app.openapi_decimals import DecimalStringSchema
 from app.openapi_strict import seal_strict_request_schemas
 from app.ops import HealthController, OpsController
 from app.ops import metrics as metrics_route
-from app.routes import ProcessController
+from app.routes import ProcessController, ProcessOrdersController
 from app.routes.shared import provide_ask
 from app.security import (
     PROCESS_INVOKE,
@@ -45,7 +50,7 @@ __all__ = ["create_app"]
 DESCRIPTION = """\
 Isthmus answers Salesforce (Apex callouts, Lightning components) and partner portals in real
 time with ERP truth: credit, prices and available-to-promise stock, from Infor M3 (ION API)
-and Sage Intacct. Every error is RFC 9457 `application/problem+json` with a stable `type`,
+and Sage Intacct, and books their orders there (asynchronous, idempotent). Every error is RFC 9457 `application/problem+json` with a stable `type`,
 our `code` and the request's `correlation_id` (send `X-Correlation-ID` to set it).
 
 Authenticate with an API key in `X-API-Key` or an OAuth 2.0 bearer JWT (client credentials)
@@ -120,7 +125,7 @@ def create_app(
     # The process APIs are internal: their own scope, documented on every operation.
     process = Router(
         path="/",
-        route_handlers=[ProcessController],
+        route_handlers=[ProcessController, ProcessOrdersController],
         opt=requires(PROCESS_INVOKE),
         security=security_requirements(PROCESS_INVOKE),
     )
@@ -132,6 +137,8 @@ def create_app(
             process,
             LightningController,
             PortalController,
+            LightningOrdersController,
+            PortalOrdersController,
             *_openapi_json_route(settings),
         ],
         lifespan=[lifespan],

@@ -34,6 +34,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     backend: dict[str, Any] | None = None
     """Vendor, vendor code and message when a backend refused the request."""
     retry_after_s: float | None = None
+    order_id: str | None = None
+    """The order this problem concerns (e.g. the one already holding an external reference)."""
 
 
 class ProblemError(Exception):

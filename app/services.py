@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis import ProcessApi
+from process_apis.orders import OrderService
+from store import Database
 from system_apis.cache import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.crm import CrmBackend
@@ -42,6 +44,9 @@ class Services:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     tracing: Tracing = field(default_factory=Tracing)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
+    store: Database | None = None
+    orders: OrderService | None = None
+    """Order acceptance over the store; None when the gateway runs without one (tests)."""
     salesforce: CrmBackend | None = None
     """The Salesforce org (write-back, master data), when configured."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)

@@ -30,6 +30,7 @@ __all__ = [
     "IntacctSettings",
     "IssuerSetting",
     "ObservabilitySettings",
+    "OrdersSettings",
     "RateLimitSettings",
     "ResilienceSettings",
     "SalesforceSettings",
@@ -37,6 +38,8 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "SettingsError",
+    "StoreSettings",
+    "WorkerSettings",
     "load_settings",
 ]
 
@@ -75,6 +78,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Entity → the sales price list used when a customer names none."""
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+    tax_subtotal: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Tax"
+    """The Sales Order definition's subtotal that receives an order's line taxes."""
 
     def __repr__(self) -> str:  # never print passwords
         return (
@@ -155,6 +160,49 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+
+
+class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The durable store (orders, idempotency records, outbox, failures)."""
+
+    url: str = "sqlite+aiosqlite:///.isthmus/isthmus.db"
+    """``postgresql://user:pass@host/db`` in production; a SQLite file is the embedded default."""
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    migrate_on_start: bool = True
+    """Bring the schema up to date when the gateway or worker starts (else: isthmus db upgrade)."""
+
+    def __repr__(self) -> str:  # the URL may carry a password
+        return f"StoreSettings(url={self.url.split('@')[-1]!r})"
+
+
+class OrdersSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Order acceptance: idempotency, re-validation, and how long a caller may wait."""
+
+    idempotency_retention_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 86_400
+    """How long a key's first response is replayed (published in the API docs)."""
+    idempotency_lock_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 30.0
+    """A request holding a key longer than this is presumed dead and the key is taken over."""
+    wait_max_ms: Annotated[int, msgspec.Meta(ge=0, le=8000)] = 5000
+    """Cap on ``Prefer: wait`` (kept well under Apex's 10 s callout timeout)."""
+    validation_default: Literal["block", "warn"] = "block"
+    """``block``: a quote verdict of block refuses the order; ``warn``: accepted with warnings."""
+    validation: dict[str, Literal["block", "warn"]] = {}
+    """Per entity, overriding ``validation_default``."""
+
+
+class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``isthmus worker``: submits accepted orders to the ERPs."""
+
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
+    lease_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
+    """A claimed entry is another worker's after this, unless renewed (every third of it)."""
+    idle_poll_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 8
+    backoff_base_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 2.0
+    backoff_max_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300.0
+    submit_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
+    embedded: bool = False
+    """Run a worker inside the gateway process too (the demo does)."""
 
 
 class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -314,6 +362,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Quoted vs ERP net unit price differences up to this are a match (rounding)."""
     docs: bool = True
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    store: StoreSettings = msgspec.field(default_factory=StoreSettings)
+    orders: OrdersSettings = msgspec.field(default_factory=OrdersSettings)
+    worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     sandbox: SandboxSettings = msgspec.field(default_factory=SandboxSettings)
 
     def __post_init__(self) -> None:
@@ -360,7 +411,8 @@ def _field_names() -> frozenset[str]:
     structs = (
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
-        ObservabilitySettings, SandboxSettings, SalesforceSettings,
+        ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
+        SandboxSettings, SalesforceSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
@@ -377,6 +429,7 @@ _JSON_ENV = {
     ("security", "issuers"),
     ("security", "partners"),
     ("security", "cors_origins"),
+    ("orders", "validation"),
 }
 
 

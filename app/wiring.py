@@ -17,8 +17,10 @@ from app.settings import CacheKindSetting, Settings
 from process_apis import ProcessApi
 from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
+from process_apis.orders import OrderPolicy, OrderService
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
+from store import Database, upgrade
 from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Vendor
 from system_apis.crm import CrmBackend
@@ -101,6 +103,7 @@ def build_backends(
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
             max_response_bytes=cfg.max_response_bytes,
+            tax_subtotal=cfg.tax_subtotal,
             # Intacct's concurrency limit is per company: with Redis, all replicas share it.
             slots=SharedSlots(
                 redis,
@@ -341,4 +344,36 @@ async def build_services(
     if redis is not None:
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
         tracing.instrument_redis()
+    await attach_store(services)
     return services
+
+
+def order_policy(settings: Settings) -> OrderPolicy:
+    o = settings.orders
+    return OrderPolicy(
+        idempotency_retention_s=o.idempotency_retention_s,
+        idempotency_lock_s=o.idempotency_lock_s,
+        validation_default=o.validation_default,
+        validation=dict(o.validation),
+    )
+
+
+async def attach_store(services: Services) -> None:
+    """Open the order store (migrating it when configured to), and the embedded worker."""
+    settings = services.settings
+    db = Database(settings.store.url, pool_size=settings.store.pool_size)
+    services.exit_stack.push_async_callback(db.aclose)
+    if settings.store.migrate_on_start:
+        await upgrade(db)
+    services.store = db
+    services.orders = OrderService(db, services.process, order_policy(settings))
+
+    async def store_ping() -> None:
+        async with db.transaction() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    services.readiness_checks.append(ReadinessCheck("store", store_ping, required=True))
+    if settings.worker.embedded:
+        from app.worker import start_embedded_worker
+
+        start_embedded_worker(services)

@@ -135,5 +135,12 @@ class ObservedBackend:
     async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
         return await self._observe("get_order", ctx, lambda: self._inner.get_order(ctx, order_id))
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        return await self._observe(
+            "find_order", ctx, lambda: self._inner.find_order(ctx, customer_id, external_ref)
+        )
+
     async def ping(self, ctx: CallContext) -> None:
         await self._observe("ping", ctx, lambda: self._inner.ping(ctx))

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from app.logs import JsonFormatter, RedactingFilter
+from tests.support.postgres_server import PostgresServer
 from tests.support.redis_server import RedisServer
+from tests.support.stores import database_name, empty_url, migrate
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +40,48 @@ def killable_redis() -> Iterator[RedisServer]:
         yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for the whole session (its own initdb, free port, temp dir)."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def postgresql_store_url(
+    postgres_server: PostgresServer, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A fresh, migrated database per test module on the private server."""
+    name = database_name(request.module.__name__)
+    url = postgres_server.create_database(name)
+    migrate(url)
+    try:
+        yield url
+    finally:
+        if postgres_server.running:
+            postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def sqlite_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite file per test module."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('store') / 'isthmus.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Each store test runs on both backends, starting from empty tables."""
+    url: str = request.getfixturevalue(f"{request.param}_store_url")
+    empty_url(url)
+    return url
 
 
 def _suite_secrets() -> list[str]:

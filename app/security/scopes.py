@@ -16,6 +16,8 @@ __all__ = [
     "CREDIT_READ",
     "INVENTORY_READ",
     "OPS_ADMIN",
+    "ORDERS_READ",
+    "ORDERS_SUBMIT",
     "PRICES_READ",
     "PROCESS_INVOKE",
     "QUOTES_VALIDATE",
@@ -33,9 +35,11 @@ ACCOUNTS_READ = "accounts:read"
 PROCESS_INVOKE = "process:invoke"
 """The process APIs: full canonical detail, for internal callers only."""
 OPS_ADMIN = "ops:admin"
+ORDERS_SUBMIT = "orders:submit"
+ORDERS_READ = "orders:read"
 ALL_SCOPES = (
     QUOTES_VALIDATE, PRICES_READ, INVENTORY_READ, CREDIT_READ, ACCOUNTS_READ, PROCESS_INVOKE,
-    OPS_ADMIN,
+    OPS_ADMIN, ORDERS_SUBMIT, ORDERS_READ,
 )  # fmt: skip
 
 Audience = Literal["internal", "partner"]

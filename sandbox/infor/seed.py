@@ -81,6 +81,34 @@ _NOUNS = (
 
 
 @dataclass
+class Address:
+    """An address as M3 keeps it (a customer's in OCUSAD, an order's in OOADRE)."""
+
+    adid: str
+    name: str  # CUNM
+    lines: tuple[str, ...]  # CUA1-CUA4
+    town: str  # TOWN
+    state: str  # ECAR
+    postal_code: str  # PONO
+    country: str  # CSCD
+
+    def fields(self) -> dict[str, str]:
+        street = [*self.lines, "", "", "", ""]
+        return {
+            "ADID": self.adid,
+            "CUNM": self.name,
+            "CUA1": street[0],
+            "CUA2": street[1],
+            "CUA3": street[2],
+            "CUA4": street[3],
+            "TOWN": self.town,
+            "ECAR": self.state,
+            "PONO": self.postal_code,
+            "CSCD": self.country,
+        }
+
+
+@dataclass
 class Customer:
     cuno: str
     name: str
@@ -101,6 +129,7 @@ class Customer:
     customer_type: str = "1"
     country: str = "US"
     changed_at: datetime = datetime(2024, 1, 1, 8, 0)  # LMDT / LMTS
+    addresses: dict[tuple[str, str], Address] = field(default_factory=dict)  # (ADRT, ADID)
 
 
 @dataclass
@@ -179,6 +208,10 @@ class Order:
     status: str = "20"
     lines: list[OrderLine] = field(default_factory=list)
     batch: bool = False  # still an AddBatchHead order, not yet confirmed
+    yref: str = ""  # YREF, the customer's reference (their PO)
+    adid: str = ""  # ADID, the delivery address number on the head
+    addresses: dict[str, Address] = field(default_factory=dict)  # ADRT "1" delivery, "3" invoice
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (TYTR, text line) of the head
 
     @property
     def net_amount(self) -> Decimal:
@@ -255,7 +288,19 @@ def _customer(prefix: str, n: int) -> Customer:
         discount_percent=Decimal(5) if n % 4 == 1 else Decimal(0) if n % 4 else Decimal("2.5"),
         country=country,
         changed_at=datetime(2024, 1, 1, 8, 0) + timedelta(days=n * 11, minutes=n * 7),
+        addresses=_addresses(prefix, n),
     )
+
+
+def _addresses(prefix: str, n: int) -> dict[tuple[str, str], Address]:
+    """Each customer's delivery address ``DOCK1`` (type 1) and invoice address ``AP`` (type 3)."""
+    name = f"{_NAMES[(n - 1) % len(_NAMES)]} {'Inc' if prefix == 'US' else 'Ltd'}"
+    town, state, country = ("Chicago", "IL", "US") if prefix == "US" else ("Toronto", "ON", "CA")
+    dock = Address("DOCK1", name, (f"Dock {n}", f"{100 + n} Harbor Road"), town, state,
+                   f"{60600 + n}" if prefix == "US" else f"M5V {n}A1", country)  # fmt: skip
+    ap = Address("AP", name, ("Accounts Payable", f"{n} Main Street"), town, state,
+                 f"{60600 + n}" if prefix == "US" else f"M5V {n}A2", country)  # fmt: skip
+    return {("1", dock.adid): dock, ("3", ap.adid): ap}
 
 
 def _item(n: int) -> Item:

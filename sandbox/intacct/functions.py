@@ -419,10 +419,12 @@ def create(store: Store, scope: Scope, el: Element) -> list[Element]:
     obj = body.tag.upper()
     if obj not in OBJECTS:
         raise bad_request(f"Object definition {obj} not found")
+    if obj == "CONTACT":
+        return _create_contact(store, scope, body)
     if obj != "CUSTOMER":
         raise business(
             f"Create of {obj} is not available in this company",
-            correction="The sandbox creates CUSTOMER records only",
+            correction="The sandbox creates CUSTOMER and CONTACT records only",
         )
     values = _customer_values(body, creating=True)
     cust_id = values.get("CUSTOMERID", "")
@@ -493,12 +495,68 @@ def update(store: Store, scope: Scope, el: Element) -> list[Element]:
     return [_written("customer", record)]
 
 
-def _written(tag: str, record: Record) -> Element:
+def _written(tag: str, record: Record, key: str = "CUSTOMERID") -> Element:
     data = Element("data", listtype="objects", count="1")
     item = SubElement(data, tag)
     SubElement(item, "RECORDNO").text = record["RECORDNO"]
-    SubElement(item, "CUSTOMERID").text = record["CUSTOMERID"]
+    SubElement(item, key).text = record[key]
     return data
+
+
+_CONTACT_FAILED = "Could not create Contact record!"
+
+
+def _create_contact(store: Store, scope: Scope, body: Element) -> list[Element]:
+    """``<create><CONTACT>``: the writable CONTACT fields, the address nested in
+    ``<MAILADDRESS>``; CONTACTNAME (unique) and PRINTAS required."""
+    fields = DEFINITIONS["CONTACT"].fields
+    values: Record = {}
+    for child in body:
+        tag = child.tag.upper()
+        nested = list(child)
+        names = [f"{tag}.{n.tag.upper()}" for n in nested] if nested else [tag]
+        for name, el in zip(names, nested or [child], strict=True):
+            spec = fields.get(name)
+            if spec is None or spec.readonly or name == "RECORDNO":
+                raise business(
+                    f"Invalid field {name} for object CONTACT",
+                    then=_CONTACT_FAILED,
+                    correction="Remove the field or check its name",
+                )
+            values[name] = (el.text or "").strip()
+    name = values.get("CONTACTNAME", "")
+    if not name or not values.get("PRINTAS"):
+        raise business("Required fields CONTACTNAME and PRINTAS are missing", then=_CONTACT_FAILED)
+    if any(r["CONTACTNAME"] == name for r in store.tables["CONTACT"]):
+        raise IntacctFailure(
+            ErrorEntry(
+                DUPLICATE_RECORD,
+                "",
+                f"Another Contact with the given value(s) {name} already exists",
+                "Use a unique value instead.",
+            ),
+            ErrorEntry("BL01001973", "", _CONTACT_FAILED, ""),
+        )
+    status = values.get("STATUS", "active")
+    if status not in ("active", "inactive"):
+        raise business(f"Invalid STATUS '{status}'", correction="Use active or inactive")
+    now = fmt_datetime(scope.today)
+    record = dict.fromkeys(OBJECTS["CONTACT"], "")
+    record.update(
+        STATUS=status,
+        WHENCREATED=now,
+        WHENMODIFIED=now,
+        CREATEDBY=USER_RECORDNO,
+        MODIFIEDBY=USER_RECORDNO,
+        CREATEDBYLOGINID=scope.user_id,
+        MODIFIEDBYLOGINID=scope.user_id,
+        MEGAENTITYID=scope.entity or "",
+        MEGAENTITYNAME=f"Isthmus {scope.entity}" if scope.entity else "",
+    )
+    record.update(values)
+    record["RECORDNO"] = store.next_recordno("CONTACT")
+    store.tables["CONTACT"].append(record)
+    return [_written("contact", record, "CONTACTNAME")]
 
 
 # --- sales orders -----------------------------------------------------------------------------
@@ -655,6 +713,7 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         )
     now = fmt_datetime(scope.today)
     header_recordno = store.next_recordno("SODOCUMENT")
+    parties = {role: _so_contact(store, scope, el, role) for role in ("SHIPTO", "BILLTO")}
     entries: list[Record] = []
     total = Decimal(0)
     for n, line in enumerate(lines, start=1):
@@ -664,6 +723,11 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
             )
         )
         total += Decimal(entries[-1]["TOTAL"])
+    subtotals = _so_subtotals(el, docno=header_recordno, now=now, entity=entity)
+    grand_total = total + sum(
+        (Decimal(s["TOTAL"]) * _SALES_ORDER_SUBTOTALS[s["DESCRIPTION"]] for s in subtotals),
+        Decimal(0),
+    )
     header = dict.fromkeys(OBJECTS["SODOCUMENT"], "")
     header.update(
         RECORDNO=header_recordno,
@@ -681,7 +745,9 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         else "",
         CURRENCY=currency,
         SUBTOTAL=fmt_num(total),
-        TOTAL=fmt_num(total),
+        TOTAL=fmt_num(grand_total),
+        TRX_SUBTOTAL=fmt_num(total),
+        TRX_TOTAL=fmt_num(grand_total),
         MESSAGE=_text(el, "message"),
         WHENCREATED=fmt_date(created),
         AUWHENCREATED=now,
@@ -694,13 +760,100 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         MEGAENTITYNAME=f"Isthmus {entity}" if entity else "",
     )
     header["TERM.NAME"] = _text(el, "termname") or customer["TERMNAME"]
+    for role, contact in parties.items():
+        if contact is not None:
+            header[f"{role}KEY"] = contact["RECORDNO"]
+            for name in OBJECTS["SODOCUMENT"]:
+                if name.startswith(f"{role}.") and name[len(role) + 1 :] in contact:
+                    header[name] = contact[name[len(role) + 1 :]]
     store.tables["SODOCUMENT"].append(header)
     for entry in entries:
         entry["RECORDNO"] = store.next_recordno("SODOCUMENTENTRY")
         store.tables["SODOCUMENTENTRY"].append(entry)
+    for subtotal in subtotals:
+        subtotal["RECORDNO"] = store.next_recordno("SODOCUMENTSUBTOTALS")
+        store.tables["SODOCUMENTSUBTOTALS"].append(subtotal)
     key = Element("key")
     key.text = docid
     return [key]
+
+
+_SALES_ORDER_SUBTOTALS = {"Tax": Decimal(1), "Shipping": Decimal(1), "Discount": Decimal(-1)}
+"""The sandbox's "Sales Order" definition: its subtotals and whether each adds or subtracts."""
+
+
+def _so_contact(store: Store, scope: Scope, el: Element, role: str) -> Record | None:
+    """``<shipto>``/``<billto>`` name an existing contact by ``<contactname>``."""
+    box = el.find(role.lower())
+    if box is None:
+        return None
+    for child in box:
+        if child.tag != "contactname":
+            raise bad_request(
+                "XML schema error", f"Element {child.tag} is not allowed in {role.lower()}"
+            )
+    name = _text(box, "contactname")
+    if not name:
+        raise bad_request(
+            "XML schema error", f"Missing required element {role.lower()}/contactname"
+        )
+    contact = store.find("CONTACT", scope, "CONTACTNAME", name)
+    if contact is None or contact.get("STATUS") == "inactive":
+        raise business(
+            f"Invalid contact '{name}' specified for {role.lower()}.",
+            then=_FAILED_SO,
+            correction="Use the name of an existing, active contact",
+        )
+    return contact
+
+
+_SUBTOTAL_TAGS = ("description", "total", "absval", "percentval", "locationid", "departmentid",
+                  "projectid", "customerid", "vendorid", "employeeid", "classid", "itemid",
+                  "contractid")  # fmt: skip
+
+
+def _so_subtotals(el: Element, *, docno: str, now: str, entity: str) -> list[Record]:
+    """``<subtotals>``: each names a subtotal of the definition by ``description``; its amount is
+    ``absval`` (or ``total``), or ``percentval`` percent of the lines (not taken here)."""
+    box = el.find("subtotals")
+    found: list[Record] = []
+    for sub in box.findall("subtotal") if box is not None else []:
+        for child in sub:
+            if child.tag not in _SUBTOTAL_TAGS:
+                raise bad_request(
+                    "XML schema error", f"Element {child.tag} is not allowed in subtotal"
+                )
+        description = _text(sub, "description")
+        if description not in _SALES_ORDER_SUBTOTALS:
+            raise business(
+                f"Invalid subtotal '{description}' for transaction definition Sales Order.",
+                then=_FAILED_SO,
+                correction="Use a subtotal of the transaction definition",
+            )
+        if any(f["DESCRIPTION"] == description for f in found):
+            raise business(f"Subtotal '{description}' is given twice.", then=_FAILED_SO)
+        if _text(sub, "percentval"):
+            raise business(
+                f"Subtotal '{description}' is an amount in this definition; give absval.",
+                then=_FAILED_SO,
+            )
+        amount_text = _text(sub, "absval") or _text(sub, "total")
+        amount = _decimal(amount_text, "subtotal amount") if amount_text else Decimal(0)
+        record = dict.fromkeys(OBJECTS["SODOCUMENTSUBTOTALS"], "")
+        record.update(
+            DOCHDRNO=docno,
+            DESCRIPTION=description,
+            ABSVAL=fmt_num(amount),
+            TOTAL=fmt_num(amount),
+            TRX_ABSVAL=fmt_num(amount),
+            TRX_TOTAL=fmt_num(amount),
+            STATUS="active",
+            LOCATION=_text(sub, "locationid") or entity,
+            DEPARTMENT=_text(sub, "departmentid"),
+            MEGAENTITYID=entity,
+        )
+        found.append(record)
+    return found
 
 
 def _so_line(
@@ -782,6 +935,9 @@ def _so_line(
     if discount:
         price = price * (1 - _decimal(discount, "discountpercent") / 100)
     total = (price * quantity).quantize(_CENT, rounding=ROUND_HALF_UP)
+    taxable = _text(line, "taxable")
+    if taxable and taxable not in ("true", "false"):
+        raise business(f"Invalid value '{taxable}' for taxable", then=_FAILED_SO)
     entry = dict.fromkeys(OBJECTS["SODOCUMENTENTRY"], "")
     entry.update(
         DOCHDRID=docid,
@@ -797,6 +953,7 @@ def _so_line(
         STATE="Pending",
         LOCATIONID=location,
         MEMO=_text(line, "memo"),
+        TAXABLEAMOUNT=("0" if taxable == "false" else fmt_num(total)) if taxable else "",
         WHENCREATED=now,
         WHENMODIFIED=now,
         MEGAENTITYID=entity,

@@ -469,6 +469,9 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 PRINTAS=name,
                 COMPANYNAME=name,
                 EMAIL1=f"ap@{cust_id.lower()}.example",
+                MAILADDRESS__ADDRESS1=f"{10 + i} {'Hafenstrasse' if entity == 'DE01' else 'Dock Road'}",
+                MAILADDRESS__CITY="Hamburg" if entity == "DE01" else "Bristol",
+                MAILADDRESS__ZIP=f"20{457 + i}" if entity == "DE01" else f"BS1 {i}AA",
                 MAILADDRESS__COUNTRYCODE=entity[:2],
                 STATUS="active",
                 MEGAENTITYID=entity,
@@ -596,6 +599,18 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     },
                     AUWHENCREATED=audit["WHENCREATED"],
                 )
+                seed.add(  # free shipping: the order's total stays the lines' total
+                    "SODOCUMENTSUBTOTALS",
+                    DOCHDRNO=header["RECORDNO"],
+                    DESCRIPTION="Shipping",
+                    ABSVAL="0",
+                    TOTAL="0",
+                    TRX_ABSVAL="0",
+                    TRX_TOTAL="0",
+                    STATUS="active",
+                    LOCATION=entity,
+                    MEGAENTITYID=entity,
+                )
                 seed.add(
                     "SODOCUMENTENTRY",
                     DOCHDRID=f"Sales Order-{docno}",
@@ -617,3 +632,4 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 )
     seed.tables.setdefault("SODOCUMENT", [])
     seed.tables.setdefault("SODOCUMENTENTRY", [])
+    seed.tables.setdefault("SODOCUMENTSUBTOTALS", [])

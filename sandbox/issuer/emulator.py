@@ -41,8 +41,12 @@ __all__ = [
 DEMO_AUDIENCE = "isthmus"
 INTERNAL_SCOPES = (
     "quotes:validate", "prices:read", "inventory:read", "credit:read", "process:invoke",
+    "orders:submit", "orders:read",
 )  # fmt: skip
-PORTAL_SCOPES = ("accounts:read", "quotes:validate", "prices:read", "inventory:read", "credit:read")
+PORTAL_SCOPES = (
+    "accounts:read", "quotes:validate", "prices:read", "inventory:read", "credit:read",
+    "orders:submit", "orders:read",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -278,6 +278,11 @@ class CachedBackend:
     async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
         return await self._inner.get_order(ctx, order_id)
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        return await self._inner.find_order(ctx, customer_id, external_ref)
+
     async def ping(self, ctx: CallContext) -> None:
         await self._inner.ping(ctx)
 

@@ -173,6 +173,13 @@ class ResilientBackend:
     async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
         return await self._call(ctx, lambda: self._inner.get_order(ctx, order_id), retry=True)
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        return await self._call(
+            ctx, lambda: self._inner.find_order(ctx, customer_id, external_ref), retry=True
+        )
+
     async def ping(self, ctx: CallContext) -> None:
         # A readiness probe wants the backend's state now, not after retries.
         await self._call(ctx, lambda: self._inner.ping(ctx), retry=False)

@@ -133,6 +133,11 @@ class FakeErp:
     async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
         raise BackendUnavailableError("not supported by the fake", vendor=self.vendor_name)
 
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        raise BackendUnavailableError("not supported by the fake", vendor=self.vendor_name)
+
     async def ping(self, ctx: CallContext) -> None:
         await self._enter("ping", "")
 
