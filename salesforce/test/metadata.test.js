@@ -21,6 +21,8 @@ const ARRAYS = new Set([
     'namedCredentialParameters',
     'externalCredentialPrincipalAccesses',
     'classAccesses',
+    'fieldPermissions',
+    'objectPermissions',
     'labels',
     'targets',
     'targetConfig',
@@ -224,5 +226,40 @@ describe('the credentials', () => {
         for (const name of classes) {
             expect(classNames()).toContain(name);
         }
+    });
+
+    it('the permission set lets users read every ERP field the order view shows', () => {
+        const objects = path.join(SOURCE, 'objects');
+        const set = read(
+            path.join(SOURCE, 'permissionsets', 'Isthmus_User.permissionset-meta.xml')
+        ).PermissionSet;
+        const required = (object, field) =>
+            read(path.join(objects, object, 'fields', `${field}.field-meta.xml`)).CustomField
+                .required === true;
+        const granted = new Set(set.fieldPermissions.filter((f) => f.readable).map((f) => f.field));
+        for (const field of granted) {
+            const [object, name] = field.split('.');
+            expect(
+                fs.existsSync(path.join(objects, object, 'fields', `${name}.field-meta.xml`))
+            ).toBe(true);
+            expect(required(object, name)).toBe(false);
+        }
+        const view = fs.readFileSync(path.join(SOURCE, 'classes', 'IsthmusOrderView.cls'), 'utf8');
+        const missing = [];
+        for (const object of ['Order', 'ERP_Shipment__c', 'ERP_Invoice__c', 'ERP_Payment__c']) {
+            for (const file of fs.readdirSync(path.join(objects, object, 'fields'))) {
+                const name = file.replace('.field-meta.xml', '');
+                if (new RegExp(`\\b${name}\\b`).test(view) && !required(object, name)) {
+                    if (!granted.has(`${object}.${name}`)) {
+                        missing.push(`${object}.${name}`);
+                    }
+                }
+            }
+        }
+        expect(missing).toEqual([]);
+        const readable = set.objectPermissions
+            .filter((o) => o.allowRead && !o.allowEdit)
+            .map((o) => [].concat(o.object)[0]);
+        expect(readable.sort()).toEqual(['ERP_Invoice__c', 'ERP_Payment__c', 'ERP_Shipment__c']);
     });
 });

@@ -8,7 +8,10 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const DOCUMENT = path.resolve(__dirname, '..', '..', '..', 'openapi', 'openapi.json');
+// The committed document; ISTHMUS_OPENAPI names another (e.g. a running gateway's, saved).
+const DOCUMENT =
+    process.env.ISTHMUS_OPENAPI ||
+    path.resolve(__dirname, '..', '..', '..', 'openapi', 'openapi.json');
 const spec = JSON.parse(fs.readFileSync(DOCUMENT, 'utf8'));
 
 function refName(schema) {
