@@ -86,8 +86,10 @@ function usesOf(bundle) {
 }
 
 describe('the Lightning components', () => {
-    it('include the quote panel', () => {
-        expect(bundles).toEqual(expect.arrayContaining(['isthmusQuotePanel', 'isthmusErrors']));
+    it('include the quote panel and the order status', () => {
+        expect(bundles).toEqual(
+            expect.arrayContaining(['isthmusQuotePanel', 'isthmusOrderStatus', 'isthmusErrors'])
+        );
     });
 
     it.each(bundles)('%s has its JavaScript, metadata and a Jest test', (bundle) => {

@@ -107,7 +107,7 @@ describe('the SFDX source', () => {
             expect(types.ExternalCredential.sort()).toEqual(['Isthmus_ApiKey', 'Isthmus_OAuth']);
             expect(types.PermissionSet).toContain('Isthmus_User');
             expect(types.LightningComponentBundle).toEqual(
-                expect.arrayContaining(['isthmusErrors', 'isthmusQuotePanel'])
+                expect.arrayContaining(['isthmusErrors', 'isthmusOrderStatus', 'isthmusQuotePanel'])
             );
             expect(types.CustomLabel).toEqual(
                 expect.arrayContaining([
