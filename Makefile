@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck layers unit openapi bench clean venv
+.PHONY: demo test lint typecheck layers unit openapi bench clean venv salesforce-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,27 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
+# The Salesforce kit's checks run on Node.js (>= 20) and Java (>= 11), from salesforce/'s lockfile.
+SF := salesforce
+SF_STAMP := $(SF)/node_modules/.installed
+
+$(SF_STAMP): $(SF)/package.json $(SF)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm (Node.js >= 20)"; exit 1; }
+	cd $(SF) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(SF_STAMP)
+
+## The Salesforce kit: Apex parsed, formatted and semantically checked, its contract with
+## openapi/openapi.json, the metadata converted, and the Lightning components' Jest tests.
+salesforce-test: $(SF_STAMP)
+	@command -v java >/dev/null || { echo "java is missing (the Apex checks need it): apt-get install default-jre-headless"; exit 1; }
+	cd $(SF) && npm test -- --ci
+
 ## Run the gateway on 127.0.0.1:8000 wired to the sandbox emulators (no Redis, no credentials).
 demo: $(STAMP)
 	$(BIN)/isthmus demo
 
 ## Every gate and the whole suite.
-test: $(STAMP)
+test: $(STAMP) $(SF_STAMP)
 	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
 	@command -v initdb >/dev/null || ls /usr/local/bin/initdb /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL server binaries are missing (initdb, postgres): apt-get install postgresql"; exit 1; }
 	@command -v chromium >/dev/null || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } || { echo "chromium is missing (browser tests): apt-get install chromium"; exit 1; }
@@ -29,6 +44,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory salesforce-test
 	$(BIN)/pytest -p no:cacheprovider
 
 openapi: $(STAMP)
@@ -48,4 +64,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.sync
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .isthmus
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .isthmus $(SF)/node_modules

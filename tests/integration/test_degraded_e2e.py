@@ -37,6 +37,20 @@ QUOTE = {
 }
 
 
+LIGHTNING_QUOTE = {
+    **{k: v for k, v in QUOTE.items() if k != "lines"},
+    "lines": [
+        {
+            "sku": ln["sku"],
+            "quantity": ln["quantity"],
+            "uom": ln["uom"],
+            "unitPrice": ln["quotedUnitPrice"],
+        }
+        for ln in QUOTE["lines"]
+    ],
+}
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with running_sandbox() as running:
@@ -70,6 +84,19 @@ def test_hanging_infor_is_answered_in_time_from_last_known_good_data(sandbox: Sa
                 assert body[section]["maxAgeSeconds"] > 0
             assert _essentials(body) == _essentials(first.json())
             assert body["credit"] == first.json()["credit"]
+
+            # Lightning shows it as a "degraded / as of" badge: the oldest data's time.
+            lightning = client.post(
+                "/lightning/v1/quotes/validate",
+                json=LIGHTNING_QUOTE,
+                headers={"X-Deadline-Ms": "400"},
+            ).json()
+            assert lightning["degraded"] is True
+            oldest = min(
+                first.json()[section]["asOf"]
+                for section in ("creditProvenance", "priceProvenance", "availabilityProvenance")
+            )
+            assert lightning["asOf"] == oldest
 
             # The hung backend calls are given up (refresh bound 0.5 s), not left in flight.
             deadline = time.monotonic() + 30  # only stops a broken build hanging

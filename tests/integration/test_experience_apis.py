@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -54,6 +54,8 @@ def test_lightning_quote_is_ready_with_display_labels(client: TestClient[Litesta
     assert (line["priceStatus"], line["availabilityStatus"]) == ("MATCH", "AVAILABLE")
     assert body["credit"]["status"] == "OK"
     assert body["credit"]["headroom"] == "7000"  # full detail for internal users
+    assert body["degraded"] is False
+    assert datetime.fromisoformat(body["asOf"]) <= datetime.now(UTC)  # how old the ERP data is
 
 
 def test_lightning_reasons_carry_titles_and_messages(client: TestClient[Litestar]) -> None:

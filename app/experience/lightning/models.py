@@ -85,6 +85,8 @@ class LightningQuoteResult(payloads.Reply, kw_only=True):
     degraded: bool = False
     """True when some section is incomplete (ERP slow or down): review before relying on it."""
     elapsed_ms: float = 0.0
+    as_of: dt.datetime | None = None
+    """Oldest ``as of`` among the ERP data used: with ``degraded``, how old the cached answer is."""
 
 
 class LightningPriceRequest(payloads.EntityRequest, kw_only=True):
@@ -111,6 +113,8 @@ class LightningPriceResult(payloads.Reply, kw_only=True):
     currency: str
     lines: list[LightningPriceLine] = []
     degraded: bool = False
+    as_of: dt.datetime | None = None
+    """Oldest ``as of`` among the prices used."""
 
 
 class LightningAvailabilityRequest(payloads.EntityRequest, kw_only=True):
@@ -138,6 +142,8 @@ class LightningAvailabilityLine(payloads.LineOut, kw_only=True):
 class LightningAvailabilityResult(payloads.Reply, kw_only=True):
     lines: list[LightningAvailabilityLine] = []
     degraded: bool = False
+    as_of: dt.datetime | None = None
+    """Oldest ``as of`` among the stock figures used."""
 
 
 class LightningCreditResult(payloads.Reply, kw_only=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
@@ -94,6 +95,12 @@ def _incomplete(*sections: Provenance) -> bool:
     return any(p.status != "complete" or p.degraded for p in sections)
 
 
+def _oldest(*sections: Provenance) -> dt.datetime | None:
+    """The oldest ``as of`` of the sections: how old a (possibly cached) answer is."""
+    stamps = [p.as_of for p in sections if p.as_of is not None]
+    return min(stamps) if stamps else None
+
+
 def _messages(reasons: list[Reason]) -> list[LightningMessage]:
     return [
         LightningMessage(
@@ -162,6 +169,9 @@ def quote_view(result: ValidateQuoteResult) -> LightningQuoteResult:
             result.credit_provenance, result.price_provenance, result.availability_provenance
         ),
         elapsed_ms=result.elapsed_ms,
+        as_of=_oldest(
+            result.credit_provenance, result.price_provenance, result.availability_provenance
+        ),
     )
 
 
@@ -195,6 +205,7 @@ def price_view(result: PriceCheckResult) -> LightningPriceResult:
         currency=result.currency,
         lines=[price_line(line) for line in result.lines],
         degraded=_incomplete(result.provenance),
+        as_of=result.provenance.as_of,
     )
 
 
@@ -217,6 +228,7 @@ def availability_view(result: AtpResult) -> LightningAvailabilityResult:
     return LightningAvailabilityResult(
         lines=[availability_line(line) for line in result.lines],
         degraded=_incomplete(result.provenance),
+        as_of=result.provenance.as_of,
     )
 
 
