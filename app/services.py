@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
+from process_apis.mapping import ReferenceCache
 from process_apis.orders import OrderService
 from store import Database
 from system_apis.caching import CachedBackend, TwoLevelCache
@@ -49,6 +50,8 @@ class Services:
     """Order acceptance over the store; None when the gateway runs without one (tests)."""
     salesforce: CrmBackend | None = None
     """The Salesforce org (write-back, master data), when configured."""
+    reference: ReferenceCache | None = None
+    """Cross-reference and dimension values from the store, refreshed in the background."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:

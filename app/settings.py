@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from app.master_data_settings import MasterDataSettings
+
 __all__ = [
     "ApiKeySetting",
     "CacheKindSetting",
@@ -182,6 +184,8 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     submit_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
     embedded: bool = False
     """Run a worker inside the gateway process too (the demo does)."""
+
+
 class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The Salesforce org: JWT bearer (consumer key + username + private key file) or client
     credentials (client id + secret), exactly one of the two."""
@@ -337,6 +341,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     orders: OrdersSettings = msgspec.field(default_factory=OrdersSettings)
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    master_data: MasterDataSettings = msgspec.field(default_factory=MasterDataSettings)
 
     def __post_init__(self) -> None:
         if self.deadline_min_ms > self.deadline_max_ms:
@@ -383,7 +388,7 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
-        SalesforceSettings,
+        SalesforceSettings, MasterDataSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
