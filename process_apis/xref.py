@@ -63,6 +63,11 @@ class CrossReference:
         }
         self._products = {k: dict(v) for k, v in products.items()}
         self._units = {k: dict(v) for k, v in (units or {}).items()}
+        self._by_customer = {
+            (entity, customer): account
+            for account, per_entity in self._accounts.items()
+            for entity, customer in per_entity.items()
+        }
 
     @classmethod
     def from_file(cls, path: str | Path) -> CrossReference:
@@ -87,6 +92,10 @@ class CrossReference:
                 pointer=pointer,
             )
         return customer
+
+    def account_for_customer(self, customer_id: str, entity: str) -> str | None:
+        """The 18-character Account id cross-referenced to an ERP customer, or None."""
+        return self._by_customer.get((entity, customer_id))
 
     def item_for_sku(self, sku: str, vendor: Vendor, *, pointer: str) -> str:
         per_vendor = self._products.get(sku)

@@ -100,8 +100,13 @@ def _lst_del_ln_by_ord(st: M3State, ses: Session, inp: dict[str, str]) -> list[R
                     "TRQA": _num(ln.alt_quantity),
                     "ALUN": ln.alun,
                     "RGDT": _ymd(delivery.delivered),
-                    "LMDT": _ymd(delivery.delivered),
-                    "LMTS": delivery.delivered.strftime("%Y%m%d") + "120000000",
+                    "LMDT": _ymd(delivery.changed_at or delivery.delivered),
+                    "LMTS": (
+                        delivery.changed_at.strftime("%Y%m%d%H%M%S")
+                        + f"{delivery.changed_at.microsecond // 1000:03d}"
+                        if delivery.changed_at
+                        else delivery.delivered.strftime("%Y%m%d") + "120000000"
+                    ),
                 }
             )
     return records

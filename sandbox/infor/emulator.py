@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
 
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
+from sandbox.infor.lifecycle import M3Lifecycle
 from sandbox.infor.programs import MiField
 from sandbox.infor.registry import TRANSACTIONS
 from sandbox.infor.transactions import (
@@ -125,6 +126,7 @@ class InforEmulator:
         nok_status: int = 400,
         today: date | None = None,
         received_maxlen: int = 500,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.tenant = tenant
@@ -142,7 +144,9 @@ class InforEmulator:
         self.token_requests_per_minute = token_requests_per_minute
         self._token_hits: collections.deque[float] = collections.deque()
         self.nok_status = nok_status
-        self.state = M3State(S.build_seed(today or date.today()))
+        self.state = M3State(S.build_seed(today or date.today()), clock=clock)
+        # Order to cash, moved by control calls (sandbox/infor/lifecycle.py).
+        self.lifecycle = M3Lifecycle(self.state)
         self.received: collections.deque[ReceivedRequest] = collections.deque(
             maxlen=received_maxlen
         )
@@ -743,6 +747,9 @@ class InforEmulator:
             with self._lock:
                 self.received.clear()
             return _json(200, {"cleared": True})
+        if path.startswith("/_sandbox/lifecycle/"):
+            status, payload = self.lifecycle.control(method, path, body)
+            return _json(status, payload)
         if path == "/_sandbox/ionapi" and method == "GET":
             return _json(200, self.ionapi_document())
         return _json(404, {"error": f"no control endpoint {method} {path}"})

@@ -4,6 +4,7 @@ transaction definitions in ``programs/`` (fields, mandatory inputs, single or li
 from __future__ import annotations
 
 from sandbox.infor.documents import DOCUMENT_HANDLERS
+from sandbox.infor.exportmi import EXPORT_HANDLERS
 from sandbox.infor.mi_metadata import METADATA_HANDLERS
 from sandbox.infor.programs import programs
 from sandbox.infor.transactions import (
@@ -58,6 +59,7 @@ HANDLERS: dict[str, dict[str, Handler]] = {
         "SearchHead": _search_head,
     },
     **DOCUMENT_HANDLERS,
+    **EXPORT_HANDLERS,
     **METADATA_HANDLERS,
 }
 """The business logic of each emulated transaction; its fields come from ``programs/``."""

@@ -162,6 +162,11 @@ class OrderLine:
     whlo: str
     delivery_date: date
     status: str = "22"
+    # Progress in basic U/M (OOLINE ALQT, DLQT, IVQT) and the confirmed date (CODT).
+    allocated: Decimal = Decimal(0)
+    delivered: Decimal = Decimal(0)
+    invoiced: Decimal = Decimal(0)
+    confirmed_date: date | None = None
 
 
 @dataclass
@@ -179,6 +184,8 @@ class Order:
     status: str = "20"
     lines: list[OrderLine] = field(default_factory=list)
     batch: bool = False  # still an AddBatchHead order, not yet confirmed
+    yref: str = ""  # YREF reference at customer (the customer's PO)
+    changed_at: datetime | None = None  # LMDT / LMTS of the head (None: the order date)
 
     @property
     def net_amount(self) -> Decimal:
@@ -201,6 +208,9 @@ class Delivery:
     whlo: str
     delivered: date
     lines: list[DeliveryLine]
+    carrier: str = ""  # forwarding agent (MHDISH FWNO)
+    tracking: str = ""  # carrier's tracking number (UNVERIFIED field, see README)
+    changed_at: datetime | None = None
 
 
 @dataclass
@@ -214,7 +224,32 @@ class Invoice:
     invoiced: date
     due: date
     currency: str
-    amount: Decimal  # net (AMT1); no tax in the sandbox
+    amount: Decimal  # net (AMT1)
+    tax: Decimal = Decimal(0)  # VTAM
+    paid: Decimal = Decimal(0)  # amount paid; RAFC = amount + tax - paid
+    changed_at: datetime | None = None
+
+
+@dataclass
+class PaymentApplication:
+    yea4: int
+    ivno: int
+    amount: Decimal
+
+
+@dataclass
+class Payment:
+    """A customer payment as the customer ledger (FSLEDG) holds it, applied to invoices."""
+
+    pyno: str  # payment (voucher) number
+    cuno: str
+    division: str
+    paid: date
+    currency: str
+    amount: Decimal
+    method: str  # PYCD payment method
+    applications: list[PaymentApplication]
+    changed_at: datetime
 
 
 @dataclass
@@ -227,6 +262,7 @@ class SeedData:
     orders: dict[str, Order]
     deliveries: list[Delivery] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
 
 
 def _customer(prefix: str, n: int) -> Customer:
@@ -397,9 +433,11 @@ def _deliver_and_invoice(data: SeedData) -> None:
         )
         for ln in order.lines:
             ln.status = "66"
+            ln.allocated = ln.delivered = ln.quantity
         if k == 0:
             for ln in order.lines:
                 ln.status = "77"
+                ln.invoiced = ln.quantity
             data.invoices.append(
                 Invoice(
                     yea4=delivered.year,

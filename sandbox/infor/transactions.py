@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sandbox.infor import seed as S
@@ -130,14 +130,23 @@ def _parse_qty(inputs: dict[str, str], name: str, default: Decimal | None = None
 class M3State:
     """Mutable M3 data of one emulator: seed plus orders created through the API."""
 
-    def __init__(self, data: S.SeedData) -> None:
+    def __init__(self, data: S.SeedData, clock: Callable[[], datetime] | None = None) -> None:
         self.data = data
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        """M3's clock for change stamps (LMDT/LMTS), in the company's time zone (UTC here)."""
         self._next_batch = 9000000001
         self._next_order = 1000000101
 
     @property
     def today(self) -> date:
         return self.data.today
+
+    def now(self) -> datetime:
+        """The clock as M3 stamps changes: naive, to the millisecond."""
+        now = self.clock()
+        if now.tzinfo is not None:
+            now = now.astimezone(UTC).replace(tzinfo=None)
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     # -- lookups that refuse the M3 way --------------------------------------------------
     def check_company(self, session: Session, inputs: dict[str, str]) -> None:
@@ -492,6 +501,7 @@ def _add_batch_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
         requested_date=_parse_date(inp, "RLDT", order_date),
         status="00",
         batch=True,
+        yref=inp.get("YREF", "").strip(),
     )
     return [{"ORNO": orno}]
 
@@ -546,6 +556,7 @@ def _confirm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, s
         raise MiError("WOR0401", f"Order {batch.orno} has no lines", "ORNO")
     del st.data.orders[batch.orno]
     batch.orno, batch.batch, batch.status = st.new_order_number(), False, "20"
+    batch.changed_at = st.now()
     st.data.orders[batch.orno] = batch
     st.data.customers[batch.cuno].open_orders += batch.net_amount
     return [{"ORNO": batch.orno, "STAT": batch.status}]
@@ -557,6 +568,7 @@ def _head_record(o: S.Order) -> dict[str, str]:
         "ORNO": o.orno,
         "CUNO": o.cuno,
         "CUOR": o.cuor,
+        "YREF": o.yref,
         "ORTP": o.ortp,
         "FACI": o.facility,
         "WHLO": o.whlo,
@@ -593,9 +605,9 @@ def _lst_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, 
             "NEPR": _num(ln.net_price),
             "NLAM": _money(ln.net_price * ln.alt_quantity),
             "ORST": ln.status,
-            "ALQT": "0",
-            "DLQT": "0",
-            "IVQT": "0",
+            "ALQT": _num(ln.allocated),
+            "DLQT": _num(ln.delivered),
+            "IVQT": _num(ln.invoiced),
             "WHLO": ln.whlo,
             "DWDT": _ymd(ln.delivery_date),
         }

@@ -26,6 +26,7 @@ from sandbox.intacct.credentials import INTACCT_SANDBOX_CREDENTIALS, IntacctSand
 from sandbox.intacct.errors import ErrorEntry, IntacctFailure
 from sandbox.intacct.faults import FAULT_KINDS, Fault
 from sandbox.intacct.functions import HANDLERS, WRITE_FUNCTIONS, Scope, Store
+from sandbox.intacct.lifecycle import IntacctLifecycle
 from sandbox.intacct.seed import ENTITIES, build_seed
 
 __all__ = ["GATEWAY_PATH", "IntacctEmulator", "ReceivedFunction", "ReceivedRequest"]
@@ -138,8 +139,10 @@ class IntacctEmulator:
         closed_before: date | None = None,
         hang_max_s: float = 300.0,
         credentials: IntacctSandboxCredentials = INTACCT_SANDBOX_CREDENTIALS,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.today = today or date.today()
         self.session_timeout_s = session_timeout_s
         self.max_in_flight = max_in_flight
@@ -156,6 +159,8 @@ class IntacctEmulator:
         self._fault_uses: dict[str, int] = {}
         self._sessions: dict[str, _Session] = {}
         self._controlids: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Order to cash, moved by control calls (sandbox/intacct/lifecycle.py).
+        self.lifecycle = IntacctLifecycle(self.store, clock=self._stamp_clock)
 
         # A plain function (not a bound method) so servers detect the ASGI 3 interface.
         async def app(scope: Scope_, receive: Receive, send: Send) -> None:
@@ -268,6 +273,11 @@ class IntacctEmulator:
             }
             await self._send(
                 send, _Reply(200, json.dumps(payload_stats).encode(), b"application/json")
+            )
+        elif path.startswith("/_sandbox/lifecycle/"):
+            status, payload = self.lifecycle.control(method, path, body)
+            await self._send(
+                send, _Reply(status, json.dumps(payload).encode(), b"application/json")
             )
         elif path == "/_sandbox/sessions/expire" and method == "POST":
             self.expire_sessions()
@@ -500,7 +510,13 @@ class IntacctEmulator:
         return session
 
     def _scope(self, session: _Session) -> Scope:
-        return Scope(session.company_id, session.user_id, session.entity, self.today)
+        return Scope(
+            session.company_id, session.user_id, session.entity, self.today, self._stamp_clock()
+        )
+
+    def _stamp_clock(self) -> datetime:
+        """The clock for WHENMODIFIED and friends: UTC, whole seconds (as Intacct shows them)."""
+        return self.clock().astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
     def _take_fault(self, names: tuple[str, ...]) -> Fault | None:
         for name in (*names, "*"):

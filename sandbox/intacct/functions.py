@@ -11,7 +11,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, SubElement
 
@@ -53,6 +53,8 @@ class Scope:
     user_id: str
     entity: str | None
     today: date
+    now: datetime | None = None
+    """The emulator's clock at the request (modification stamps); None: ``today`` 09:00."""
 
 
 @dataclass
@@ -430,7 +432,7 @@ def create(store: Store, scope: Scope, el: Element) -> list[Element]:
             ),
             ErrorEntry("BL01001973", "", "Could not create Customer record!", ""),
         )
-    now = fmt_datetime(scope.today)
+    now = fmt_datetime(scope.now or scope.today)
     record = dict.fromkeys(OBJECTS["CUSTOMER"], "")
     record.update(
         STATUS="active",
@@ -476,7 +478,7 @@ def update(store: Store, scope: Scope, el: Element) -> list[Element]:
     values.pop("RECORDNO", None)
     values.pop("CUSTOMERID", None)
     record.update(values)
-    record["WHENMODIFIED"] = fmt_datetime(scope.today)
+    record["WHENMODIFIED"] = fmt_datetime(scope.now or scope.today)
     record["MODIFIEDBY"] = USER_RECORDNO
     record["MODIFIEDBYLOGINID"] = scope.user_id
     return [_written("customer", record)]
@@ -642,7 +644,7 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
             ),
             ErrorEntry("BL01001973", "", _FAILED_SO, ""),
         )
-    now = fmt_datetime(scope.today)
+    now = fmt_datetime(scope.now or scope.today)
     header_recordno = store.next_recordno("SODOCUMENT")
     entries: list[Record] = []
     total = Decimal(0)

@@ -8,7 +8,7 @@ are relative to the ``today`` the emulator is built with; price list windows are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox.intacct.objects import OBJECTS
@@ -84,6 +84,9 @@ def fmt_date(d: date | None) -> str:
 
 
 def fmt_datetime(d: date) -> str:
+    """``MM/DD/YYYY HH:MM:SS``; a plain date is stamped 09:00:00."""
+    if isinstance(d, datetime):
+        return d.strftime("%m/%d/%Y %H:%M:%S")
     return d.strftime("%m/%d/%Y") + " 09:00:00"
 
 
@@ -529,7 +532,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 total_due += due
                 if paid:
                     pay_no += 1
-                    seed.add(
+                    payment = seed.add(
                         "ARPYMT",
                         STATE="Posted",
                         PAYMENTMETHOD="EFT",
@@ -544,6 +547,21 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                         WHENCREATED=fmt_date(when_due - timedelta(days=3)),
                         AUWHENCREATED=fmt_datetime(when_due - timedelta(days=3)),
                         WHENMODIFIED=fmt_datetime(when_due - timedelta(days=3)),
+                        CREATEDBY="1",
+                        MODIFIEDBY="1",
+                        MEGAENTITYID=entity,
+                    )
+                    seed.add(  # how the payment was applied: to this invoice
+                        "ARPYMTDETAIL",
+                        PAYMENTKEY=payment["RECORDNO"],
+                        PAYMENTDATE=payment["RECEIPTDATE"],
+                        RECORDKEY=invoice["RECORDNO"],
+                        CURRENCY=currency,
+                        PAYMENTAMOUNT=fmt_num(paid),
+                        TRX_PAYMENTAMOUNT=fmt_num(paid),
+                        STATE="Posted",
+                        WHENCREATED=payment["AUWHENCREATED"],
+                        WHENMODIFIED=payment["WHENMODIFIED"],
                         CREATEDBY="1",
                         MODIFIEDBY="1",
                         MEGAENTITYID=entity,

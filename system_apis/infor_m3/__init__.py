@@ -1,6 +1,7 @@
 """Infor M3 over the ION API gateway: ``.ionapi`` credentials, OAuth2 tokens, MI REST v2."""
 
 from system_apis.infor_m3.adapter import M3Adapter, cuor_for
+from system_apis.infor_m3.changes import M3ChangeFeed
 from system_apis.infor_m3.client import MiClient
 from system_apis.infor_m3.credentials import IonApiCredentials
 from system_apis.infor_m3.errors import (
@@ -19,6 +20,7 @@ __all__ = [
     "IonApiCredentials",
     "M3Adapter",
     "M3AuthError",
+    "M3ChangeFeed",
     "M3Error",
     "M3NotFoundError",
     "M3ProtocolError",

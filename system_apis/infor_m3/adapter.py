@@ -303,6 +303,7 @@ class M3Adapter:
             {
                 "CUNO": order.customer_id,
                 "CUOR": cuor,
+                "YREF": order.customer_po,
                 "ORDT": order.order_date.strftime("%Y%m%d"),
                 "RLDT": order.requested_date.strftime("%Y%m%d") if order.requested_date else None,
                 "CUCD": order.currency,

@@ -1,6 +1,7 @@
 """Sage Intacct System API: XML gateway client and the ``ErpBackend`` adapter over it."""
 
 from system_apis.sage_intacct.adapter import DEFAULT_PRICE_LISTS, IntacctAdapter
+from system_apis.sage_intacct.changes import IntacctChangeFeed
 from system_apis.sage_intacct.client import IntacctClient, IntacctCredentials
 from system_apis.sage_intacct.errors import (
     IntacctAuthError,
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_PRICE_LISTS",
     "IntacctAdapter",
     "IntacctAuthError",
+    "IntacctChangeFeed",
     "IntacctClient",
     "IntacctCredentials",
     "IntacctDuplicateRequestError",

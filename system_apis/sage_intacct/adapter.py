@@ -231,6 +231,11 @@ class IntacctAdapter:
     def vendor(self) -> Vendor:
         return "sage_intacct"
 
+    @property
+    def client(self) -> IntacctClient:
+        """The gateway client (sessions, paging), shared with this company's change feed."""
+        return self._client
+
     @staticmethod
     def _now() -> datetime:
         return datetime.now(UTC)

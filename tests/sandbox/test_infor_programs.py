@@ -75,6 +75,7 @@ SAMPLES: dict[str, Inputs] = {
     "OIS350MI/LstInvLine": _invoice,
     "OIS350MI/LstDelLine": _delivery,
     "OIS350MI/GetDelHead": _delivery,
+    "EXPORTMI/Select": _fixed(QERY="OAORNO, OALMTS from OOHEAD where OAORST >= '22'", SEPC=";"),
     "MRS001MI/LstPrograms": _fixed(),
     "MRS001MI/GetProgram": _fixed(MINM="OIS100MI"),
     "MRS001MI/LstTransactions": _fixed(MINM="OIS100MI"),
