@@ -420,6 +420,30 @@ def _seed_price_lists(seed: Seed, items: list[Record], audit: Record) -> None:
             entry("Service Uplift", "EUR", Decimal("2.00"), "Dollar Markup", item=item)
 
 
+def _mail_address(entity: str, i: int) -> dict[str, str]:
+    """A customer's mail address (its display contact's), as ``MAILADDRESS__*`` seed fields."""
+    if entity == "DE01":
+        street, city, zip_code, country, code = (
+            f"Hauptstrasse {i}",
+            "Berlin",
+            f"10{i:03d}",
+            "Germany",
+            "DE",
+        )
+    else:
+        street, city, zip_code, country, code = (
+            f"{i} High Street",
+            "London",
+            f"EC1A {i % 10}BB",
+            "United Kingdom",
+            "GB",
+        )
+    return {
+        "MAILADDRESS__ADDRESS1": street, "MAILADDRESS__CITY": city, "MAILADDRESS__ZIP": zip_code,
+        "MAILADDRESS__COUNTRY": country, "MAILADDRESS__COUNTRYCODE": code,
+    }  # fmt: skip
+
+
 def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record) -> None:
     so_no = 0
     inv_no = 0
@@ -429,6 +453,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
         for i in range(1, CUSTOMERS_PER_ENTITY + 1):
             cust_id = f"{prefix}-{i:03d}"
             name = f"{_NAMES[(i + e * 5) % len(_NAMES)]} {('GmbH', 'Ltd')[e]} {i:02d}"
+            mail = _mail_address(entity, i)
             status = "inactive" if i in (20, 21) else "active"
             on_hold = i in (5, 12, 19)
             limit = "" if i % 11 == 0 else str(5000 + (i * 2500) % 60000)
@@ -452,6 +477,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 ONETIME="false",
                 DISPLAYCONTACT__PRINTAS=name,
                 DISPLAYCONTACT__COMPANYNAME=name,
+                **{f"DISPLAYCONTACT__{k}": v for k, v in mail.items()},
                 PRICELIST=plist,
                 OBJECTRESTRICTION="Unrestricted",
                 MEGAENTITYID=entity,
@@ -464,7 +490,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 PRINTAS=name,
                 COMPANYNAME=name,
                 EMAIL1=f"ap@{cust_id.lower()}.example",
-                MAILADDRESS__COUNTRYCODE=entity[:2],
+                **mail,
                 STATUS="active",
                 MEGAENTITYID=entity,
                 **audit,
