@@ -12,6 +12,8 @@
 - ``customer_onboarding`` — one row per (Salesforce Account, entity) on its way to becoming an
   ERP customer: the claim that makes creation happen once however many runs race, the ERP
   customer number chosen for it, and how it ended (created, or held for a person).
+- ``number_sequences`` — the next number of each series Isthmus allocates (new ERP customer
+  numbers per entity): one UPDATE … RETURNING hands out each number once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 from store._types import JsonDoc, UtcDateTime
 from store.tables import metadata
 
-__all__ = ["customer_onboarding", "reference_dimensions", "xref_links"]
+__all__ = ["customer_onboarding", "number_sequences", "reference_dimensions", "xref_links"]
 
 XREF_KINDS = ("account", "contact", "address", "product", "unit")
 ONBOARDING_STATES = ("claimed", "created", "held")
@@ -78,9 +80,19 @@ customer_onboarding = sa.Table(
     sa.Column("lease_until", UtcDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("reason", sa.Text),
+    sa.Column("checks_cleared", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A person looked at the suspected duplicate / failed check and let the account through.
     sa.Column("failure_id", sa.Integer),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.CheckConstraint(sa.column("state").in_(ONBOARDING_STATES), name="state"),
 )
 sa.Index(None, customer_onboarding.c.state, customer_onboarding.c.updated_at)
+
+number_sequences = sa.Table(
+    "number_sequences",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("next_value", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.master_tables import customer_onboarding as ob
+from store.master_tables import number_sequences as seq
 from store.records import from_row
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "hold",
     "list_onboarding",
     "mark_created",
+    "next_number",
     "release",
     "reopen",
 ]
@@ -46,6 +48,7 @@ class Onboarding(msgspec.Struct, frozen=True, kw_only=True):
     lease_until: datetime | None
     attempts: int
     reason: str | None
+    checks_cleared: bool
     failure_id: int | None
     created_at: datetime
     updated_at: datetime
@@ -156,12 +159,22 @@ async def hold(
     )
 
 
-async def reopen(conn: AsyncConnection, account_id: str, entity: str, *, now: datetime) -> bool:
-    """A person cleared a held account: the next run may create it."""
+async def reopen(
+    conn: AsyncConnection, account_id: str, entity: str, *, now: datetime, clear_checks: bool
+) -> bool:
+    """A person looked at a held account: the next run creates it (without the duplicate and
+    configured checks when ``clear_checks``)."""
     result = await conn.execute(
         ob.update()
         .where(_key(account_id, entity), ob.c.state == "held")
-        .values(state="claimed", reason=None, lease_owner=None, lease_until=None, updated_at=now)
+        .values(
+            state="claimed",
+            reason=None,
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+            checks_cleared=clear_checks,
+        )
     )
     return bool(result.rowcount)
 
@@ -182,3 +195,24 @@ async def list_onboarding(
     if state is not None:
         query = query.where(ob.c.state == state)
     return tuple(from_row(r, Onboarding) for r in await conn.execute(query))
+
+
+async def next_number(conn: AsyncConnection, series: str, *, start: int, now: datetime) -> int:
+    """The next number of ``series`` (the first is ``start``); each number is handed out once."""
+    taken = await conn.execute(
+        seq.update()
+        .where(seq.c.name == series)
+        .values(next_value=seq.c.next_value + 1, updated_at=now)
+        .returning(seq.c.next_value)
+    )
+    row = taken.first()
+    if row is not None:
+        return int(row[0]) - 1
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                seq.insert().values(name=series, next_value=start + 1, updated_at=now)
+            )
+        return start
+    except IntegrityError:  # another caller started the series first
+        return await next_number(conn, series, start=start, now=now)

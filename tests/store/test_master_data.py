@@ -173,7 +173,18 @@ async def test_a_held_account_waits_for_a_person(db: Database) -> None:
         assert [o.reason for o in await ob.list_onboarding(conn, state="held")] == [
             "duplicate of CUST-DE-001"
         ]
-        assert await ob.reopen(conn, ACCOUNT, "DE01", now=later)
+        assert await ob.reopen(conn, ACCOUNT, "DE01", now=later, clear_checks=True)
         assert await ob.claim(
             conn, ACCOUNT, "DE01", erp="sage_intacct", owner="b", now=later, until=later + LEASE
         )
+
+
+async def test_racing_callers_each_get_their_own_number(db: Database) -> None:
+    async def one() -> int:
+        async with db.transaction() as conn:
+            return await ob.next_number(conn, "customer:US01", start=1, now=T0)
+
+    numbers = await asyncio.gather(*(one() for _ in range(6)))
+    assert sorted(numbers) == [1, 2, 3, 4, 5, 6]
+    async with db.transaction() as conn:
+        assert await ob.next_number(conn, "customer:DE01", start=500, now=T0) == 500

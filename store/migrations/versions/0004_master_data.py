@@ -1,5 +1,5 @@
-"""Master data: the cross-reference, the ERPs' dimension values and customer onboarding
-claims (see ``store/master_tables.py``).
+"""Master data: the cross-reference, the ERPs' dimension values, customer onboarding claims and
+number sequences (see ``store/master_tables.py``).
 
 Revision ID: 0004_master_data
 Revises: 0003_sync
@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("lease_until", UtcDateTime, nullable=True),
         sa.Column("attempts", sa.Integer, server_default="0", nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("checks_cleared", sa.Boolean, server_default=sa.false(), nullable=False),
         sa.Column("failure_id", sa.Integer, nullable=True),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
@@ -83,9 +84,17 @@ def upgrade() -> None:
         "customer_onboarding",
         ["state", "updated_at"],
     )
+    op.create_table(
+        "number_sequences",
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column("next_value", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_number_sequences"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("number_sequences")
     op.drop_index("ix_customer_onboarding_state_updated_at", "customer_onboarding")
     op.drop_table("customer_onboarding")
     op.drop_index("ix_reference_dimensions_synced_at", "reference_dimensions")
