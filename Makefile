@@ -24,6 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
 	@command -v initdb >/dev/null || ls /usr/local/bin/initdb /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL server binaries are missing (initdb, postgres): apt-get install postgresql"; exit 1; }
+	@command -v chromium >/dev/null || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } || { echo "chromium is missing (browser tests): apt-get install chromium"; exit 1; }
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -43,6 +44,7 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.orders
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .isthmus

@@ -1,4 +1,5 @@
-"""``isthmus`` command line: serve, demo, sandbox, openapi, check-config."""
+"""``isthmus`` command line: serve, demo, sandbox, openapi, check-config, worker, db, sync,
+reconcile."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from app.settings import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
 
-SANDBOX_PORTS = {"intacct": 8701, "infor": 8702, "salesforce": 8703}
 DEMO_STATE_DIR = Path(".isthmus")
+SANDBOX_PORTS = ("intacct", "infor", "salesforce", "issuer")
+"""Each is ``--<name>-port`` and the setting ``sandbox.<name>_port``."""
 
 
 def _serve(settings: Settings) -> int:
@@ -89,34 +91,79 @@ def cmd_external_services(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox.server import run_sandbox
+def _sandbox_ports(args: argparse.Namespace) -> tuple[str, dict[str, int]]:
+    """Host and ports: a flag wins over the setting (TOML or ``ISTHMUS_SANDBOX__*``)."""
+    configured = _load_or_exit(args.config).sandbox
+    host = args.host if args.host is not None else configured.host
+    ports = {name: getattr(configured, f"{name}_port") for name in SANDBOX_PORTS}
+    for name in SANDBOX_PORTS:
+        if getattr(args, f"{name}_port") is not None:
+            ports[name] = getattr(args, f"{name}_port")
+    return host, ports
 
-    run_sandbox(
-        host=args.host,
-        intacct_port=args.intacct_port,
-        infor_port=args.infor_port,
-        state_dir=Path(args.state_dir),
+
+def _port_taken(message: str, name: str) -> int:
+    print(
+        f"isthmus sandbox: {message}; choose another with --{name}-port "
+        f"or ISTHMUS_SANDBOX__{name.upper()}_PORT",
+        file=sys.stderr,
     )
+    return 2
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.server import PortInUseError, run_sandbox
+
+    host, ports = _sandbox_ports(args)
+    try:
+        run_sandbox(
+            host=host,
+            intacct_port=ports["intacct"],
+            infor_port=ports["infor"],
+            issuer_port=ports["issuer"],
+            salesforce_port=ports["salesforce"],
+            state_dir=Path(args.state_dir),
+        )
+    except PortInUseError as exc:
+        return _port_taken(str(exc), exc.name)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sandbox.server import SandboxProcess
+    from sandbox.server import PortInUseError, SandboxProcess, bind_ports
 
+    host, ports = _sandbox_ports(args)
+    try:  # say which port is taken before starting anything
+        for sock in bind_ports(host, ports).values():
+            sock.close()
+    except PortInUseError as exc:
+        return _port_taken(str(exc), exc.name)
     state_dir = Path(args.state_dir)
-    with SandboxProcess(host="127.0.0.1", state_dir=state_dir) as sandbox:
+    with SandboxProcess(
+        host=host,
+        intacct_port=ports["intacct"],
+        infor_port=ports["infor"],
+        issuer_port=ports["issuer"],
+        salesforce_port=ports["salesforce"],
+        state_dir=state_dir,
+    ) as sandbox:
         os.environ.update(sandbox.gateway_environment())
         os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
         os.environ.setdefault("ISTHMUS_WORKER__EMBEDDED", "true")  # orders get booked
+        # CA01 accepts orders despite validation warnings, so the ERP's own refusals (an
+        # inactive item) reach the exception queue and can be worked in the console.
+        os.environ.setdefault("ISTHMUS_ORDERS__VALIDATION", '{"CA01": "warn"}')
         settings = _load_or_exit(args.config)
         print(
             f"\nIsthmus demo: docs at http://{settings.host}:{settings.port}/docs "
             f"(spec: /openapi.json, readiness: /health/ready)\n"
             f"  API key: -H 'X-API-Key: isk_demo_salesforce' (partner: isk_demo_partner_a)\n"
+            f"  console: http://{settings.host}:{settings.port}/ops/ (ops key: isk_demo_ops)\n"
             f"  token:   curl -s -u salesforce-demo:demo-salesforce-secret "
             f"-d grant_type=client_credentials "
-            f"http://127.0.0.1:{sandbox.issuer_port}/oauth2/token\n",
+            f"http://{sandbox.host}:{sandbox.issuer_port}/oauth2/token\n"
+            f"  Salesforce org: https://{sandbox.host}:{sandbox.salesforce_port} "
+            f"(credentials and CA: {state_dir}/salesforce.json)\n",
             file=sys.stderr,
             flush=True,
         )
@@ -189,6 +236,75 @@ def cmd_xref(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Compare an entity's ERP documents with Salesforce; write the drift report JSON."""
+    import asyncio
+    from datetime import UTC, date, datetime, timedelta
+
+    import msgspec
+
+    from app.logs import configure_logging
+    from app.wiring import build_services
+    from process_apis.sync import Reconciler
+
+    settings = _load_or_exit(args.config)
+    configure_logging(settings.log_level, json=settings.log_json)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    date_from = date.fromisoformat(args.date_from) if args.date_from else yesterday
+    date_to = date.fromisoformat(args.date_to) if args.date_to else date_from
+
+    async def run() -> bytes:
+        services = await build_services(settings)
+        try:
+            if services.sync is None:
+                raise SystemExit("isthmus: reconcile needs `salesforce` and the store configured")
+            report = await Reconciler(services.sync).run(
+                args.entity, date_from, date_to, repair=not args.report_only
+            )
+            return msgspec.json.format(msgspec.json.encode(report), indent=2)
+        finally:
+            await services.aclose()
+
+    text = asyncio.run(run())
+    if args.output == "-":
+        sys.stdout.write(text.decode() + "\n")
+    else:
+        Path(args.output).write_bytes(text + b"\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Run one sync flow now (what the worker does on its schedule)."""
+    import asyncio
+
+    import msgspec
+
+    from app.logs import configure_logging
+    from app.wiring import build_services
+
+    settings = _load_or_exit(args.config)
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> dict[str, object]:
+        services = await build_services(settings)
+        try:
+            if services.sync is None:
+                raise SystemExit("isthmus: sync needs `salesforce` and the store configured")
+            if args.flow == "list":
+                return {"flows": [f.name for f in services.sync.flows]}
+            summary = await services.sync.run(args.flow, trigger="cli")
+            out: dict[str, object] = msgspec.to_builtins(
+                {k: v for k, v in vars(summary).items() if k != "failures"}
+            )
+            return out
+        finally:
+            await services.aclose()
+
+    print(json.dumps(asyncio.run(run()), indent=2, default=str))
+    return 0
+
+
 def _load_or_exit(config: str | None) -> Settings:
     try:
         return load_settings(config_file=config)
@@ -216,10 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     external.set_defaults(func=cmd_external_services)
 
     sandbox = sub.add_parser("sandbox", help="run the vendor emulators")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--intacct-port", type=int, default=SANDBOX_PORTS["intacct"])
-    sandbox.add_argument("--infor-port", type=int, default=SANDBOX_PORTS["infor"])
-    sandbox.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
+    _sandbox_flags(sandbox)
     sandbox.set_defaults(func=cmd_sandbox)
 
     sub.add_parser("worker", help="submit accepted orders to the ERPs").set_defaults(
@@ -242,10 +355,38 @@ def build_parser() -> argparse.ArgumentParser:
     xref_export.add_argument("-o", "--output", default="-")
     xref.set_defaults(func=cmd_xref)
 
+    reconcile = sub.add_parser(
+        "reconcile", help="compare an entity's ERP orders, invoices and payments with Salesforce"
+    )
+    reconcile.add_argument("--entity", required=True)
+    reconcile.add_argument("--from", dest="date_from", help="first day (default: yesterday)")
+    reconcile.add_argument("--to", dest="date_to", help="last day (default: --from)")
+    reconcile.add_argument("--report-only", action="store_true", help="repair nothing")
+    reconcile.add_argument(
+        "-o", "--output", default="-", help="drift report JSON (default: stdout)"
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
+    sync = sub.add_parser("sync", help="run a sync flow now ('list' lists them)")
+    sync.add_argument("flow")
+    sync.set_defaults(func=cmd_sync)
+
     demo = sub.add_parser("demo", help="run the sandbox and the gateway wired to it")
-    demo.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
+    _sandbox_flags(demo)
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _sandbox_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="sandbox host (setting sandbox.host; 127.0.0.1)")
+    defaults = {"intacct": 8701, "infor": 8702, "salesforce": 8703, "issuer": 8704}
+    for name in SANDBOX_PORTS:
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            help=f"setting sandbox.{name}_port, ISTHMUS_SANDBOX__{name.upper()}_PORT "
+            f"(default {defaults[name]})",
+        )
+    parser.add_argument("--state-dir", default=str(DEMO_STATE_DIR))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,6 +76,7 @@ def problem_response(
 
 
 def _pointer(key: str | None, source: str | None) -> str:
+    source = getattr(source, "value", source)  # Litestar's ParamType: "query", not its repr
     if source in {"header", "query", "path", "cookie"}:
         return f"{source}:{key}"
     if not key:
@@ -179,8 +180,10 @@ def _order_handler(request: Request[Any, Any, Any], exc: OrderError) -> Response
     )  # fmt: skip
 
 
-def _store_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
-    log.error("store unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+def _store_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # A database error, or a refused connection (the only connections routes make are to the
+    # store: ERP calls raise BackendError).
+    log.error("store unavailable: %s", type(exc).__name__)
     return problem_response(
         request.scope,
         503,
@@ -241,6 +244,7 @@ exception_handlers: ExceptionHandlersMap = {
     OrderError: _order_handler,
     ProcessError: _process_handler,
     DBAPIError: _store_handler,
+    ConnectionError: _store_handler,
     BackendError: _backend_handler,
     Exception: _internal_handler,
 }

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from process_apis.decimals import plain_decimals
 from process_apis.models import AccountId, Amount, Currency, Entity, Quantity, Sku, Unit
 
 __all__ = [
@@ -63,7 +64,8 @@ Variant = Literal["success", "warning", "error", "info"]
 
 
 class _In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
-    pass
+    def __post_init__(self) -> None:
+        plain_decimals(self)
 
 
 class _Out(msgspec.Struct, kw_only=True, rename="camel"):

@@ -189,6 +189,9 @@ def _convert(node: Any) -> Any:
     node = {k: v for k, v in node.items() if k not in _DROP_KEYS}
     if node.get("required") == []:
         del node["required"]  # 3.0 wants at least one entry when present
+    if node.get("type") == "object" and "properties" in node and "oneOf" in node:
+        # "Exactly one of these fields": no Apex shape for it; the description says the rule.
+        del node["oneOf"]
     node = _collapse_nullable(node)
     if "allOf" in node and len(node["allOf"]) == 1 and "$ref" in node["allOf"][0]:
         # Litestar wraps a referenced body in allOf; a plain $ref says the same.

@@ -18,8 +18,16 @@ from app.errors import exception_handlers
 from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
+from app.openapi_decimals import DecimalStringSchema
 from app.openapi_strict import seal_strict_request_schemas
-from app.ops import HealthController, OpsController
+from app.ops import (
+    AuditController,
+    ExceptionsController,
+    HealthController,
+    OpsController,
+    ReconcileController,
+    SyncController,
+)
 from app.ops import metrics as metrics_route
 from app.routes import LightningController, PortalController, ProcessController
 from app.routes.orders import (
@@ -39,6 +47,7 @@ from app.security import (
 from app.services import Services
 from app.settings import Settings
 from app.wiring import build_services
+from process_apis.decimals import decode_decimal_string, is_decimal_string
 
 __all__ = ["create_app"]
 
@@ -126,6 +135,10 @@ def create_app(
         route_handlers=[
             HealthController,
             OpsController,
+            SyncController,
+            ReconcileController,
+            ExceptionsController,
+            AuditController,
             *([metrics_route] if settings.observability.metrics else []),
             process,
             LightningController,
@@ -133,6 +146,7 @@ def create_app(
             LightningOrdersController,
             PortalOrdersController,
             *_openapi_json_route(settings),
+            *_console(settings),
         ],
         lifespan=[lifespan],
         dependencies={
@@ -140,6 +154,8 @@ def create_app(
             "partners": Provide(provide_partners, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        type_decoders=[(is_decimal_string, decode_decimal_string)],
+        plugins=[DecimalStringSchema()],
         middleware=[
             *([ServerSpanMiddleware(tracing.tracer("isthmus.server"))] if tracing.enabled else []),
             CorrelationMiddleware(),
@@ -156,6 +172,12 @@ def create_app(
     if settings.docs:
         seal_strict_request_schemas(app)
     return app
+
+
+def _console(settings: Settings) -> list[Router]:
+    from app.ops.console import console_router
+
+    return console_router(settings) if settings.console.enabled else []
 
 
 def _openapi_json_route(settings: Settings) -> list[HTTPRouteHandler]:

@@ -18,6 +18,8 @@ from opentelemetry import trace
 from opentelemetry.propagate import inject
 from yarl import URL
 
+from system_apis.response_cap import MAX_RESPONSE_BYTES_EXTENSION, ResponseTooLargeError
+
 __all__ = ["AiohttpPoolTransport", "LeanAsyncClient"]
 
 
@@ -85,7 +87,8 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=self._timeout(request.extensions.get("timeout", {})),
             ) as response:
-                content = await response.read()
+                cap = request.extensions.get(MAX_RESPONSE_BYTES_EXTENSION)
+                content = await (response.read() if cap is None else _read_capped(response, cap))
                 return httpx.Response(
                     status_code=response.status,
                     headers=response.raw_headers,
@@ -102,6 +105,20 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body, or ``ResponseTooLargeError`` as soon as it passes ``cap`` (decoded) bytes."""
+    if response.content_length is not None and response.content_length > cap:
+        raise ResponseTooLargeError(cap)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            raise ResponseTooLargeError(cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class LeanAsyncClient(httpx.AsyncClient):

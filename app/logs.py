@@ -28,6 +28,9 @@ _PATTERNS = [
     re.compile(rf"(?i)(\"(?:{_SECRET_KEYS})\"\s*:\s*\")([^\"]*)(\")"),
     re.compile(rf"(?i)(\b(?:{_SECRET_KEYS})\b\s*[=:]\s*)([^\s,;&\"']+)()"),
     re.compile(rf"(?i)(<(?:{_SECRET_KEYS})>)([^<]*)(</)"),
+]
+# "Bearer <credential>" / "Basic <credential>" in free text.
+_SCHEME_VALUE = [
     re.compile(r"(?i)(\bBearer\s+)([A-Za-z0-9._~+/=-]+)()"),
     re.compile(r"(?i)(\bBasic\s+)([A-Za-z0-9+/=]+)()"),
 ]
@@ -38,7 +41,17 @@ _SENSITIVE_EXTRA = re.compile(rf"(?i)^(?:{_SECRET_KEYS}|authorization)$")
 def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
+    for pattern in _SCHEME_VALUE:
+        text = pattern.sub(_redact_credential, text)
     return text
+
+
+def _redact_credential(match: re.Match[str]) -> str:
+    value = match.group(2)
+    # Prose ("bearer token", "Basic authentication"): a short word of letters is no credential.
+    if value.isalpha() and len(value) < 16:
+        return match.group(0)
+    return f"{match.group(1)}{REDACTED}"
 
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}

@@ -12,8 +12,10 @@ from redis.asyncio import Redis
 from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis.capabilities import ProcessApi
+from process_apis.exceptions import ExceptionQueue
 from process_apis.mapping import ReferenceCache
 from process_apis.orders import OrderService
+from process_apis.sync import SyncEngine
 from store import Database
 from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
@@ -42,6 +44,8 @@ class Services:
     cache: TwoLevelCache | None = None
     resilient: list[ResilientBackend] = field(default_factory=list)
     cached: list[CachedBackend] = field(default_factory=list)
+    exceptions: ExceptionQueue | None = None
+    """The exception queue (its ``db`` is the store); None without a store."""
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     tracing: Tracing = field(default_factory=Tracing)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
@@ -52,6 +56,8 @@ class Services:
     """The Salesforce org (write-back, master data), when configured."""
     reference: ReferenceCache | None = None
     """Cross-reference and dimension values from the store, refreshed in the background."""
+    sync: SyncEngine | None = None
+    """The delta sync's flows (``app/sync_wiring.py``), when Salesforce and the store are."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:

@@ -26,7 +26,9 @@ __all__ = [
     "ApiKeySetting",
     "CacheKindSetting",
     "CacheSettings",
+    "ConsoleSettings",
     "EntityRoute",
+    "ExceptionsSettings",
     "FxRateSetting",
     "InforSettings",
     "IntacctSettings",
@@ -36,10 +38,12 @@ __all__ = [
     "RateLimitSettings",
     "ResilienceSettings",
     "SalesforceSettings",
+    "SandboxSettings",
     "SecuritySettings",
     "Settings",
     "SettingsError",
     "StoreSettings",
+    "SyncSettings",
     "WorkerSettings",
     "load_settings",
 ]
@@ -54,6 +58,7 @@ class SettingsError(ValueError):
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Millis = Annotated[int, msgspec.Meta(ge=1, le=120_000)]
+ResponseBytes = Annotated[int, msgspec.Meta(ge=64 * 1024, le=512 * 1024 * 1024)]
 
 
 class EntityRoute(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -76,6 +81,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     default_price_lists: dict[str, str] = {}
     """Entity → the sales price list used when a customer names none."""
+    max_response_bytes: ResponseBytes = 8 * 1024 * 1024
+    """Larger answers are refused (``backend_protocol_error``), never parsed."""
 
     def __repr__(self) -> str:  # never print passwords
         return (
@@ -126,6 +133,16 @@ class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
 
 
+class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where ``isthmus sandbox`` and ``isthmus demo`` serve the emulators (flags override)."""
+
+    host: str = "127.0.0.1"
+    intacct_port: Port = 8701
+    infor_port: Port = 8702
+    salesforce_port: Port = 8703
+    issuer_port: Port = 8704
+
+
 class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     metrics: bool = True
     """Prometheus text at ``/metrics`` (needs the ``ops:admin`` scope)."""
@@ -141,6 +158,8 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ionapi_file: str
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    max_response_bytes: ResponseBytes = 8 * 1024 * 1024
+    """Larger answers are refused (``backend_protocol_error``), never parsed."""
 
 
 class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -186,6 +205,43 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Run a worker inside the gateway process too (the demo does)."""
 
 
+class SyncSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Delta sync between the ERPs and Salesforce (needs ``salesforce`` and the store)."""
+
+    enabled: bool = True
+    """Flows exist when Salesforce is configured; ``false`` turns them all off."""
+    kinds: list[Literal["orders", "shipments", "invoices", "payments", "credit"]] = msgspec.field(
+        default_factory=lambda: ["orders", "shipments", "invoices", "payments", "credit"]
+    )
+    """ERP record kinds written back, one flow per kind and entity (``infor_m3.invoices.US01``)."""
+    entities: list[str] = []
+    """Entities with flows; empty: every configured entity."""
+    interval_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 300.0
+    """Default time between runs of a flow."""
+    intervals: dict[str, Annotated[float, msgspec.Meta(ge=1, le=86_400)]] = {}
+    """Per flow name, overriding ``interval_s``."""
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=2000)] = 200
+    overlap_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 300.0
+    settle_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    initial_lookback_s: Annotated[float, msgspec.Meta(ge=0, le=365 * 86_400)] = 86_400.0
+    lease_s: Annotated[float, msgspec.Meta(ge=10, le=86_400)] = 300.0
+    max_record_attempts: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+    publish_events: bool = False
+    """Publish ``ERP_Status_Event__e`` per order change (live Lightning updates)."""
+    ownership_file: str | None = None
+    """Field ownership table (TOML); unset: the one shipped with Isthmus."""
+    intake_status: str | None = "Activated"
+    """Salesforce Orders reaching this status enter the orders path; unset: no intake flows."""
+    intake_entities: list[str] = []
+    """Entities with an intake flow (``salesforce.orders.US01``); empty: every entity."""
+    poll_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    reconcile_at: (
+        Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None
+    ) = "02:00"
+    """UTC time of day for the nightly reconciler in the worker; unset: not scheduled."""
+    reconcile_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 1
+
+
 class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The Salesforce org: JWT bearer (consumer key + username + private key file) or client
     credentials (client id + secret), exactly one of the two."""
@@ -221,6 +277,38 @@ class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
 
     def __repr__(self) -> str:  # never print the secret
         return f"SalesforceSettings(login_url={self.login_url!r}, username={self.username!r})"
+
+
+class ExceptionsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The exception queue's automatic work and the audit log's retention.
+
+    Transient failures are retried 60 s after they are captured, then after 2, 4 … minutes
+    (at most an hour apart), 8 times; then they wait for a person."""
+
+    sweep: bool = True
+    """Run the queue's automatic retries in this process (any number may: claims never overlap)."""
+    sweep_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=0, le=36_500)] = 400
+    """Audit entries older than this are purged (0: kept forever)."""
+    sensitive_fields: list[str] = []
+    """Payload fields shown masked, besides passwords, secrets, tokens, tax ids and accounts."""
+    stuck_after_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 900
+    """An order not booked this long after it was accepted counts as stuck."""
+
+
+class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The operations console at ``/ops/``: sign-in with an API key holding exceptions:view."""
+
+    enabled: bool = True
+    session_secret: str | None = None
+    """Signs session cookies; set one shared value on every replica (unset: a random key per
+    process, so sessions end when it restarts)."""
+    session_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=7 * 86_400)] = 8 * 3600
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
+    """``auto``: the cookie is Secure when the console is served over TLS."""
+
+    def __repr__(self) -> str:  # the secret is not for logs
+        return f"ConsoleSettings(enabled={self.enabled}, session_ttl_s={self.session_ttl_s})"
 
 
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*:[a-z][a-z_]*$")]
@@ -280,6 +368,8 @@ class SecuritySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     issuers: list[IssuerSetting] = []
     clock_skew_s: Annotated[int, msgspec.Meta(ge=0, le=60)] = 60
     jwks_cache_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 600
+    max_token_lifetime_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400
+    """Bearer tokens living longer than this (``exp`` - ``iat``, or ``exp`` - now) are refused."""
     jwks_refetch_cooldown_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
     """At most one JWKS refetch per issuer in this time when tokens name an unknown ``kid``."""
     jwks_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
@@ -342,6 +432,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     orders: OrdersSettings = msgspec.field(default_factory=OrdersSettings)
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
     master_data: MasterDataSettings = msgspec.field(default_factory=MasterDataSettings)
+    sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
+    exceptions: ExceptionsSettings = msgspec.field(default_factory=ExceptionsSettings)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
+    sandbox: SandboxSettings = msgspec.field(default_factory=SandboxSettings)
 
     def __post_init__(self) -> None:
         if self.deadline_min_ms > self.deadline_max_ms:
@@ -388,7 +482,8 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
-        SalesforceSettings, MasterDataSettings,
+        SalesforceSettings, MasterDataSettings, SyncSettings, SandboxSettings,
+        ExceptionsSettings, ConsoleSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
@@ -406,6 +501,11 @@ _JSON_ENV = {
     ("security", "partners"),
     ("security", "cors_origins"),
     ("orders", "validation"),
+    ("sync", "intervals"),
+    ("sync", "kinds"),
+    ("sync", "entities"),
+    ("sync", "intake_entities"),
+    ("exceptions", "sensitive_fields"),
 }
 
 

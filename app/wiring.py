@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from app.observability.salesforce_usage import SalesforceUsageCollector
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
 from process_apis.capabilities import ProcessApi
+from process_apis.exceptions import FlowHandler
 from process_apis.mapping import ReferenceCache, import_document, read_document
 from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
@@ -104,6 +106,7 @@ def build_backends(
             max_in_flight=cfg.max_in_flight,
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
+            max_response_bytes=cfg.max_response_bytes,
             # Intacct's concurrency limit is per company: with Redis, all replicas share it.
             slots=SharedSlots(
                 redis,
@@ -121,6 +124,7 @@ def build_backends(
             http,
             ionapi=IonApiCredentials.from_file(settings.infor.ionapi_file),
             request_timeout=settings.infor.timeout_s,
+            max_response_bytes=settings.infor.max_response_bytes,
         )
     return backends
 
@@ -287,8 +291,9 @@ async def build_services(
         if settings.cache.enabled
         else None
     )
+    adapters = build_backends(settings, http, redis)
     backends, resilient, cached = protect(
-        build_backends(settings, http, redis), settings, cache, metrics=metrics, tracing=tracing
+        adapters, settings, cache, metrics=metrics, tracing=tracing
     )
     services = Services(
         settings=settings,
@@ -340,6 +345,10 @@ async def build_services(
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
         tracing.instrument_redis()
     await attach_store(services)
+    from app.sync_wiring import attach_sync
+
+    attach_sync(services, adapters)
+    attach_exception_queue(services)
     return services
 
 
@@ -402,3 +411,57 @@ async def attach_reference_data(services: Services, db: Database) -> ReferenceCa
 
     services.exit_stack.push_async_callback(stop)
     return cache
+
+
+def breaker_probe(services: Services) -> Callable[[str], bool]:
+    """``system`` → is any of its circuit breakers open (calls refused right now)?"""
+
+    def is_open(system: str) -> bool:
+        for guard in services.resilient:
+            if guard.vendor == system:
+                return any(b.state == "open" for b in guard.snapshot().breakers.values())
+        return False
+
+    return is_open
+
+
+def attach_exception_queue(services: Services) -> None:
+    """The exception queue over the store, and (``exceptions.sweep``) its automatic retries
+    in this process: the gateway and every worker process build services through here."""
+    from process_apis.exceptions import (
+        ORDER_SUBMIT,
+        ExceptionQueue,
+        ExceptionSweeper,
+        OrderSubmitFlow,
+        Redactor,
+    )
+    from process_apis.exceptions.redact import DEFAULT_SENSITIVE
+
+    if services.store is None:
+        return
+    cfg = services.settings.exceptions
+    from process_apis.sync import sync_flow_handlers
+
+    flows: dict[str, FlowHandler] = {ORDER_SUBMIT: OrderSubmitFlow(), **sync_flow_handlers()}
+    redactor = Redactor([*DEFAULT_SENSITIVE, *cfg.sensitive_fields])
+    services.exceptions = ExceptionQueue(services.store, flows, redactor=redactor)
+    if not cfg.sweep:
+        return
+    sweeper = ExceptionSweeper(
+        services.store,
+        flows,
+        breaker_open=breaker_probe(services),
+        audit_retention=timedelta(days=cfg.audit_retention_days)
+        if cfg.audit_retention_days
+        else None,
+        interval_s=cfg.sweep_interval_s,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(sweeper.run(stop), name="isthmus-exception-sweeper")
+
+    async def shutdown() -> None:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    services.exit_stack.push_async_callback(shutdown)

@@ -1,4 +1,5 @@
-"""``isthmus worker``: the order worker as a process (and, for the demo, inside the gateway).
+"""``isthmus worker``: the order worker and the sync schedule as a process (and, for the demo,
+inside the gateway).
 
 Builds the same services as the gateway (ERP adapters with their cache and guards, the store)
 and runs ``process_apis.orders.OrderWorker`` until SIGTERM or SIGINT; orders in flight finish
@@ -15,8 +16,15 @@ import signal
 from app.services import Services
 from app.settings import Settings
 from process_apis.orders import OrderWorker, WorkerPolicy
+from process_apis.sync import SyncScheduler
 
-__all__ = ["build_worker", "run_worker", "start_embedded_worker"]
+__all__ = [
+    "build_sync_scheduler",
+    "build_worker",
+    "run_worker",
+    "start_embedded_sync",
+    "start_embedded_worker",
+]
 
 log = logging.getLogger("isthmus.worker")
 
@@ -35,6 +43,31 @@ def build_worker(services: Services) -> OrderWorker:
         submit_timeout_s=w.submit_timeout_s,
     )
     return OrderWorker(services.store, services.process.router, policy)
+
+
+def build_sync_scheduler(services: Services) -> SyncScheduler | None:
+    """The sync flows on their intervals and the nightly reconciler, when sync is configured."""
+    if services.sync is None:
+        return None
+    from app.sync_wiring import schedule_for
+
+    return SyncScheduler(services.sync, schedule_for(services.settings, services.sync))
+
+
+def start_embedded_sync(services: Services) -> None:
+    """Run the sync schedule as a task of this process until the services close."""
+    scheduler = build_sync_scheduler(services)
+    if scheduler is None:
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(scheduler.run(stop), name="isthmus-sync-schedule")
+
+    async def shutdown() -> None:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    services.exit_stack.push_async_callback(shutdown)
 
 
 def start_embedded_worker(services: Services) -> None:
@@ -63,7 +96,12 @@ async def _run(settings: Settings) -> None:
     try:
         worker = build_worker(services)
         log.info("order worker %s started", worker.name)
-        await worker.run(stop)
+        jobs = [worker.run(stop)]
+        scheduler = build_sync_scheduler(services)
+        if scheduler is not None:
+            log.info("sync schedule started: %d flows", len(scheduler.engine.flows))
+            jobs.append(scheduler.run(stop))
+        await asyncio.gather(*jobs)
     finally:
         await services.aclose()
 

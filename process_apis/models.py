@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
+from process_apis.decimals import (
+    AMOUNT_PATTERN,
+    QUANTITY_PATTERN,
+    AmountString,
+    QuantityString,
+    plain_decimals,
+)
 from process_apis.money import Conversion
 
 __all__ = [
+    "AMOUNT_PATTERN",
+    "QUANTITY_PATTERN",
     "AtpLine",
     "AtpLineResult",
     "AtpRequest",
@@ -56,12 +65,10 @@ AccountId = Annotated[
 CustomerNumber = Annotated[
     str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
-# Decimals travel as strings; the pattern documents what the process layer accepts (a JSON
-# number is also read, for callers such as Apex that serialise Decimal as a number).
-QUANTITY_PATTERN = r"^(?=.*[1-9])[0-9]{1,9}(\.[0-9]{1,6})?$"
-AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
+# Decimals in requests travel as strings matching the published pattern exactly; anything
+# else (a JSON number, "1E+5", "2_0", " 2", non-ASCII digits) is refused (process_apis.decimals).
 Quantity = Annotated[
-    Decimal,
+    QuantityString,
     msgspec.Meta(
         extra_json_schema={
             "description": "Greater than 0, below 1e9, at most 6 decimal places",
@@ -71,7 +78,7 @@ Quantity = Annotated[
     ),
 ]
 Amount = Annotated[
-    Decimal,
+    AmountString,
     msgspec.Meta(
         extra_json_schema={
             "description": "0 or more, below 1e12, at most 6 decimal places",
@@ -88,7 +95,8 @@ Verdict = Literal["ok", "warn", "block"]
 
 
 class _Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
-    pass
+    def __post_init__(self) -> None:
+        plain_decimals(self)
 
 
 class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=False):
@@ -96,6 +104,9 @@ class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=Fals
 
 
 class _CustomerRequest(_Request, kw_only=True):
+    EXACTLY_ONE_OF: ClassVar[tuple[str, ...]] = ("accountId", "customerNumber")
+    """Wire names of which a request gives exactly one (documented in the OpenAPI schema)."""
+
     entity: Entity
     account_id: AccountId | None = None
     """Salesforce Account id (15 or 18 characters); or give ``customerNumber``."""

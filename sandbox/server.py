@@ -21,7 +21,9 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["SandboxProcess", "run_sandbox"]
+from sandbox.ports import PortInUseError, bind_ports
+
+__all__ = ["PortInUseError", "SandboxProcess", "bind_ports", "run_sandbox"]
 
 IONAPI_FILENAME = "sandbox.ionapi"
 XREF_FILE = Path(__file__).parent / "data" / "xref.json"
@@ -33,7 +35,7 @@ SALESFORCE_PORT = 8703
 
 def _build_apps(
     host: str, intacct_port: int, infor_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
-) -> list[tuple[Any, int]]:
+) -> dict[str, Any]:
     from sandbox.infor import InforEmulator
     from sandbox.intacct import IntacctEmulator
     from sandbox.issuer import TokenIssuer
@@ -43,7 +45,7 @@ def _build_apps(
     issuer = TokenIssuer(public_url=f"http://{host}:{issuer_port}")
     state_dir.mkdir(parents=True, exist_ok=True)
     infor.write_ionapi(state_dir / IONAPI_FILENAME)
-    return [(intacct.app, intacct_port), (infor.app, infor_port), (issuer.app, issuer_port)]
+    return {"intacct": intacct.app, "infor": infor.app, "issuer": issuer.app}
 
 
 def run_sandbox(
@@ -55,17 +57,25 @@ def run_sandbox(
     issuer_port: int = ISSUER_PORT,
     salesforce_port: int = SALESFORCE_PORT,
 ) -> None:
+    """Serve every emulator; ``PortInUseError`` (nothing served) when a port is taken."""
+    ports = {
+        "intacct": intacct_port, "infor": infor_port, "issuer": issuer_port,
+        "salesforce": salesforce_port,
+    }  # fmt: skip
+    sockets = bind_ports(host, ports)
     apps = _build_apps(host, intacct_port, infor_port, state_dir, issuer_port)
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    servers = {
+        name: uvicorn.Server(
+            uvicorn.Config(app, host=host, port=ports[name], log_level="warning", lifespan="off")
         )
-        for app, port in apps
-    ]
-    servers.append(_salesforce_server(host, salesforce_port, state_dir))
+        for name, app in apps.items()
+    }
+    servers["salesforce"] = _salesforce_server(host, salesforce_port, state_dir)
 
     async def serve_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(
+            *(server.serve(sockets=[sockets[name]]) for name, server in servers.items())
+        )
 
     print(
         f"sandbox: Intacct http://{host}:{intacct_port}/ia/xml/xmlgw.phtml, "
@@ -135,7 +145,11 @@ def security_environment(host: str, issuer_port: int = ISSUER_PORT) -> dict[str,
 
 
 def gateway_environment(
-    host: str, intacct_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
+    host: str,
+    intacct_port: int,
+    state_dir: Path,
+    issuer_port: int = ISSUER_PORT,
+    salesforce_port: int = SALESFORCE_PORT,
 ) -> dict[str, str]:
     """Settings that point a gateway at a running sandbox."""
     from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
@@ -151,7 +165,7 @@ def gateway_environment(
         "ISTHMUS_INTACCT__USER_PASSWORD": cred.user_password,
         "ISTHMUS_INFOR__IONAPI_FILE": str((state_dir / IONAPI_FILENAME).resolve()),
         "ISTHMUS_XREF_FILE": str(XREF_FILE.resolve()),
-        **salesforce_environment(host, SALESFORCE_PORT, state_dir),
+        **salesforce_environment(host, salesforce_port, state_dir),
         **{
             f"ISTHMUS_INTACCT__DEFAULT_PRICE_LISTS__{entity}": price_list
             for entity, price_list in ENTITY_DEFAULT_PRICE_LIST.items()
@@ -159,8 +173,12 @@ def gateway_environment(
     }
 
 
-def _wait_for_port(host: str, port: int, deadline: float) -> None:
+def _wait_for_port(
+    host: str, port: int, deadline: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"sandbox exited (rc {proc.returncode}); see its error above")
         try:
             with socket.create_connection((host, port), timeout=0.2):
                 return
@@ -203,11 +221,13 @@ class SandboxProcess:
         self._proc = subprocess.Popen(args, env=os.environ.copy())  # noqa: S603 - our own module
         deadline = time.monotonic() + 20
         for port in (self.intacct_port, self.infor_port, self.issuer_port, self.salesforce_port):
-            _wait_for_port(self.host, port, deadline)
+            _wait_for_port(self.host, port, deadline, self._proc)
         return self
 
     def gateway_environment(self) -> dict[str, str]:
-        return gateway_environment(self.host, self.intacct_port, self.state_dir, self.issuer_port)
+        return gateway_environment(
+            self.host, self.intacct_port, self.state_dir, self.issuer_port, self.salesforce_port
+        )
 
     def __exit__(
         self,
@@ -232,14 +252,18 @@ def _main() -> None:
     parser.add_argument("--salesforce-port", type=int, default=SALESFORCE_PORT)
     parser.add_argument("--state-dir", default=".isthmus")
     args = parser.parse_args()
-    run_sandbox(
-        host=args.host,
-        intacct_port=args.intacct_port,
-        infor_port=args.infor_port,
-        state_dir=Path(args.state_dir),
-        issuer_port=args.issuer_port,
-        salesforce_port=args.salesforce_port,
-    )
+    try:
+        run_sandbox(
+            host=args.host,
+            intacct_port=args.intacct_port,
+            infor_port=args.infor_port,
+            state_dir=Path(args.state_dir),
+            issuer_port=args.issuer_port,
+            salesforce_port=args.salesforce_port,
+        )
+    except PortInUseError as exc:
+        print(f"sandbox: {exc}; choose another with --{exc.name}-port", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 __all__ = ["DEFAULT_SQLITE_URL", "Database", "normalize_url"]
 
@@ -47,7 +47,10 @@ def _json_dumps(value: Any) -> str:
 class Database:
     """Owns the engine; ``transaction()`` is the unit of work every repository call runs in."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, echo: bool = False, null_pool: bool = False
+    ) -> None:
+        """``null_pool``: a new connection per transaction (for use from several event loops)."""
         self.url = normalize_url(url)
         self.dialect: Literal["postgresql", "sqlite"] = (
             "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
@@ -57,12 +60,14 @@ class Database:
             "json_serializer": _json_dumps,
             "json_deserializer": msgspec.json.decode,
         }
-        if self.dialect == "postgresql":
+        if null_pool:
+            kwargs["poolclass"] = NullPool
+        elif self.dialect == "postgresql":
             # pre-ping: a server restart leaves dead pooled connections; they are replaced.
             kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
         else:
             database = self.url.database or ""
-            if database in ("", ":memory:"):
+            if database in ("", ":memory:") and not null_pool:
                 kwargs |= {"poolclass": StaticPool}
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from store.sync_tables import (
     sync_records,
     sync_runs,
 )
+from store.tables import orders
 
 __all__ = [
     "ConflictRecord",
@@ -41,6 +42,7 @@ __all__ = [
     "add_conflicts",
     "drop_pending",
     "due_pending",
+    "external_refs_by_erp_order",
     "finish_run",
     "flow_states",
     "get_report",
@@ -50,6 +52,7 @@ __all__ = [
     "list_reports",
     "list_runs",
     "make_pending_due",
+    "orders_accepted_between",
     "pending_count",
     "pending_for",
     "records_by_key",
@@ -512,3 +515,34 @@ async def get_report(conn: AsyncConnection, report_id: int) -> ReportRecord | No
         await conn.execute(sa.select(reconcile_reports).where(reconcile_reports.c.id == report_id))
     ).first()
     return from_row(row, ReportRecord) if row is not None else None
+
+
+# --- the order store, as the sync reads it ------------------------------------------------------
+
+
+async def external_refs_by_erp_order(
+    conn: AsyncConnection, entity: str, erp_order_ids: Sequence[str]
+) -> dict[str, str]:
+    """ERP order number → the reference the order was accepted with, for booked orders."""
+    found: dict[str, str] = {}
+    ids = sorted(set(erp_order_ids))
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            sa.select(orders.c.erp_order_id, orders.c.external_ref).where(
+                orders.c.entity == entity, orders.c.erp_order_id.in_(ids[start : start + 500])
+            )
+        )
+        found.update({str(r.erp_order_id): str(r.external_ref) for r in rows})
+    return found
+
+
+async def orders_accepted_between(
+    conn: AsyncConnection, entity: str, since: datetime, until: datetime
+) -> list[tuple[str, str, str | None, str]]:
+    """(order id, external reference, ERP order number, status) of orders accepted in the span."""
+    rows = await conn.execute(
+        sa.select(orders.c.id, orders.c.external_ref, orders.c.erp_order_id, orders.c.status)
+        .where(orders.c.entity == entity, orders.c.created_at >= since, orders.c.created_at < until)
+        .order_by(orders.c.created_at)
+    )
+    return [(r.id, r.external_ref, r.erp_order_id, r.status) for r in rows]

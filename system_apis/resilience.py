@@ -10,7 +10,11 @@
   backend is failing, so the cache above can answer in milliseconds; business answers (not
   found, rejected) count as successes: the backend is alive and answering;
 - a bulkhead caps calls in flight, so a hung backend holds a bounded number of tasks and
-  sockets and cannot starve other backends or health checks.
+  sockets and cannot starve other backends or health checks;
+- a timeout is a failure wherever its timer fires: ours, or an outer one (the cache's fill
+  bound, the request's fan-out cut-off) that cancels the call once its deadline is reached.
+  Only a call cancelled with time still left (its caller went away) tells nothing about the
+  backend. So a hanging backend opens the breaker as a failing one does.
 
 ``create_order`` is never retried here (the adapters carry the idempotency guard; a retry
 belongs to the caller that knows the order), it only passes the breaker and the bulkhead.
@@ -139,7 +143,8 @@ class ResilientBackend:
     """``ErpBackend`` adding deadline-bound timeouts, safe retries, breakers and a bulkhead.
 
     ``inner``: the adapter. ``policy``: see ``ResiliencePolicy``. ``clock``: monotonic clock
-    of the breakers (tests pass a manual one); deadlines always use ``time.monotonic``.
+    of the breakers; ``now``: the clock ``ctx.deadline`` is read with (``time.monotonic``,
+    like every deadline). Tests pass manual ones.
     """
 
     def __init__(
@@ -148,10 +153,12 @@ class ResilientBackend:
         *,
         policy: ResiliencePolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
         self._policy = policy or ResiliencePolicy()
         self._clock = clock
+        self._now = now
         self._bulkhead = _Bulkhead(self._policy.max_in_flight)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
@@ -257,14 +264,19 @@ class ResilientBackend:
                 if attempt >= max_attempts or not should_retry(error):
                     raise
                 delay = retry_delay(self._policy.retry, attempt, error)
-                if not _fits(ctx, delay) or not budget.try_withdraw():
+                if not self._fits(ctx, delay) or not budget.try_withdraw():
                     raise
                 self._retries += 1
                 if delay > 0:
                     await asyncio.sleep(delay)
                 continue
             except asyncio.CancelledError:
-                breaker.record_neutral()
+                if self._out_of_time(ctx):
+                    # An outer timer at the same deadline beat ours: still a hang.
+                    self._timeouts += 1
+                    breaker.record_failure()
+                else:
+                    breaker.record_neutral()  # the caller went away with time left
                 raise
             except Exception:
                 breaker.record_failure()
@@ -276,7 +288,7 @@ class ResilientBackend:
         vendor = self.vendor
         timeout = self._policy.attempt_timeout
         if ctx.deadline is not None:
-            left = ctx.deadline - time.monotonic()
+            left = ctx.deadline - self._now()
             if left < _MIN_USEFUL_SECONDS:
                 self._timeouts += 1
                 raise BackendTimeoutError(
@@ -286,7 +298,7 @@ class ResilientBackend:
         await self._bulkhead.acquire(min(self._policy.queue_wait, timeout), vendor)
         self._attempts += 1
         if ctx.deadline is not None:  # waiting for the slot took some of the time
-            timeout = max(0.0, min(timeout, ctx.deadline - time.monotonic()))
+            timeout = max(0.0, min(timeout, ctx.deadline - self._now()))
         try:
             async with asyncio.timeout(timeout):
                 return await make()
@@ -297,6 +309,15 @@ class ResilientBackend:
             ) from None
         finally:
             self._bulkhead.release()
+
+    def _out_of_time(self, ctx: CallContext) -> bool:
+        """Is (nearly) nothing left of the call's deadline? Then a cancellation is a timeout."""
+        return ctx.deadline is not None and ctx.deadline - self._now() < _MIN_USEFUL_SECONDS
+
+    def _fits(self, ctx: CallContext, delay: float) -> bool:
+        if ctx.deadline is None:
+            return True
+        return self._now() + delay + _MIN_USEFUL_SECONDS < ctx.deadline
 
     def snapshot(self) -> ResilienceSnapshot:
         return ResilienceSnapshot(
@@ -322,9 +343,3 @@ def _is_backend_failure(error: BackendError) -> bool:
         | BackendProtocolError
         | BackendRateLimitedError,
     ) and not isinstance(error, CircuitOpenError | BulkheadFullError)
-
-
-def _fits(ctx: CallContext, delay: float) -> bool:
-    if ctx.deadline is None:
-        return True
-    return time.monotonic() + delay + _MIN_USEFUL_SECONDS < ctx.deadline

@@ -90,6 +90,7 @@ def _suite_secrets() -> list[str]:
     from sandbox.issuer import DEMO_API_KEYS, DEMO_CLIENTS
     from sandbox.salesforce import SANDBOX_CONSUMER_SECRET
     from tests.support.apps import TEST_SECRETS
+    from tests.support.sync_env import SYNC_SECRETS
 
     infor = InforEmulator(public_url="http://127.0.0.1:1")
     return [
@@ -101,6 +102,7 @@ def _suite_secrets() -> list[str]:
         *DEMO_API_KEYS,
         *(client.client_secret for client in DEMO_CLIENTS),
         SANDBOX_CONSUMER_SECRET,
+        *SYNC_SECRETS,
     ]
 
 

@@ -10,6 +10,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body
 
+from app.routes._experience import problem_responses
+from app.security import OPS_ADMIN, security_requirements
 from app.services import Services
 from process_apis.models import CustomerNumber, Entity, Sku
 from system_apis.caching import CachedBackend
@@ -64,8 +66,14 @@ def _cached_for(services: Services, vendor: str) -> list[CachedBackend]:
 class OpsController(Controller):
     path = "/ops/v1"
     tags = ["ops"]
+    security = security_requirements(OPS_ADMIN)
 
-    @get("/status", summary="Cache counters and circuit breaker states", operation_id="opsStatus")
+    @get(
+        "/status",
+        summary="Cache counters and circuit breaker states",
+        operation_id="opsStatus",
+        responses=problem_responses(401, 403, 429, 431),
+    )
     async def status(self, services: NamedDependency[Services]) -> OpsStatus:
         return OpsStatus(
             cache=[c.snapshot() for c in services.cached],
@@ -77,6 +85,7 @@ class OpsController(Controller):
         status_code=200,
         operation_id="opsInvalidateCache",
         summary="Drop cached reference data here, in Redis and on every replica",
+        responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 431, 503),
     )
     async def invalidate(
         self, data: Annotated[InvalidateRequest, Body()], services: NamedDependency[Services]
@@ -115,6 +124,7 @@ class OpsController(Controller):
         status_code=200,
         operation_id="opsWarmCache",
         summary="Load reference data ahead of demand",
+        responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 431, 503),
     )
     async def warm(
         self, data: Annotated[WarmRequest, Body()], services: NamedDependency[Services]

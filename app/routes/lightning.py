@@ -31,6 +31,7 @@ from app.experience_models import (
     LightningWarehouse,
     Variant,
 )
+from app.problems import FieldProblem, ProblemError
 from app.routes._experience import DeadlineHeader, deadline_for, problem_responses, title_for
 from app.security import (
     CREDIT_READ,
@@ -41,6 +42,7 @@ from app.security import (
     security_requirements,
 )
 from app.services import Services
+from process_apis.decimals import exact_decimal
 from process_apis.models import (
     AMOUNT_PATTERN,
     QUANTITY_PATTERN,
@@ -80,6 +82,23 @@ AccountPath = Annotated[
 CurrencyQuery = Annotated[str, Parameter(pattern=r"^[A-Z]{3}$")]
 QuantityQuery = Annotated[str, Parameter(pattern=QUANTITY_PATTERN)]
 UomQuery = Annotated[str, Parameter(min_length=1, max_length=10)]
+
+
+def _query_decimal(text: str, name: str, pattern: str) -> Decimal:
+    """A decimal query parameter, held to its pattern exactly (no trailing line end)."""
+    value = exact_decimal(text, pattern)
+    if value is None:
+        detail = f"{name} does not match {pattern}"
+        raise ProblemError(
+            422,
+            "validation_error",
+            "Request failed validation",
+            f"query:{name}: {detail}",
+            errors=[FieldProblem(pointer=f"query:{name}", detail=detail)],
+        )
+    return value
+
+
 SkuPath = Annotated[str, Parameter(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 _QUOTE_STATUS: dict[str, tuple[Literal["READY", "REVIEW", "BLOCKED"], str, Variant]] = {
@@ -362,7 +381,13 @@ class LightningController(Controller):
             entity=entity,
             account_id=accountId,
             currency=currency,
-            lines=[PriceLine(sku=sku, quantity=Decimal(quantity), uom=uom)],
+            lines=[
+                PriceLine(
+                    sku=sku,
+                    quantity=_query_decimal(quantity, "quantity", QUANTITY_PATTERN),
+                    uom=uom,
+                )
+            ],
         )
         result = await services.process.price_check(
             request, deadline_for(services, deadline_ms), current_correlation_id()
@@ -422,7 +447,14 @@ class LightningController(Controller):
         deadline_ms: DeadlineHeader = None,
     ) -> LightningAvailabilityLine:
         request = AtpRequest(
-            entity=entity, lines=[AtpLine(sku=sku, quantity=Decimal(quantity), uom=uom)]
+            entity=entity,
+            lines=[
+                AtpLine(
+                    sku=sku,
+                    quantity=_query_decimal(quantity, "quantity", QUANTITY_PATTERN),
+                    uom=uom,
+                )
+            ],
         )
         result = await services.process.atp(
             request, deadline_for(services, deadline_ms), current_correlation_id()
@@ -451,7 +483,7 @@ class LightningController(Controller):
         request = CreditCheckRequest(
             entity=entity,
             account_id=accountId,
-            amount=Decimal(amount) if amount is not None else None,
+            amount=_query_decimal(amount, "amount", AMOUNT_PATTERN) if amount is not None else None,
             currency=currency,
         )
         result = await services.process.credit_check(

@@ -266,7 +266,7 @@ class ProcessOrdersController(Controller):
         "/{order_id:str}",
         operation_id="getOrder",
         summary="An order: status, ERP order number, lines, timeline and failures",
-        responses=problem_responses(401, 403, 404, 429),
+        responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
     )
     async def get_order(
         self, services: NamedDependency[Services], order_id: OrderIdPath
@@ -277,7 +277,7 @@ class ProcessOrdersController(Controller):
         "/",
         operation_id="findOrders",
         summary="Orders by your external reference",
-        responses=problem_responses(400, 401, 403, 429),
+        responses=problem_responses(400, 401, 403, 422, 429, 503),
     )
     async def find_orders(
         self,
@@ -318,7 +318,7 @@ class LightningOrdersController(Controller):
         "/{order_id:str}",
         operation_id="lightningGetOrder",
         summary="An order's status and ERP order number",
-        responses=problem_responses(401, 403, 404, 429),
+        responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
         opt=requires(ORDERS_READ),
         security=security_requirements(ORDERS_READ),
     )
@@ -331,7 +331,7 @@ class LightningOrdersController(Controller):
         "/",
         operation_id="lightningFindOrders",
         summary="Orders by Salesforce Order id",
-        responses=problem_responses(400, 401, 403, 429),
+        responses=problem_responses(400, 401, 403, 422, 429, 503),
         opt=requires(ORDERS_READ),
         security=security_requirements(ORDERS_READ),
     )
@@ -391,7 +391,7 @@ class PortalOrdersController(Controller):
         "/{order_id:str}",
         operation_id="portalGetOrder",
         summary="One of your orders",
-        responses=problem_responses(401, 403, 404, 429),
+        responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
         opt=requires(ORDERS_READ),
         security=security_requirements(ORDERS_READ),
     )
@@ -411,7 +411,7 @@ class PortalOrdersController(Controller):
         "/",
         operation_id="portalFindOrders",
         summary="Your orders by your reference",
-        responses=problem_responses(400, 401, 403, 429),
+        responses=problem_responses(400, 401, 403, 422, 429, 503),
         opt=requires(ORDERS_READ),
         security=security_requirements(ORDERS_READ),
     )

@@ -12,6 +12,7 @@ scope or is the wrong kind (a partner credential on an internal API or the rever
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.problems import ProblemError
 from app.security.api_keys import ApiKeyStore
 from app.security.caller import Caller
+from app.security.jwks import UNAVAILABLE_RETRY_S
 from app.security.scopes import ALL_SCOPES, Policy, policy_for
 from app.security.tokens import JwtVerifier, TokenRefused
 from app.settings import SecuritySettings
@@ -46,6 +48,7 @@ class Authenticator:
             jwks_ttl_s=settings.jwks_cache_s,
             jwks_cooldown_s=settings.jwks_refetch_cooldown_s,
             jwks_timeout_s=settings.jwks_timeout_s,
+            max_lifetime_s=settings.max_token_lifetime_s,
         )
         self.http: httpx.AsyncClient | None = None
         """The gateway's client for JWKS fetches; bound at start-up (``bind``)."""
@@ -88,7 +91,7 @@ class Authenticator:
                     "auth_unavailable",
                     "Token keys unavailable",
                     "The token issuer's keys cannot be fetched right now; retry shortly.",
-                    headers={"retry-after": "5"},
+                    headers={"retry-after": str(math.ceil(UNAVAILABLE_RETRY_S))},
                 ) from None
             raise _unauthorized(exc.reason, error="invalid_token") from None
 

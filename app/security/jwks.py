@@ -4,6 +4,10 @@
 - A token naming an unknown ``kid`` triggers a refetch (the issuer may have rotated), but at
   most one per ``cooldown_s``: a flood of made-up ``kid``s costs the issuer one request.
 - When the issuer is down or answers garbage, the last good key set stays in use.
+- While the last fetch failed, the cache is ``unavailable`` for keys it does not hold (none
+  at a cold start, or a key rotated in during the outage): callers are told to retry after
+  ``UNAVAILABLE_RETRY_S`` rather than refused, and the cooldown is no longer than that, so a
+  retry at the advertised time finds the issuer's keys once it is back.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from typing import Any
 import httpx
 import jwt
 
-__all__ = ["JwksCache"]
+__all__ = ["UNAVAILABLE_RETRY_S", "JwksCache"]
 
 log = logging.getLogger("isthmus.security.jwks")
+
+UNAVAILABLE_RETRY_S = 5.0
+"""``Retry-After`` while the keys cannot be fetched; no refetch waits longer than this then."""
 
 
 class JwksCache:
@@ -41,6 +48,7 @@ class JwksCache:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._last_attempt = -math.inf
+        self._last_failed = False
         self._lock: asyncio.Lock | None = None
         self.fetches = 0
         """Fetch attempts so far (tests and metrics)."""
@@ -48,6 +56,16 @@ class JwksCache:
     @property
     def has_keys(self) -> bool:
         return bool(self._keys)
+
+    @property
+    def unavailable(self) -> bool:
+        """A key it lacks may exist: none are known, or the issuer failed the last fetch."""
+        return not self._keys or self._last_failed
+
+    def _cooldown(self) -> float:
+        if self._last_failed:
+            return min(self.cooldown_s, UNAVAILABLE_RETRY_S)
+        return self.cooldown_s
 
     async def key_for(self, kid: str | None, http: httpx.AsyncClient) -> jwt.PyJWK | None:
         if self._needs_fetch(kid):
@@ -68,7 +86,7 @@ class JwksCache:
         now = self._clock()
         expired = self._fetched_at is None or now - self._fetched_at >= self.ttl_s
         unknown = self._lookup(kid) is None
-        return (expired or unknown) and now - self._last_attempt >= self.cooldown_s
+        return (expired or unknown) and now - self._last_attempt >= self._cooldown()
 
     async def _fetch(self, http: httpx.AsyncClient) -> None:
         self._last_attempt = self._clock()
@@ -83,7 +101,9 @@ class JwksCache:
                 len(self._keys),
                 extra={"jwks_url": self.jwks_url, "error": type(exc).__name__},
             )
+            self._last_failed = True
             return
+        self._last_failed = False
         self._keys = keys
         self._fetched_at = self._clock()
 

@@ -14,6 +14,8 @@ __all__ = [
     "ACCOUNTS_READ",
     "ALL_SCOPES",
     "CREDIT_READ",
+    "EXCEPTIONS_ACT",
+    "EXCEPTIONS_VIEW",
     "INVENTORY_READ",
     "OPS_ADMIN",
     "ORDERS_READ",
@@ -37,9 +39,14 @@ PROCESS_INVOKE = "process:invoke"
 OPS_ADMIN = "ops:admin"
 ORDERS_SUBMIT = "orders:submit"
 ORDERS_READ = "orders:read"
+EXCEPTIONS_VIEW = "exceptions:view"
+"""Read the exception queue and the audit log (API and console)."""
+EXCEPTIONS_ACT = "exceptions:act"
+"""Retry, replay, discard, assign, tag and comment on exception records."""
 ALL_SCOPES = (
     QUOTES_VALIDATE, PRICES_READ, INVENTORY_READ, CREDIT_READ, ACCOUNTS_READ, PROCESS_INVOKE,
     OPS_ADMIN, ORDERS_SUBMIT, ORDERS_READ,
+    EXCEPTIONS_VIEW, EXCEPTIONS_ACT,
 )  # fmt: skip
 
 Audience = Literal["internal", "partner"]
@@ -71,8 +78,14 @@ def requires(*scopes: str) -> dict[str, Any]:
     return {_OPT_SCOPES: tuple(scopes)}
 
 
+SESSION_AUTH = "isthmus_session_auth"
+"""Route ``opt`` key of the ops console's pages: they check their own signed session."""
+
+
 def policy_for(path: str, opt: dict[str, Any]) -> Policy | None:
     """The policy for a route, ``None`` when it is open. Scopes default to the prefix's."""
+    if opt.get(SESSION_AUTH):
+        return None
     for prefix, (audience, default_scopes) in _PREFIXES.items():
         if path.startswith(prefix):
             scopes: tuple[str, ...] = opt.get(_OPT_SCOPES) or default_scopes

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -46,12 +47,19 @@ class JwtVerifier:
         jwks_ttl_s: float = 600.0,
         jwks_cooldown_s: float = 30.0,
         jwks_timeout_s: float = 2.0,
+        max_lifetime_s: int = 86_400,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.skew_s = skew_s
+        self.max_lifetime_s = max_lifetime_s
         self._issuers = {i.issuer: i for i in issuers}
         self.caches = {
             i.issuer: JwksCache(
-                i.jwks_url, ttl_s=jwks_ttl_s, cooldown_s=jwks_cooldown_s, timeout_s=jwks_timeout_s
+                i.jwks_url,
+                ttl_s=jwks_ttl_s,
+                cooldown_s=jwks_cooldown_s,
+                timeout_s=jwks_timeout_s,
+                clock=clock,
             )
             for i in issuers
         }
@@ -82,7 +90,7 @@ class JwtVerifier:
         if key is None:
             raise TokenRefused(
                 "The token's signing key is not known to the issuer.",
-                unavailable=not cache.has_keys,
+                unavailable=cache.unavailable,
             )
         if key.algorithm_name and header.get("alg") != key.algorithm_name:
             raise TokenRefused("The token's algorithm does not match its key.")
@@ -98,12 +106,24 @@ class JwtVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise TokenRefused(_reason(exc)) from None
+        self._check_lifetime(claims)
         return Caller(
             client=_client_of(claims, issuer),
             scopes=_scopes_of(claims.get(issuer.scope_claim)),
             partner_id=_partner_of(claims.get(issuer.partner_claim)),
             via="jwt",
         )
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """No token lives longer than ``max_lifetime_s``, from its ``iat`` or from now."""
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+            raise TokenRefused("The token's exp and iat must be numbers.")
+        longest = self.max_lifetime_s + self.skew_s
+        if exp - iat > longest or exp - time.time() > longest:  # now as pyjwt reads it
+            raise TokenRefused(
+                f"The token lives longer than the accepted {self.max_lifetime_s} seconds."
+            )
 
 
 def _reason(exc: Exception) -> str:

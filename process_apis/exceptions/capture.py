@@ -118,13 +118,16 @@ async def resolve(
     now: datetime,
     cause: str,
     actor: str = "system:capture",
+    erp_document: str | None = None,
 ) -> list[FailureRecord]:
-    """The subject's work succeeded: its active records resolve (auto-resolve)."""
+    """The subject's work succeeded: its active records resolve (auto-resolve), naming the
+    document the target system made when there is one."""
     done = []
     for record in await rows.active_for_subject(conn, flow, subject_type, subject_id):
         resolved = await rows.update(
             conn, record.id, now=now, status="resolved", resolved_at=now, next_retry_at=None,
             paused=False, resolution=cause[:2000],
+            erp_document=erp_document or record.erp_document,
         )  # fmt: skip
         await _audit(conn, resolved, now, actor, "exception.resolved", record.status,
                      "resolved", cause)  # fmt: skip

@@ -22,7 +22,11 @@ def json_diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
             sub = f"{path}/{_escape(str(key))}"
             changes.extend(json_diff(before.get(key, _MISSING), after.get(key, _MISSING), sub))
         return changes
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+    if (
+        isinstance(before, list | tuple)
+        and isinstance(after, list | tuple)
+        and len(before) == len(after)
+    ):
         changes = []
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
             changes.extend(json_diff(b, a, f"{path}/{i}"))

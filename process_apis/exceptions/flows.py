@@ -78,7 +78,8 @@ class OrderSubmitFlow:
                     "submit a new order instead.",
                     pointer=f"/{name}",
                 )
-        normalised: dict[str, Any] = msgspec.to_builtins(request)
+        # Through JSON and back: plain lists and strings, as the store gives payloads back.
+        normalised: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(request))
         return normalised
 
     async def reschedule(

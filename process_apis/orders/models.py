@@ -6,11 +6,13 @@ Strict in (unknown fields refused, bounded sizes), camelCase on the wire, decima
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 import msgspec
 
+from process_apis.decimals import DecimalString, plain_decimals
 from process_apis.models import (
     AccountId,
     Amount,
@@ -50,13 +52,27 @@ ExternalRef = Annotated[
     ),
 ]
 Dimension = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
+PERCENT_PATTERN = r"^(100(\.0{1,6})?|[0-9]{1,2}(\.[0-9]{1,6})?)$"
+
+if TYPE_CHECKING:
+    PercentString: TypeAlias = Decimal
+else:
+
+    class PercentString(DecimalString):
+        """A percentage as a decimal string, 0 to 100 (``process_apis.decimals``)."""
+
+        PATTERN = PERCENT_PATTERN
+        SHAPE = 'a string of digits from 0 to 100, at most 6 places after a ".", e.g. "5"'
+        _EXACT = re.compile(PERCENT_PATTERN.removesuffix("$") + r"\Z", re.ASCII)
+
+
 Percent = Annotated[
-    Decimal,
+    PercentString,
     msgspec.Meta(
         extra_json_schema={
             "description": "0 to 100",
             "examples": ["5"],
-            "extra": {"pattern": r"^(100(\.0{1,6})?|[0-9]{1,2}(\.[0-9]{1,6})?)$"},
+            "extra": {"pattern": PERCENT_PATTERN},
         }
     ),
 ]
@@ -64,7 +80,8 @@ Text = Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class _Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
-    pass
+    def __post_init__(self) -> None:
+        plain_decimals(self)
 
 
 class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=False):

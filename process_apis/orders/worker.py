@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.exc import SQLAlchemyError
 
+from process_apis.exceptions.capture import capture, resolve
 from process_apis.orders.classify import Classified, classify
 from process_apis.orders.clock import Clock, SystemClock
 from process_apis.orders.service import SUBMIT_ORDER
@@ -38,7 +39,6 @@ from store import Claimed, Database, NewFailure, OrderStatus, StoredOrder
 from store import orders as order_rows
 from store import outbox as work
 from store.audit import audit
-from store.failures import record_failure
 from system_apis.contract import CallContext, OrderAck, OrderRequest
 from system_apis.errors import BackendError, BackendUnavailableError
 
@@ -254,6 +254,11 @@ class OrderWorker:
                 subject_id=order.id, correlation_id=order.correlation_id,
                 detail={"erp_order_id": ack.order_id},
             )  # fmt: skip
+            # The exception queue: this order's open failure records resolve themselves.
+            await resolve(
+                conn, flow="order_submit", subject_type="order", subject_id=order.id, now=now,
+                cause=cause, actor=ACTOR, erp_document=ack.order_id,
+            )  # fmt: skip
 
     def backoff_s(self, attempt: int) -> float:
         """Exponential, capped, with jitter: between half and all of ``base * 2^(n-1)``."""
@@ -290,6 +295,11 @@ class OrderWorker:
                     cause=f"{kind.category}: {exc.message} (retry {attempt + 1} in {delay:.1f}s)",
                 )  # fmt: skip
                 await work.release(conn, entry.id, available_at=now + timedelta(seconds=delay))
+                # Visible in the exception queue as "retrying" while the worker retries.
+                await capture(
+                    conn, self._failure(order, request, attempt, exc, kind), now=now,
+                    flow_retries=True, actor=ACTOR,
+                )  # fmt: skip
             return
         status: OrderStatus = (
             "rejected" if kind.needs_people and kind.category != "auth" else "needs_attention"
@@ -298,7 +308,9 @@ class OrderWorker:
         if kind.retryable:
             why = f"gave up after {attempt} attempts"
         async with self.db.transaction() as conn:
-            await record_failure(conn, self._failure(order, request, attempt, exc, kind), now)
+            await capture(
+                conn, self._failure(order, request, attempt, exc, kind), now=now, actor=ACTOR
+            )
             await order_rows.transition(
                 conn, order.id, status, now, detail=detail, maybe_sent=maybe_sent,
                 cause=f"{why}: {kind.category}: {exc.message}",

@@ -204,12 +204,22 @@ def read_by_query(store: Store, scope: Scope, el: Element) -> list[Element]:
     fields = _fields(obj, _text(el, "fields"))
     predicate = _compile(lambda: compile_query(obj, _text(el, "query")))
     pagesize = _int(_text(el, "pagesize"), "pagesize", 100, 1, 1000)
-    rows = [r for r in store.visible(obj, scope) if predicate(r)]
+    rows = [r for r in _of_document_type(store, scope, obj, el) if predicate(r)]
     result = _ResultSet(obj, fields, rows, pagesize, scope.entity)
     data = _page(store, result, obj.lower())
     first_total = len(rows)
     data.set("totalcount", str(first_total))
     return [data]
+
+
+def _of_document_type(store: Store, scope: Scope, obj: str, el: Element) -> list[Record]:
+    """The records a read sees; ``<docparid>`` (e.g. ``Sales Order``) narrows a document
+    object to one transaction definition, as the vendor's read functions allow."""
+    rows = store.visible(obj, scope)
+    docparid = _text(el, "docparid")
+    if docparid and "DOCPARID" in OBJECTS[obj]:
+        return [r for r in rows if r.get("DOCPARID") == docparid]
+    return rows
 
 
 def read_more(store: Store, scope: Scope, el: Element) -> list[Element]:
@@ -238,7 +248,7 @@ def read(store: Store, scope: Scope, el: Element, *, by_name: bool = False) -> l
         )
     fields = _fields(obj, _text(el, "fields"))
     key_field = NAME_FIELDS.get(obj, "RECORDNO") if by_name else "RECORDNO"
-    rows = store.visible(obj, scope)
+    rows = _of_document_type(store, scope, obj, el)
     if keys:
         wanted = set(keys)
         found = [r for r in rows if r.get(key_field) in wanted]
@@ -258,8 +268,9 @@ def query(store: Store, scope: Scope, el: Element) -> list[Element]:
     if not names:
         raise bad_request("Select is required", "The query needs at least one <select><field>")
     fields = _query_fields(obj, names)
+    fold = (el.findtext("options/caseinsensitive") or "").strip().lower() == "true"
     try:
-        predicate = compile_filter(obj, el.find("filter"))
+        predicate = compile_filter(obj, el.find("filter"), case_insensitive=fold)
     except UnknownFieldError as exc:
         raise _invalid_query_field(obj, exc.field.upper()) from exc
     except QueryError as exc:

@@ -94,9 +94,15 @@ def _field_kind(obj: str, field: str) -> FieldType:
     return kind
 
 
-def _comparison(obj: str, field: str, op: str, values: list[str]) -> Predicate:
+def _comparison(
+    obj: str, field: str, op: str, values: list[str], *, fold: bool = False
+) -> Predicate:
+    """One condition; ``fold`` compares text case-insensitively (``query``'s option)."""
     name = field.upper()
     kind = _field_kind(obj, name)
+    if fold and kind == "text":
+        inner = _comparison(obj, field, op, [v.lower() for v in values])
+        return lambda r: inner({**r, name: r.get(name, "").lower()})
     if op in ("like", "not like"):
         regex = _like(values[0])
         negate = op == "not like"
@@ -254,19 +260,21 @@ _FILTER_OPS = {
 }
 
 
-def compile_filter(obj: str, element: Element | None) -> Predicate:
+def compile_filter(
+    obj: str, element: Element | None, *, case_insensitive: bool = False
+) -> Predicate:
     """Compile the newer ``query`` function's ``<filter>`` element (None matches everything)."""
     if element is None or len(element) == 0:
         return lambda r: True
     if len(element) != 1:
         raise QueryError("filter takes exactly one condition (use <and>/<or>)")
-    return _filter_node(obj, element[0])
+    return _filter_node(obj, element[0], case_insensitive)
 
 
-def _filter_node(obj: str, node: Element) -> Predicate:
+def _filter_node(obj: str, node: Element, fold: bool = False) -> Predicate:
     tag = node.tag.lower()
     if tag in ("and", "or"):
-        parts = [_filter_node(obj, child) for child in node]
+        parts = [_filter_node(obj, child, fold) for child in node]
         if len(parts) < 2:
             raise QueryError(f"<{tag}> needs at least two conditions")
         if tag == "and":
@@ -275,8 +283,8 @@ def _filter_node(obj: str, node: Element) -> Predicate:
     if tag == "between":
         field = (node.findtext("field") or "").strip()
         low, high = [(v.text or "") for v in node.findall("value")][:2]
-        lo = _comparison(obj, field, ">=", [low])
-        hi = _comparison(obj, field, "<=", [high])
+        lo = _comparison(obj, field, ">=", [low], fold=fold)
+        hi = _comparison(obj, field, "<=", [high], fold=fold)
         return lambda r: lo(r) and hi(r)
     if tag not in _FILTER_OPS:
         raise QueryError(f"unknown filter operator <{node.tag}>")
@@ -287,7 +295,7 @@ def _filter_node(obj: str, node: Element) -> Predicate:
     op = _FILTER_OPS[tag]
     if op not in ("is null", "is not null") and not values:
         raise QueryError(f"<{node.tag}> needs a <value>")
-    return _comparison(obj, field, op, values)
+    return _comparison(obj, field, op, values, fold=fold)
 
 
 def sort_key(obj: str, field: str) -> Callable[[Record], Any]:

@@ -8,7 +8,7 @@ are relative to the ``today`` the emulator is built with; price list windows are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox.intacct.objects import OBJECTS
@@ -95,6 +95,14 @@ def fmt_num(value: Decimal | int | None) -> str:
         return ""
     text = format(Decimal(value).normalize(), "f")
     return text
+
+
+def _changed(today: date, days_ago: int, minutes: int) -> str:
+    """A last-modified timestamp ``days_ago`` days before ``today``, spread over the day."""
+    moment = datetime.combine(today - timedelta(days=days_ago), time(6)) + timedelta(
+        minutes=minutes % 720
+    )
+    return moment.strftime("%m/%d/%Y %H:%M:%S")
 
 
 def _money(value: Decimal) -> Decimal:
@@ -482,7 +490,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 OBJECTRESTRICTION="Unrestricted",
                 MEGAENTITYID=entity,
                 MEGAENTITYNAME=f"Isthmus {entity}",
-                **audit,
+                **{**audit, "WHENMODIFIED": _changed(today, i * 3 + e, i * 37)},
             )
             seed.add(
                 "CONTACT",
@@ -526,7 +534,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     TOTALENTERED=fmt_num(amount),
                     TOTALPAID=fmt_num(paid),
                     TOTALDUE=fmt_num(due),
-                    WHENMODIFIED=fmt_datetime(issued),
+                    WHENMODIFIED=_changed(today, 10 + 25 * k + i - 1, inv_no * 29),
                     AUWHENCREATED=fmt_datetime(issued),
                     DOCNUMBER=f"INV-{entity[:2]}-{inv_no:05d}",
                     MEGAENTITYID=entity,
@@ -572,7 +580,9 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                         TOTALPAID=fmt_num(paid),
                         WHENCREATED=fmt_date(when_due - timedelta(days=3)),
                         AUWHENCREATED=fmt_datetime(when_due - timedelta(days=3)),
-                        WHENMODIFIED=fmt_datetime(when_due - timedelta(days=3)),
+                        WHENMODIFIED=_changed(
+                            today, max(0, (today - when_due).days + 3), pay_no * 31
+                        ),
                         CREATEDBY="1",
                         MODIFIEDBY="1",
                         MEGAENTITYID=entity,
@@ -623,7 +633,11 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     TOTAL=fmt_num(total),
                     MEGAENTITYID=entity,
                     MEGAENTITYNAME=f"Isthmus {entity}",
-                    **{**audit, "WHENCREATED": fmt_date(date(2024, 1, 15))},
+                    **{
+                        **audit,
+                        "WHENCREATED": fmt_date(date(2024, 1, 15)),
+                        "WHENMODIFIED": _changed(today, i + k * 7, so_no * 13),
+                    },
                     AUWHENCREATED=audit["WHENCREATED"],
                 )
                 seed.add(

@@ -63,9 +63,13 @@ DEMO_CLIENTS = (
     DemoClient("portal-partner-b", "demo-partner-b-secret", PORTAL_SCOPES, "PARTNER-B"),
 )
 
+OPS_SCOPES = ("exceptions:view", "exceptions:act", "ops:admin")
+"""An operator: the exception queue, the audit log, the console, metrics and cache admin."""
+
 DEMO_API_KEYS = {
     # key -> (client, scopes, partner): documented, for local use only
     "isk_demo_salesforce": ("salesforce-named-credential", INTERNAL_SCOPES, None),
+    "isk_demo_ops": ("ops-demo", OPS_SCOPES, None),
     "isk_demo_partner_a": ("partner-a-portal", PORTAL_SCOPES, "PARTNER-A"),
 }
 

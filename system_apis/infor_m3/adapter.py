@@ -52,6 +52,7 @@ from system_apis.infor_m3.client import MiClient, Record
 from system_apis.infor_m3.credentials import IonApiCredentials
 from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError
 from system_apis.infor_m3.tokens import TokenProvider
+from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 
 __all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for"]
 
@@ -80,10 +81,17 @@ class M3Adapter:
         *,
         ionapi: IonApiCredentials,
         request_timeout: float = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._ionapi = ionapi
         self.tokens = TokenProvider(client, ionapi)
-        self.mi = MiClient(client, ionapi, self.tokens, request_timeout=request_timeout)
+        self.mi = MiClient(
+            client,
+            ionapi,
+            self.tokens,
+            request_timeout=request_timeout,
+            max_response_bytes=max_response_bytes,
+        )
         # One lock per order reference while someone holds it; gone once nobody does.
         self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()

@@ -36,6 +36,11 @@ from system_apis.infor_m3.errors import (
 )
 from system_apis.infor_m3.tokens import TokenProvider
 from system_apis.infor_m3.wire import MiResponse, mi_response_decoder
+from system_apis.response_cap import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ResponseTooLargeError,
+    send_capped,
+)
 
 __all__ = ["MiClient", "Record"]
 
@@ -55,11 +60,13 @@ class MiClient:
         tokens: TokenProvider,
         *,
         request_timeout: float = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._client = client
         self._credentials = credentials
         self._tokens = tokens
         self._request_timeout = request_timeout
+        self._max_response_bytes = max_response_bytes
 
     def url(
         self,
@@ -110,13 +117,20 @@ class MiClient:
             token = await self._tokens.get(http_timeout=timeout)
             timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
             try:
-                response = await self._client.get(
+                response = await send_capped(
+                    self._client,
+                    "GET",
                     url,
+                    max_bytes=self._max_response_bytes,
                     params=params,
                     timeout=timeout,
                     headers={**headers, "Authorization": f"Bearer {token}"},
                 )
                 body = response.content
+            except ResponseTooLargeError as exc:
+                raise M3ProtocolError(
+                    f"{name} answered too much: {exc}", transaction=name
+                ) from None
             except httpx.TimeoutException:
                 raise M3TimeoutError(f"{name} timed out", transaction=name) from None
             except httpx.HTTPError as exc:

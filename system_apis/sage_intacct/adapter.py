@@ -31,6 +31,7 @@ from system_apis.contract import (
     Vendor,
 )
 from system_apis.errors import BackendError
+from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 from system_apis.sage_intacct.client import IntacctClient, IntacctCredentials
 from system_apis.sage_intacct.errors import (
     IntacctDuplicateRequestError,
@@ -207,6 +208,7 @@ class IntacctAdapter:
         request_timeout: float = 30.0,
         default_price_lists: Mapping[str, str] | None = None,
         slots: ConcurrencySlots | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._client = IntacctClient(
             client,
@@ -221,6 +223,7 @@ class IntacctAdapter:
             max_in_flight=max_in_flight,
             request_timeout=request_timeout,
             slots=slots,
+            max_response_bytes=max_response_bytes,
         )
         self._default_price_lists = dict(
             DEFAULT_PRICE_LISTS if default_price_lists is None else default_price_lists

@@ -16,6 +16,11 @@ from system_apis.concurrency import ConcurrencySlots, LocalSlots
 from system_apis.contract import CallContext
 from system_apis.deadlines import remaining_seconds
 from system_apis.errors import BackendTimeoutError
+from system_apis.response_cap import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ResponseTooLargeError,
+    send_capped,
+)
 from system_apis.sage_intacct.errors import (
     VENDOR,
     IntacctProtocolError,
@@ -72,8 +77,10 @@ class IntacctClient:
         max_in_flight: int = 2,
         request_timeout: float = 30.0,
         slots: ConcurrencySlots | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._http = http
+        self._max_response_bytes = max_response_bytes
         self._endpoint_url = endpoint_url
         self._cred = credentials
         self._request_timeout = request_timeout
@@ -227,9 +234,17 @@ class IntacctClient:
         if ctx.correlation_id:
             headers["X-Correlation-ID"] = ctx.correlation_id
         try:
-            return await self._http.post(
-                url, content=body, headers=headers, timeout=self._timeout(ctx)
+            return await send_capped(
+                self._http,
+                "POST",
+                url,
+                max_bytes=self._max_response_bytes,
+                content=body,
+                headers=headers,
+                timeout=self._timeout(ctx),
             )
+        except ResponseTooLargeError as exc:
+            raise IntacctProtocolError(f"Intacct answered too much: {exc}") from None
         except httpx.TimeoutException as exc:
             raise IntacctTimeoutError(
                 f"Intacct did not answer in time ({type(exc).__name__})"

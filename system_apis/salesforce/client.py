@@ -157,4 +157,6 @@ class SalesforceClient:
             raise from_exception(exc) from None
 
     def close(self) -> None:
+        """Stop the threads and close the pooled connections."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.session.close()

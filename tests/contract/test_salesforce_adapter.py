@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -64,6 +66,13 @@ def adapter(org: OrgEnv) -> Iterator[SalesforceAdapter]:
     backend.close()
 
 
+def _collect_dropped_sockets() -> None:
+    """urllib3 leaves the socket of a failed TLS handshake or read timeout to the collector."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
 def test_the_adapter_is_a_crm_backend(adapter: SalesforceAdapter) -> None:
     assert isinstance(adapter, CrmBackend)
 
@@ -119,6 +128,7 @@ async def test_an_untrusted_certificate_is_refused(org: OrgEnv) -> None:
             await backend.ping(CTX)
     finally:
         backend.close()
+        _collect_dropped_sockets()
 
 
 async def test_query_follows_next_records_url(org: OrgEnv, adapter: SalesforceAdapter) -> None:
@@ -262,6 +272,7 @@ async def test_salesforce_errors_map_to_ours(org: OrgEnv, adapter: SalesforceAda
         await adapter.ping(CTX)
     assert limited.value.code == "REQUEST_LIMIT_EXCEEDED"
     org.org.set_api_usage(used=0)
+    adapter.close()
     adapter = org.adapter()  # the last one heard "limit reached" and keeps its reserve
     with pytest.raises(BackendRejectedError) as bad:
         [r async for r in adapter.query(CTX, "SELECT Nope FROM Account")]
@@ -271,8 +282,11 @@ async def test_salesforce_errors_map_to_ours(org: OrgEnv, adapter: SalesforceAda
     with pytest.raises(BackendUnavailableError):
         [r async for r in adapter.query(CTX, "SELECT Id FROM Account")]
     org.org.set_fault("query", Fault(kind="malformed", times=1))
-    with pytest.raises(BackendProtocolError):
-        [r async for r in adapter.query(CTX, "SELECT Id FROM Account")]
+    try:
+        with pytest.raises(BackendProtocolError):
+            [r async for r in adapter.query(CTX, "SELECT Id FROM Account")]
+    finally:
+        adapter.close()
 
 
 async def test_a_hung_org_costs_no_more_than_the_deadline(
@@ -286,4 +300,78 @@ async def test_a_hung_org_costs_no_more_than_the_deadline(
             await adapter.ping(CallContext(company="salesforce", deadline=time.monotonic() + 0.3))
     finally:
         org.org.clear_faults()
+        adapter.client._executor.shutdown(wait=True)  # the abandoned call ends on its own timeout
+        _collect_dropped_sockets()
     assert time.monotonic() - started < 5
+
+
+async def test_everything_the_adapter_sent_is_in_the_deployed_schema(
+    org: OrgEnv, adapter: SalesforceAdapter
+) -> None:
+    """Field names as they went over the wire, checked against the emulator's metadata schema."""
+    order = (await adapter.list_orders(CTX, limit=1))[0]
+    await adapter.record_order_acks(
+        CTX,
+        [
+            OrderAckUpdate(
+                order_id=order.id,
+                erp_system="infor_m3",
+                sync_status="Accepted",
+                erp_order_number="M3-W-1",
+                erp_status="10",
+                message="ok",
+                synced_at=NOW,
+            )
+        ],
+    )
+    await adapter.record_credit(
+        CTX,
+        [
+            AccountCredit(
+                account_id=ACCOUNT,
+                currency="USD",
+                credit_limit=Decimal(1),
+                exposure=Decimal(0),
+                on_hold=True,
+                hold_reason="late",
+                as_of=NOW,
+            )
+        ],
+    )
+    await adapter.upsert_invoices(
+        CTX,
+        [
+            ErpInvoice(
+                erp_system="infor_m3",
+                invoice_id="W-INV",
+                currency="USD",
+                total=Decimal(1),
+                amount_due=Decimal(1),
+            )
+        ],
+    )
+    await adapter.upsert_shipments(CTX, [ErpShipment(erp_system="infor_m3", shipment_id="W-SHP")])
+    await adapter.upsert_payments(
+        CTX,
+        [
+            ErpPayment(
+                erp_system="infor_m3",
+                payment_id="W-PAY",
+                invoice_id="W-INV",
+                amount=Decimal(1),
+                currency="USD",
+            )
+        ],
+    )
+    await adapter.publish_events(CTX, [StatusEvent(kind="credit", status="Hold")])
+    sent = [r for r in org.org.received if r.op.startswith("collections.")]
+    assert len(sent) == 6
+    for request in sent:
+        for record in request.body["records"]:
+            schema = org.org.schema.objects[record["attributes"]["type"]]
+            for name in record:
+                if name in ("attributes", "Id"):  # Id names the record to update
+                    continue
+                field = schema.field_ci(name) or schema.relationship_ci(name)
+                assert field is not None, f"{schema.name}.{name}"
+                assert field.updateable or field.createable, f"{schema.name}.{name}"

@@ -161,7 +161,7 @@ def test_portal_quote_hides_credit_detail(client: TestClient[Litestar]) -> None:
 def schema() -> Iterator[Any]:
     app, services = experience_app()
     yield schemathesis.openapi.from_asgi("/openapi.json", app).include(
-        path_regex="^/(lightning|portal|process)/"
+        path_regex="^/(lightning/|portal/|process/|ops/|metrics$)"
     )
     asyncio.run(services.http.aclose())  # it made no connection: any loop may close it
 
@@ -171,7 +171,7 @@ def _operations() -> list[tuple[str, str]]:
     return sorted(
         (path, method.upper())
         for path, item in spec["paths"].items()
-        if path.startswith(("/lightning/", "/portal/", "/process/"))
+        if path.startswith(("/lightning/", "/portal/", "/process/", "/ops/", "/metrics"))
         for method in item
     )
 

@@ -65,7 +65,10 @@ def test_liveness_answers_ok() -> None:
 def test_readiness_without_backends_is_ready() -> None:
     with gateway() as c:
         response = c.get("/health/ready")
-    assert (response.status_code, response.json()) == (200, {"status": "ready", "checks": {}})
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "ready")
+    assert list(body["checks"]) == ["store"]  # the order store is always there
+    assert body["checks"]["store"]["status"] == "up"
 
 
 @pytest.mark.redis

@@ -246,3 +246,34 @@ async def test_lookup_of_an_unknown_object_is_refused(emulator: IntacctEmulator)
     assert result.findtext("errormessage/error/description") == (
         "Object definition NOSUCHOBJECT not found"
     )
+
+
+async def test_docparid_narrows_a_document_read_to_one_transaction_definition(
+    emulator: IntacctEmulator,
+) -> None:
+    orders = len(emulator.store.tables["SODOCUMENT"])
+    for docparid, expected in (("Sales Order", orders), ("Sales Quote", 0)):
+        data = data_of(
+            await call(
+                emulator,
+                "<readByQuery><object>SODOCUMENT</object><fields>DOCID</fields><query></query>"
+                f"<docparid>{docparid}</docparid><pagesize>1000</pagesize></readByQuery>",
+            )
+        )
+        assert data.get("totalcount") == str(expected)
+
+
+async def test_query_compares_text_case_insensitively_when_asked(
+    emulator: IntacctEmulator,
+) -> None:
+    def request(option: str) -> str:
+        return (
+            "<query><object>CUSTOMER</object><select><field>CUSTOMERID</field></select>"
+            "<filter><equalto><field>CUSTOMERID</field><value>cust-de-001</value></equalto>"
+            f"</filter><options><caseinsensitive>{option}</caseinsensitive></options></query>"
+        )
+
+    exact = data_of(await call(emulator, request("false")))
+    folded = data_of(await call(emulator, request("true")))
+    assert exact.get("totalcount") == "0"
+    assert [r.findtext("CUSTOMERID") for r in folded] == ["CUST-DE-001"]

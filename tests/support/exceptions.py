@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from process_apis.exceptions import capture
 from store import Database, NewFailure, NewOrder
 from store import orders as order_rows
+from system_apis.contract import OrderRequest
 from tests.support.clock import ManualClock
 
 __all__ = ["erp_request", "failed_order", "order_failure"]
 
 
 def erp_request(ref: str, item: str = "A1013", customer: str = "US0001") -> dict[str, Any]:
-    return {
+    """An order as the worker sends it (``OrderRequest``, every field present)."""
+    return _full({
         "external_ref": ref,
         "customer_id": customer,
         "currency": "USD",
         "order_date": "2026-12-01",
         "lines": [{"line_no": 1, "item_id": item, "quantity": "2", "uom": "EA",
                    "unit_price": "10.00"}],
-    }  # fmt: skip
+    })  # fmt: skip
+
+
+def _full(doc: dict[str, Any]) -> dict[str, Any]:
+    request = msgspec.convert(doc, OrderRequest, strict=False)
+    full: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(request))
+    return full
 
 
 def order_failure(

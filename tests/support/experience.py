@@ -15,10 +15,13 @@ from app.factory import create_app
 from app.services import Services
 from app.settings import Settings
 from app.wiring import build_process_api, build_redis
+from process_apis.orders import OrderService
 from process_apis.xref import CrossReference
 from sandbox.xref import salesforce_account_id
+from store import Database
 from tests.support.apps import client_for, settings_for
 from tests.support.fake_erp import seeded_fake
+from tests.support.stores import migrate
 
 A1, A2, A_HOLD = (salesforce_account_id(n) for n in (1, 2, 3))
 """Owned by PARTNER-A (A_HOLD is on credit hold)."""
@@ -61,6 +64,10 @@ def experience_app(settings: Settings | None = None) -> tuple[Litestar, Services
         redis=build_redis(settings),
     )
     services.process.xref = experience_xref()
+    # Orders over a scratch SQLite store; a connection per use, as the app's loop may change.
+    migrate(settings.store.url)
+    services.store = Database(settings.store.url, null_pool=True)
+    services.orders = OrderService(services.store, services.process)
     return create_app(settings, services=services), services
 
 

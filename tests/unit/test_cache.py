@@ -13,7 +13,7 @@ import pytest
 from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Freshness, PriceQuery
 from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
-from system_apis.resilience import ResiliencePolicy, ResilientBackend, RetryPolicy
+from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
 from tests.support.fake_erp import FakeErp, seeded_fake
 
 CTX = CallContext(company="100", division="US1")
@@ -223,7 +223,6 @@ async def test_keys_tell_apart_every_query_field(cached: CachedBackend, fake: Fa
 
 
 async def test_open_breaker_answers_from_cache_in_milliseconds(fake: FakeErp) -> None:
-    from system_apis.resilience import BreakerPolicy
 
     resilient = ResilientBackend(
         fake,
@@ -355,3 +354,32 @@ async def test_stats_encode_as_json_for_readiness_and_metrics(cached: CachedBack
     assert cache_stats["kinds"]["item"]["misses"] == 1
     assert cache_stats["cache"]["l2_configured"] is False
     assert breaker_stats["breakers"]["100"]["state"] == "closed"
+
+
+async def test_fills_that_hang_past_their_bound_open_the_breaker_and_stop_calling(
+    fake: FakeErp,
+) -> None:
+    # The fill's own bound and the resilience layer's timeout expire at the same instant;
+    # whichever fires, the hang counts as a failure and the breaker opens on it, as on a 503.
+    fake.delay["get_customer_credit"] = float("inf")
+    resilient = ResilientBackend(
+        fake,
+        policy=ResiliencePolicy(
+            retry=RetryPolicy.without_backoff(), breaker=BreakerPolicy(consecutive_failures=3)
+        ),
+    )
+    cached = CachedBackend(
+        resilient, cache=TwoLevelCache(None), policy=_policy(refresh_timeout=0.05)
+    )
+
+    report = await cached.warm(CTX, customers=["C1", "C2", "C3"])
+
+    assert {"timeout"} == set(report.failed.values())
+    assert resilient.breaker_state("100") == "open"
+    assert resilient.snapshot().timeouts == 3
+    assert resilient.snapshot().in_flight == 0
+    for _ in range(20):  # hung calls do not pile up: the open breaker makes none
+        with pytest.raises(BackendUnavailableError):
+            await cached.get_customer_credit(_within(0.4), "C4")
+    assert len(fake.calls) == 3
+    await cached.aclose()

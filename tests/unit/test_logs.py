@@ -27,6 +27,34 @@ def test_redaction_removes_secrets(text: str, secret: str) -> None:
     assert "[REDACTED]" in cleaned
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("sent Bearer eyJhbGciOi.payload.sig upstream", "eyJhbGciOi.payload.sig"),
+        ("bearer abc123", "abc123"),
+        ("bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ", "QWxhZGRpbjpvcGVuIHNlc2FtZQ"),  # long, letters
+        ("Basic QWxhZGRpbjpvcGVu", "QWxhZGRpbjpvcGVu"),
+        ("Basic YWI6Y2Q=", "YWI6Y2Q="),
+    ],
+)
+def test_bearer_and_basic_credentials_in_free_text_are_redacted(text: str, secret: str) -> None:
+    assert secret not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "refused bearer token",
+        "Bearer tokens are not accepted by this gateway.",
+        "Use the Bearer scheme or X-API-Key.",
+        "send an OAuth 2.0 bearer token",
+        "Basic authentication is not supported",
+    ],
+)
+def test_redaction_leaves_prose_about_credentials_alone(prose: str) -> None:
+    assert prose == redact(prose)
+
+
 def _format(record: logging.LogRecord) -> dict[str, object]:
     RedactingFilter().filter(record)
     return dict(json.loads(JsonFormatter().format(record)))

@@ -369,3 +369,66 @@ async def test_a_hung_backend_does_not_starve_another() -> None:
     results = await asyncio.gather(*hung, return_exceptions=True)
     assert sum(isinstance(r, BulkheadFullError) for r in results) == 3
     assert sum(isinstance(r, BackendTimeoutError) for r in results) == 2
+
+
+# ---------------------------------------------------------------------------- hangs
+
+
+async def _until_called(fake: FakeErp, count: int) -> None:
+    """One turn of the loop takes a call through every layer into the fake's hang."""
+    await asyncio.sleep(0)
+    assert count == len(fake.calls)
+
+
+async def test_a_hang_cut_off_by_an_outer_timeout_at_the_deadline_opens_the_breaker() -> None:
+    # An outer layer (the cache's fill bound, the request's fan-out cut-off) whose timer fires
+    # at the same deadline as ours cancels the call before our own timer can say "timeout".
+    # That is still a hang: it must count as a failure, and the breaker must open on it.
+    now = ManualClock()
+    fake = seeded_fake()
+    fake.delay["get_item"] = float("inf")
+    backend = ResilientBackend(
+        fake,
+        policy=ResiliencePolicy(breaker=BreakerPolicy(consecutive_failures=3)),
+        clock=now,
+        now=now,
+    )
+    for n in range(1, 4):
+        ctx = CallContext(company="100", division="US1", deadline=now.now + 0.4)
+        call = asyncio.ensure_future(backend.get_item(ctx, "I1"))
+        await _until_called(fake, n)
+        now.now += 0.4  # the deadline is reached while the ERP hangs ...
+        call.cancel()  # ... and the outer timer fires
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    snapshot = backend.snapshot()
+    assert backend.breaker_state("100") == "open"
+    assert snapshot.timeouts == 3
+    assert snapshot.in_flight == 0
+    with pytest.raises(CircuitOpenError):
+        await backend.get_item(CallContext(company="100", deadline=now.now + 0.4), "I1")
+    assert len(fake.calls) == 3  # the open breaker made no fourth call
+
+
+async def test_a_caller_giving_up_before_the_deadline_says_nothing_about_the_backend() -> None:
+    now = ManualClock()
+    fake = seeded_fake()
+    fake.delay["get_item"] = float("inf")
+    backend = ResilientBackend(
+        fake,
+        policy=ResiliencePolicy(breaker=BreakerPolicy(consecutive_failures=1)),
+        clock=now,
+        now=now,
+    )
+    call = asyncio.ensure_future(
+        backend.get_item(CallContext(company="100", deadline=now.now + 0.4), "I1")
+    )
+    await _until_called(fake, 1)
+    now.now += 0.1  # the client went away with 300 ms left
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    assert backend.breaker_state("100") == "closed"
+    assert backend.snapshot().breakers["100"].consecutive_failures == 0

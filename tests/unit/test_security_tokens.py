@@ -13,6 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from app.security.jwks import UNAVAILABLE_RETRY_S
 from app.security.tokens import JwtVerifier, TokenRefused
 from app.settings import IssuerSetting
 from sandbox.issuer import Fault, TokenIssuer
@@ -202,3 +203,91 @@ async def test_unknown_issuer_causes_no_fetch(issuer: TokenIssuer, http: httpx.A
     verifier = _verifier()
     await _refused(verifier, _token(issuer, iss="http://other.test"), http)
     assert verifier.caches[ISSUER_URL].fetches == 0
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _clocked_verifier(clock: ManualClock) -> JwtVerifier:
+    setting = IssuerSetting(
+        issuer=ISSUER_URL, jwks_url=f"{ISSUER_URL}/jwks.json", audience="isthmus"
+    )
+    return JwtVerifier([setting], jwks_cooldown_s=30, clock=clock)
+
+
+async def test_a_cold_start_with_the_issuer_down_refetches_within_the_advertised_retry_after(
+    issuer: TokenIssuer, http: httpx.AsyncClient
+) -> None:
+    clock = ManualClock()
+    verifier = _clocked_verifier(clock)
+    issuer.set_fault("jwks", Fault(kind="status", status=503))
+    with pytest.raises(TokenRefused) as refused:
+        await verifier.verify(_token(issuer), http)
+    assert refused.value.unavailable
+
+    issuer.clear_faults()  # the issuer is back ...
+    clock.now += UNAVAILABLE_RETRY_S  # ... and the caller retries when told to
+
+    assert (await verifier.verify(_token(issuer), http)).client == "sf-org"
+
+
+async def test_a_key_rotated_in_while_the_issuer_is_down_is_unavailable_not_refused(
+    issuer: TokenIssuer, http: httpx.AsyncClient
+) -> None:
+    clock = ManualClock()
+    verifier = _clocked_verifier(clock)
+    await verifier.verify(_token(issuer), http)  # keys known
+    issuer.set_fault("jwks", Fault(kind="status", status=503))
+    issuer.rotate()
+    clock.now += 30
+
+    with pytest.raises(TokenRefused) as refused:
+        await verifier.verify(_token(issuer), http)
+    assert refused.value.unavailable  # 503 + Retry-After: the key may well be genuine
+
+    issuer.clear_faults()
+    clock.now += UNAVAILABLE_RETRY_S
+    assert (await verifier.verify(_token(issuer), http)).client == "sf-org"
+
+
+async def test_a_made_up_kid_with_the_issuer_up_is_refused(
+    issuer: TokenIssuer, http: httpx.AsyncClient
+) -> None:
+    verifier = _verifier(cooldown_s=0)
+    claims = jwt.decode(_token(issuer), options={"verify_signature": False})
+    bogus = jwt.encode(claims, issuer.private_key, algorithm="RS256", headers={"kid": "made-up"})
+    with pytest.raises(TokenRefused) as refused:
+        await verifier.verify(bogus, http)
+    assert not refused.value.unavailable
+
+
+@pytest.mark.parametrize(
+    ("claims", "accepted"),
+    [
+        ({"exp": 3600}, True),
+        ({"exp": 86_400}, True),
+        ({"exp": 86_400 + 61}, False),
+        ({"exp": 253_402_300_799}, False),  # 9999-12-31, an absolute time
+        ({"iat": -2 * 86_400, "exp": 60}, False),  # issued for three days
+    ],
+    ids=["1h", "24h", "24h+skew+1s", "year-9999", "long-from-iat"],
+)
+async def test_tokens_living_longer_than_the_maximum_are_refused(
+    issuer: TokenIssuer, http: httpx.AsyncClient, claims: dict[str, int], accepted: bool
+) -> None:
+    setting = IssuerSetting(
+        issuer=ISSUER_URL, jwks_url=f"{ISSUER_URL}/jwks.json", audience="isthmus"
+    )
+    verifier = JwtVerifier([setting], max_lifetime_s=86_400)
+    now = int(time.time())  # offsets from now, as pyjwt checks exp and iat on the real clock
+    timed = {"iat": now, **{k: v if v > 10**10 else now + v for k, v in claims.items()}}
+    token = _token(issuer, **timed)
+    if accepted:
+        assert (await verifier.verify(token, http)).client == "sf-org"
+    else:
+        assert "lives longer" in await _refused(verifier, token, http)

@@ -1,0 +1,111 @@
+"""Prometheus series of the write path, read from the store when ``/metrics`` is scraped:
+
+- ``isthmus_exceptions_open{flow, category}`` — active exception records (open or retrying);
+- ``isthmus_exceptions_oldest_open_age_seconds{flow}`` — age of the oldest active record;
+- ``isthmus_orders_stuck`` — orders accepted longer ago than ``exceptions.stuck_after_s`` and
+  still not booked (nor given up on);
+- ``isthmus_sync_lag_seconds{system, kind, entity}`` — time since each delta flow last
+  advanced its watermark.
+
+Example alert rules: ``docs/operations/alerts.yml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import Gauge
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.observability import GatewayMetrics
+from app.services import Services
+from store import exceptions as failure_rows
+from store import ops_views
+
+__all__ = ["QueueMetrics", "refresh_queue_metrics"]
+
+log = logging.getLogger("isthmus.ops")
+
+
+class QueueMetrics:
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        registry = metrics.registry
+        self.open = Gauge(
+            "isthmus_exceptions_open",
+            "Exception records still to be worked (open or retrying), by flow and error class",
+            ["flow", "category"],
+            registry=registry,
+        )
+        self.oldest = Gauge(
+            "isthmus_exceptions_oldest_open_age_seconds",
+            "Age of the oldest exception record still to be worked, by flow",
+            ["flow"],
+            registry=registry,
+        )
+        self.stuck = Gauge(
+            "isthmus_orders_stuck",
+            "Orders accepted longer ago than the stuck threshold and not yet booked",
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "isthmus_sync_lag_seconds",
+            "Seconds since each delta sync flow last advanced its watermark",
+            ["system", "kind", "entity"],
+            registry=registry,
+        )
+        self.store_up = Gauge(
+            "isthmus_ops_store_up",
+            "1 when the last scrape could read the store, 0 when it could not",
+            registry=registry,
+        )
+
+    async def refresh(self, services: Services, now: datetime | None = None) -> None:
+        queue = services.exceptions
+        if queue is None:
+            return
+        now = now or datetime.now(UTC)
+        stuck_after = timedelta(seconds=services.settings.exceptions.stuck_after_s)
+        try:
+            async with queue.db.transaction() as conn:
+                stats = await failure_rows.open_stats(conn)
+                stuck = await ops_views.stuck_count(conn, cutoff=now - stuck_after)
+                marks = await ops_views.watermarks(conn)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("metrics: the store could not be read: %s", exc)
+            self.store_up.set(0)
+            return
+        self.store_up.set(1)
+        self.open.clear()
+        self.oldest.clear()
+        open_by: dict[tuple[str, str], int] = {}
+        oldest: dict[str, datetime] = {}
+        for s in stats:
+            open_by[(s.flow, s.category)] = open_by.get((s.flow, s.category), 0) + s.count
+            oldest[s.flow] = min(oldest.get(s.flow, s.oldest), s.oldest)
+        for (flow, category), count in open_by.items():
+            self.open.labels(flow, category).set(count)
+        for flow, first in oldest.items():
+            self.oldest.labels(flow).set(max(0.0, (now - first).total_seconds()))
+        self.stuck.set(stuck)
+        self.lag.clear()
+        for m in marks:
+            self.lag.labels(m.system, m.kind, m.entity).set(
+                max(0.0, (now - m.updated_at).total_seconds())
+            )
+
+
+_BY_METRICS: weakref.WeakKeyDictionary[GatewayMetrics, QueueMetrics] = weakref.WeakKeyDictionary()
+
+
+def queue_metrics(metrics: GatewayMetrics) -> QueueMetrics:
+    """One set of series per registry (several gateways may share a process in tests)."""
+    found = _BY_METRICS.get(metrics)
+    if found is None:
+        found = _BY_METRICS[metrics] = QueueMetrics(metrics)
+    return found
+
+
+async def refresh_queue_metrics(services: Services) -> None:
+    await queue_metrics(services.metrics).refresh(services)
