@@ -20,7 +20,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.master_data_settings import MasterDataSettings
+from app.master_data_settings import (
+    AccountCheckSetting,
+    CustomerNumbering,
+    CustomerSettings,
+    EntityRuleSetting,
+    MasterDataSettings,
+    ProductSettings,
+)
 
 __all__ = [
     "ApiKeySetting",
@@ -482,7 +489,8 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
-        SalesforceSettings, MasterDataSettings, SyncSettings, SandboxSettings,
+        SalesforceSettings, MasterDataSettings, CustomerSettings, ProductSettings,
+        CustomerNumbering, AccountCheckSetting, EntityRuleSetting, SyncSettings, SandboxSettings,
         ExceptionsSettings, ConsoleSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
