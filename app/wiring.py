@@ -348,6 +348,9 @@ async def build_services(
     from app.sync_wiring import attach_sync
 
     attach_sync(services, adapters)
+    from app.master_data_wiring import attach_master_data
+
+    attach_master_data(services, adapters)
     attach_exception_queue(services)
     return services
 
@@ -398,6 +401,8 @@ async def attach_reference_data(services: Services, db: Database) -> ReferenceCa
     def install(xref: CrossReference) -> None:
         process.xref = xref
         process.memo.clear()  # remembered answers were mapped with the old links
+        if services.sync is not None:
+            services.sync.xref = xref
 
     cache = ReferenceCache(db, on_xref=install, refresh_s=settings.master_data.reference_refresh_s)
     await cache.refresh()
@@ -440,9 +445,14 @@ def attach_exception_queue(services: Services) -> None:
     if services.store is None:
         return
     cfg = services.settings.exceptions
+    from app.master_data_wiring import master_data_handlers
     from process_apis.sync import sync_flow_handlers
 
-    flows: dict[str, FlowHandler] = {ORDER_SUBMIT: OrderSubmitFlow(), **sync_flow_handlers()}
+    flows: dict[str, FlowHandler] = {
+        ORDER_SUBMIT: OrderSubmitFlow(),
+        **sync_flow_handlers(),
+        **master_data_handlers(),
+    }
     redactor = Redactor([*DEFAULT_SENSITIVE, *cfg.sensitive_fields])
     services.exceptions = ExceptionQueue(services.store, flows, redactor=redactor)
     if not cfg.sweep:

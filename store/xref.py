@@ -32,6 +32,7 @@ __all__ = [
     "link",
     "record_synced",
     "unlink",
+    "unsynced",
     "version",
 ]
 
@@ -107,6 +108,28 @@ async def all_links(
     return tuple(from_row(r, Link) for r in await conn.execute(query))
 
 
+async def unsynced(
+    conn: AsyncConnection,
+    kind: LinkKind,
+    scope: str,
+    *,
+    origins: Sequence[str] = ("flow", "person"),
+) -> tuple[Link, ...]:
+    """Links made by a flow or a person that no sync has completed yet (seeded links wait
+    until either side changes)."""
+    rows = await conn.execute(
+        sa.select(xref_links)
+        .where(
+            xref_links.c.kind == kind,
+            xref_links.c.scope == scope,
+            xref_links.c.synced.is_(None),
+            xref_links.c.origin.in_(list(origins)),
+        )
+        .order_by(xref_links.c.id)
+    )
+    return tuple(from_row(r, Link) for r in rows)
+
+
 async def link(
     conn: AsyncConnection, new: NewLink, *, origin: Origin, now: datetime
 ) -> tuple[Link, bool]:
@@ -138,7 +161,9 @@ async def link(
     await conn.execute(
         xref_links.update()
         .where(xref_links.c.id == existing.id)
-        .values(erp_key=new.erp_key, origin=origin, synced=None, synced_at=None, updated_at=now)
+        .values(
+            erp_key=new.erp_key, origin=origin, synced=sa.null(), synced_at=None, updated_at=now
+        )
     )
     changed = await by_salesforce_key(conn, new.kind, new.scope, new.salesforce_key)
     assert changed is not None
@@ -190,7 +215,11 @@ async def import_links(
                 xref_links.update()
                 .where(xref_links.c.id == have.id)
                 .values(
-                    erp_key=new.erp_key, origin="seed", synced=None, synced_at=None, updated_at=now
+                    erp_key=new.erp_key,
+                    origin="seed",
+                    synced=sa.null(),
+                    synced_at=None,
+                    updated_at=now,
                 )
             )
             changed += 1
