@@ -97,12 +97,13 @@ def master_data_handlers() -> dict[str, FlowHandler]:
 
 def attach_master_data(services: Services, adapters: dict[Vendor, ErpBackend]) -> None:
     """Add the master data flows to ``services.sync`` (when the sync is there)."""
-    engine = services.sync
-    if engine is None:
-        return
     settings = services.settings
     md_settings = settings.master_data
     master_data = build_master_data(adapters, md_settings)
+    services.master_data = master_data
+    engine = services.sync
+    if engine is None:
+        return
     reference = services.reference
 
     async def refresh() -> Any:

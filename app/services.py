@@ -20,6 +20,7 @@ from store import Database
 from system_apis.caching import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.crm import CrmBackend
+from system_apis.master_data import MasterData
 from system_apis.resilience import ResilientBackend
 
 __all__ = ["ReadinessCheck", "Services"]
@@ -54,6 +55,8 @@ class Services:
     """Order acceptance over the store; None when the gateway runs without one (tests)."""
     salesforce: CrmBackend | None = None
     """The Salesforce org (write-back, master data), when configured."""
+    master_data: dict[str, MasterData] = field(default_factory=dict)
+    """Each ERP's master data (customers, items, prices, dimensions), over the raw adapters."""
     reference: ReferenceCache | None = None
     """Cross-reference and dimension values from the store, refreshed in the background."""
     sync: SyncEngine | None = None

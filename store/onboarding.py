@@ -105,17 +105,25 @@ async def claim(
 
 
 async def choose_customer_id(
-    conn: AsyncConnection, account_id: str, entity: str, customer_id: str, *, owner: str
+    conn: AsyncConnection,
+    account_id: str,
+    entity: str,
+    customer_id: str,
+    *,
+    owner: str,
+    replace: str | None = None,
 ) -> str:
-    """Record the ERP number for the claim unless one was chosen before; the one that stands."""
+    """Record the ERP number for the claim unless one was chosen before (or, with
+    ``replace``, unless the one chosen is no longer ``replace``); the one that stands."""
+    chosen = ob.c.customer_id.is_(None) if replace is None else sa.and_(ob.c.customer_id == replace)
     await conn.execute(
         ob.update()
-        .where(_key(account_id, entity), ob.c.customer_id.is_(None), ob.c.lease_owner == owner)
+        .where(_key(account_id, entity), chosen, ob.c.lease_owner == owner)
         .values(customer_id=customer_id)
     )
-    chosen = await conn.scalar(sa.select(ob.c.customer_id).where(_key(account_id, entity)))
-    assert chosen is not None
-    return str(chosen)
+    stored = await conn.scalar(sa.select(ob.c.customer_id).where(_key(account_id, entity)))
+    assert stored is not None
+    return str(stored)
 
 
 async def mark_created(

@@ -83,6 +83,7 @@ log = logging.getLogger("isthmus.customers")
 ONBOARDING_FLOW = "customer_onboarding"
 """The exception queue's flow for Accounts held before they became ERP customers."""
 ACTOR = "system:customers"
+_NUMBER_ATTEMPTS = 20
 _CONTACT_SOQL = "Id, AccountId, FirstName, LastName, Email, Phone, Title, ERP_Contact_Id__c"
 
 
@@ -220,32 +221,26 @@ class CustomerSync:
                         reason=reason,
                         payload={"candidates": [msgspec.to_builtins(s) for s in suspects]},
                     )
-            customer_id = claim.customer_id
-            if customer_id is None:
-                numbering = self.rules.numbering_for(entity)
-                async with engine.db.transaction() as conn:
-                    number = await claims.next_number(
-                        conn, f"customer:{entity}", start=numbering.start, now=now
+            customer_id = claim.customer_id or await self._number(engine, account_id, entity)
+            for _ in range(_NUMBER_ATTEMPTS):
+                new = self._new_customer(row, contacts, customer_id, route.currency)
+                try:
+                    customer = await md.create_customer(ctx, new)
+                    break
+                except CustomerExistsError:
+                    customer = await md.get_customer(ctx, customer_id)
+                    if normalize_name(customer.name) == normalize_name(new.name):
+                        break  # our own earlier attempt created it, then stopped: adopt it
+                    # Someone else took the number in the ERP: the series moves on.
+                    customer_id = await self._number(
+                        engine, account_id, entity, replace=customer_id
                     )
-                    customer_id = await claims.choose_customer_id(
-                        conn, account_id, entity, numbering.format(number), owner=engine.name
-                    )
-            new = self._new_customer(row, contacts, customer_id, route.currency)
-            try:
-                customer = await md.create_customer(ctx, new)
-            except CustomerExistsError:
-                customer = await md.get_customer(ctx, customer_id)
-                if normalize_name(customer.name) != normalize_name(new.name):
-                    return await self._hold(
-                        engine,
-                        spec,
-                        summary,
-                        row,
-                        category="number_taken",
-                        reason=f"customer number {customer_id} is taken by {customer.name}",
-                        payload={"customer_id": customer_id},
-                    )
-                # Our own earlier attempt created it before it could record so: adopt it.
+            else:
+                return await self._hold(
+                    engine, spec, summary, row, category="number_taken",
+                    reason=f"{_NUMBER_ATTEMPTS} customer numbers in a row are taken in the ERP",
+                    payload={"customer_id": customer_id},
+                )  # fmt: skip
         except BackendError as exc:
             if exc.retryable:
                 async with engine.db.transaction() as conn:
@@ -299,6 +294,20 @@ class CustomerSync:
             now=now,
         )
 
+    async def _number(
+        self, engine: SyncEngine, account_id: str, entity: str, *, replace: str | None = None
+    ) -> str:
+        """The claim's customer number: the next of the entity's series, recorded once."""
+        numbering = self.rules.numbering_for(entity)
+        async with engine.db.transaction() as conn:
+            number = await claims.next_number(
+                conn, f"customer:{entity}", start=numbering.start, now=engine.clock.now()
+            )
+            return await claims.choose_customer_id(
+                conn, account_id, entity, numbering.format(number), owner=engine.name,
+                replace=replace,
+            )  # fmt: skip
+
     @staticmethod
     def _doc(route: Any, customer_id: str) -> str:
         return doc_key(route.erp, route.company, customer_id)
@@ -347,7 +356,7 @@ class CustomerSync:
         candidates = list(
             await md.find_customers(
                 ctx,
-                tax_id=row.get("Tax_Id__c") if tax_id and "tax_id" in checks else None,
+                tax_id=tax_id if tax_id and "tax_id" in checks else None,
                 postal_code=postcode
                 if "name_postcode" in checks or "cross_reference" in checks
                 else None,
@@ -472,7 +481,7 @@ class CustomerSync:
         if account_writes:
             writes.append(SalesforceWrite(sobject="Account", key_field="Id", key=account_id,
                                           values=_b(account_writes), erp_document=doc,
-                                          entity=entity, modified=now))  # fmt: skip
+                                          entity=entity, modified=now, current=True))  # fmt: skip
         conflicts = [("Account", account_id, account)]
         agreed_contacts: list[tuple[int, dict[str, Any]]] = []
         async with engine.db.transaction() as conn:
@@ -522,7 +531,7 @@ class CustomerSync:
             if sf_writes:
                 writes.append(SalesforceWrite(sobject="Contact", key_field="Id", key=contact_id,
                                               values=_b(sf_writes), erp_document=doc,
-                                              entity=entity, modified=now))  # fmt: skip
+                                              entity=entity, modified=now, current=True))  # fmt: skip
             conflicts.append(("Contact", contact_id, result))
             agreed_contacts.append((clink.id, result.agreed))
         # Contact persons the ERP has and Salesforce does not: new Contacts on the Account.
@@ -718,8 +727,10 @@ class AccountsRunner:
             writes: list[SalesforceWrite] = []
             for row in batch:
                 account_id = normalize_salesforce_id(row["Id"], pointer="Id")
-                writes += await self._one(engine, spec, summary, row,
-                                          contacts.get(account_id, []))  # fmt: skip
+                writes += await self._one(
+                    engine, spec, summary, row, contacts.get(account_id, []),
+                    reopened=account_id in open_claims,
+                )  # fmt: skip
             stamps = [
                 _parse_time(r["LastModifiedDate"]) for r in batch if r.get("LastModifiedDate")
             ]
@@ -735,13 +746,16 @@ class AccountsRunner:
         summary: RunSummary,
         row: dict[str, Any],
         contacts: list[dict[str, Any]],
+        *,
+        reopened: bool = False,
     ) -> list[SalesforceWrite]:
         sync = self.sync
         account_id = normalize_salesforce_id(row["Id"], pointer="Id")
         async with engine.db.transaction() as conn:
             link = await links.by_salesforce_key(conn, "account", spec.entity, account_id)
         if link is None:
-            if sync.rules.requested(row) and sync.rules.entity_for(row) == spec.entity:
+            wanted = sync.rules.requested(row) and sync.rules.entity_for(row) == spec.entity
+            if reopened or wanted:
                 return await sync.onboard(engine, spec, summary, row, contacts)
             return []
         route = engine.router.resolve(spec.entity).route
