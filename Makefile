@@ -45,6 +45,7 @@ bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.orders
+	$(BIN)/python -m bench.sync
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .isthmus

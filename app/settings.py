@@ -212,6 +212,38 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Run a worker inside the gateway process too (the demo does)."""
 
 
+class ExceptionsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The exception queue's automatic work and the audit log's retention.
+
+    Transient failures are retried 60 s after they are captured, then after 2, 4 … minutes
+    (at most an hour apart), 8 times; then they wait for a person."""
+
+    sweep: bool = True
+    """Run the queue's automatic retries in this process (any number may: claims never overlap)."""
+    sweep_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=0, le=36_500)] = 400
+    """Audit entries older than this are purged (0: kept forever)."""
+    sensitive_fields: list[str] = []
+    """Payload fields shown masked, besides passwords, secrets, tokens, tax ids and accounts."""
+    stuck_after_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 900
+    """An order not booked this long after it was accepted counts as stuck."""
+
+
+class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The operations console at ``/ops/``: sign-in with an API key holding exceptions:view."""
+
+    enabled: bool = True
+    session_secret: str | None = None
+    """Signs session cookies; set one shared value on every replica (unset: a random key per
+    process, so sessions end when it restarts)."""
+    session_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=7 * 86_400)] = 8 * 3600
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
+    """``auto``: the cookie is Secure when the console is served over TLS."""
+
+    def __repr__(self) -> str:  # the secret is not for logs
+        return f"ConsoleSettings(enabled={self.enabled}, session_ttl_s={self.session_ttl_s})"
+
+
 class SyncSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Delta sync between the ERPs and Salesforce (needs ``salesforce`` and the store)."""
 
@@ -284,38 +316,6 @@ class SalesforceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
 
     def __repr__(self) -> str:  # never print the secret
         return f"SalesforceSettings(login_url={self.login_url!r}, username={self.username!r})"
-
-
-class ExceptionsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The exception queue's automatic work and the audit log's retention.
-
-    Transient failures are retried 60 s after they are captured, then after 2, 4 … minutes
-    (at most an hour apart), 8 times; then they wait for a person."""
-
-    sweep: bool = True
-    """Run the queue's automatic retries in this process (any number may: claims never overlap)."""
-    sweep_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
-    audit_retention_days: Annotated[int, msgspec.Meta(ge=0, le=36_500)] = 400
-    """Audit entries older than this are purged (0: kept forever)."""
-    sensitive_fields: list[str] = []
-    """Payload fields shown masked, besides passwords, secrets, tokens, tax ids and accounts."""
-    stuck_after_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 900
-    """An order not booked this long after it was accepted counts as stuck."""
-
-
-class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The operations console at ``/ops/``: sign-in with an API key holding exceptions:view."""
-
-    enabled: bool = True
-    session_secret: str | None = None
-    """Signs session cookies; set one shared value on every replica (unset: a random key per
-    process, so sessions end when it restarts)."""
-    session_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=7 * 86_400)] = 8 * 3600
-    secure_cookie: Literal["auto", "always", "never"] = "auto"
-    """``auto``: the cookie is Secure when the console is served over TLS."""
-
-    def __repr__(self) -> str:  # the secret is not for logs
-        return f"ConsoleSettings(enabled={self.enabled}, session_ttl_s={self.session_ttl_s})"
 
 
 Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*:[a-z][a-z_]*$")]

@@ -55,6 +55,7 @@ __all__ = [
     "orders_accepted_between",
     "pending_count",
     "pending_for",
+    "pending_keys",
     "records_by_key",
     "records_for",
     "release_lease",
@@ -381,6 +382,23 @@ async def drop_pending(conn: AsyncConnection, flow: str, sobject: str, keys: Seq
         )
         dropped += int(result.rowcount)
     return dropped
+
+
+async def pending_keys(
+    conn: AsyncConnection, flow: str, sobject: str, keys: Sequence[str]
+) -> list[str]:
+    """Which of ``keys`` have a pending write in ``flow``."""
+    found: list[str] = []
+    for start in range(0, len(keys), 500):
+        rows = await conn.execute(
+            sa.select(sync_pending.c.key).where(
+                sync_pending.c.flow == flow,
+                sync_pending.c.sobject == sobject,
+                sync_pending.c.key.in_(list(keys[start : start + 500])),
+            )
+        )
+        found.extend(str(r.key) for r in rows)
+    return found
 
 
 async def due_pending(

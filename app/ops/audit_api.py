@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
@@ -23,6 +23,7 @@ from app.ops.exception_models import AuditPage, audit_view, ops_problems
 from app.ops.exceptions_api import queue_of
 from app.security import EXCEPTIONS_VIEW, requires, security_requirements
 from app.services import Services
+from process_apis.errors import InvalidInputError
 from store import AuditEntry, Database
 from store.audit_log import AuditQuery, entries, stream
 
@@ -71,9 +72,32 @@ async def export_stream(db: Database, q: AuditQuery, fmt: str) -> AsyncIterator[
         yield buffer.getvalue().encode()
 
 
-Since = Annotated[datetime | None, QueryParameter(description="from this instant (inclusive)")]
-Until = Annotated[datetime | None, QueryParameter(description="before this instant")]
+Since = Annotated[
+    str | None,
+    QueryParameter(format="date-time", max_length=40, description="from this instant (inclusive)"),
+]
+Until = Annotated[
+    str | None, QueryParameter(format="date-time", max_length=40, description="before this instant")
+]
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    """An RFC 3339 instant (``Z`` or an offset; none given: UTC), else 422 naming the parameter."""
+    if value is None:
+        return None
+    try:
+        parsed = msgspec.json.decode(msgspec.json.encode(value), type=datetime)
+    except msgspec.ValidationError:
+        raise InvalidInputError(
+            f"{name} must be an RFC 3339 date-time, e.g. 2026-12-01T00:00:00Z.",
+            pointer=f"query:{name}",
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 Text = Annotated[str | None, QueryParameter(max_length=128)]
+SubjectType = Annotated[str | None, QueryParameter(name="subjectType", max_length=40)]
+SubjectId = Annotated[str | None, QueryParameter(name="subjectId", max_length=80)]
 
 
 class AuditController(Controller):
@@ -86,7 +110,7 @@ class AuditController(Controller):
         operation_id="opsListAudit",
         opt=requires(EXCEPTIONS_VIEW),
         security=security_requirements(EXCEPTIONS_VIEW),
-        responses=ops_problems(400, 401, 403, 429, 431, 503),
+        responses=ops_problems(400, 401, 403, 422, 429, 431, 503),
     )
     async def list_audit(  # noqa: PLR0917 - one parameter per filter
         self,
@@ -106,7 +130,8 @@ class AuditController(Controller):
         before_id: Annotated[int | None, QueryParameter(name="beforeId", ge=1)] = None,
     ) -> AuditPage:
         db = queue_of(services).db
-        q = _query(since=since, until=until, subject_type=subject_type, subject_id=subject_id,
+        q = _query(since=_instant(since, "since"), until=_instant(until, "until"),
+                   subject_type=subject_type, subject_id=subject_id,
                    actor=actor, action=action, correlation_id=correlation_id)  # fmt: skip
         async with db.transaction() as conn:
             found = await entries(conn, q, limit=limit, before_id=before_id)
@@ -116,32 +141,58 @@ class AuditController(Controller):
         )
 
     @get(
-        "/export",
-        summary="Export the audit log as JSON lines or CSV (oldest first, streamed)",
-        operation_id="opsExportAudit",
+        "/export.jsonl",
+        summary="Export the audit log as JSON lines (oldest first, streamed)",
+        operation_id="opsExportAuditJsonLines",
         opt=requires(EXCEPTIONS_VIEW),
         security=security_requirements(EXCEPTIONS_VIEW),
-        responses=ops_problems(400, 401, 403, 429, 431, 503),
+        media_type="application/x-ndjson",
+        responses=ops_problems(400, 401, 403, 422, 429, 431, 503),
     )
-    async def export_audit(  # noqa: PLR0917 - one parameter per filter
+    async def export_jsonl(  # noqa: PLR0917 - one parameter per filter
         self,
         services: NamedDependency[Services],
-        format: Annotated[Literal["jsonl", "csv"], QueryParameter()] = "jsonl",
         since: Since = None,
         until: Until = None,
-        subject_type: Annotated[
-            str | None, QueryParameter(name="subjectType", max_length=40)
-        ] = None,
-        subject_id: Annotated[str | None, QueryParameter(name="subjectId", max_length=80)] = None,
+        subject_type: SubjectType = None,
+        subject_id: SubjectId = None,
         actor: Text = None,
         action: Text = None,
     ) -> Stream:
-        db = queue_of(services).db
-        q = _query(since=since, until=until, subject_type=subject_type, subject_id=subject_id,
+        q = _query(since=_instant(since, "since"), until=_instant(until, "until"),
+                   subject_type=subject_type, subject_id=subject_id,
                    actor=actor, action=action)  # fmt: skip
-        media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
-        return Stream(
-            export_stream(db, q, format),
-            media_type=media,
-            headers={"content-disposition": f'attachment; filename="isthmus-audit.{format}"'},
-        )
+        return _download(queue_of(services).db, q, "jsonl")
+
+    @get(
+        "/export.csv",
+        summary="Export the audit log as CSV (oldest first, streamed)",
+        operation_id="opsExportAuditCsv",
+        opt=requires(EXCEPTIONS_VIEW),
+        security=security_requirements(EXCEPTIONS_VIEW),
+        media_type="text/csv; charset=utf-8",
+        responses=ops_problems(400, 401, 403, 422, 429, 431, 503),
+    )
+    async def export_csv(  # noqa: PLR0917 - one parameter per filter
+        self,
+        services: NamedDependency[Services],
+        since: Since = None,
+        until: Until = None,
+        subject_type: SubjectType = None,
+        subject_id: SubjectId = None,
+        actor: Text = None,
+        action: Text = None,
+    ) -> Stream:
+        q = _query(since=_instant(since, "since"), until=_instant(until, "until"),
+                   subject_type=subject_type, subject_id=subject_id,
+                   actor=actor, action=action)  # fmt: skip
+        return _download(queue_of(services).db, q, "csv")
+
+
+def _download(db: Database, q: AuditQuery, fmt: str) -> Stream:
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    return Stream(
+        export_stream(db, q, fmt),
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="isthmus-audit.{fmt}"'},
+    )

@@ -79,7 +79,7 @@ class ExceptionsController(Controller):
         operation_id="opsListExceptions",
         opt=requires(EXCEPTIONS_VIEW),
         security=security_requirements(EXCEPTIONS_VIEW),
-        responses=ops_problems(400, 401, 403, 404, 429, 431, 503),
+        responses=ops_problems(400, 401, 403, 404, 422, 429, 431, 503),
     )
     async def list_exceptions(  # noqa: PLR0917 - one parameter per filter
         self,
@@ -127,7 +127,7 @@ class ExceptionsController(Controller):
         operation_id="opsGetException",
         opt=requires(EXCEPTIONS_VIEW),
         security=security_requirements(EXCEPTIONS_VIEW),
-        responses=ops_problems(400, 401, 403, 404, 429, 431, 503),
+        responses=ops_problems(400, 401, 403, 404, 422, 429, 431, 503),
     )
     async def get_exception(
         self, services: NamedDependency[Services], failure_id: Id

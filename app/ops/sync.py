@@ -239,7 +239,18 @@ class SyncController(Controller):
                 conn, status=status if status != "all" else None, sobject=sobject, key=key,
                 limit=limit,
             )  # fmt: skip
-        return ConflictList(conflicts=[ConflictView(**msgspec.structs.asdict(c)) for c in found])
+        return ConflictList(
+            conflicts=[
+                ConflictView(
+                    **{
+                        k: v
+                        for k, v in msgspec.structs.asdict(c).items()
+                        if k in ConflictView.__struct_fields__
+                    }
+                )
+                for c in found
+            ]
+        )
 
     @post("/conflicts/{conflict_id:int}/acknowledge", status_code=204,
           operation_id="opsSyncAcknowledgeConflict", summary="Mark a conflict as seen")  # fmt: skip

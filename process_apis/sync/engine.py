@@ -236,6 +236,9 @@ class SyncEngine:
             summary.message = f"unexpected {type(exc).__name__}: {exc}"[:2000]
             log.exception("sync run %s of %s failed", run_id, spec.name)
             raise
+        except BaseException:
+            summary.status, summary.message = "failed", "interrupted"
+            raise
         finally:
             await self._finish(spec, summary)
         return summary
@@ -371,7 +374,7 @@ class SyncEngine:
                 for key, record in (await rows.records_by_key(conn, sobject, object_keys)).items():
                     shadows[(sobject, key)] = record.values
         result = await writer.write(writes, shadows)
-        await self._record(spec, summary, result, writes, advance_to=advance_to,
+        await self._record(spec, summary, result, shadows, advance_to=advance_to,
                            pending_retry=pending_retry)  # fmt: skip
         if result.error is not None:
             raise result.error
@@ -382,7 +385,7 @@ class SyncEngine:
         spec: FlowSpec,
         summary: RunSummary,
         result: BatchResult,
-        writes: list[SalesforceWrite],
+        shadows: dict[tuple[str, str], dict[str, Any]],
         *,
         advance_to: datetime | None,
         pending_retry: bool,
@@ -396,8 +399,7 @@ class SyncEngine:
             written = []
             for planned, salesforce_id in result.written:
                 w = planned.write
-                shadow = (await rows.records_by_key(conn, w.sobject, [w.key])).get(w.key)
-                before = dict(shadow.values.get("written", {})) if shadow else {}
+                before = dict((shadows.get((w.sobject, w.key)) or {}).get("written") or {})
                 written.append(
                     rows.WrittenRecord(
                         sobject=w.sobject,
@@ -419,11 +421,16 @@ class SyncEngine:
                     )
                 )
             await rows.remember_written(conn, written)
+            by_object: dict[str, list[str]] = {}
             for record in written:
-                await rows.drop_pending(conn, spec.name, record.sobject, [record.key])
-                await resolve(conn, flow=WRITEBACK_FLOW, subject_type=record.sobject,
-                              subject_id=record.key[:80], now=now, actor=ACTOR,
-                              cause=f"written by sync run {summary.run_id}")  # fmt: skip
+                by_object.setdefault(record.sobject, []).append(record.key)
+            for sobject, keys in by_object.items():
+                # Only records that failed before have a pending write and a queue record.
+                for key in await rows.pending_keys(conn, spec.name, sobject, keys):
+                    await rows.drop_pending(conn, spec.name, sobject, [key])
+                    await resolve(conn, flow=WRITEBACK_FLOW, subject_type=sobject,
+                                  subject_id=key[:80], now=now, actor=ACTOR,
+                                  cause=f"written by sync run {summary.run_id}")  # fmt: skip
             conflicts = [(p.write, c) for p, _ in result.written for c in p.conflicts] + [
                 (p.write, c) for p in result.conflicts_only for c in p.conflicts
             ]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from process_apis.deadline import Deadline
+from process_apis.decimals import decode_decimal_string, is_decimal_string
 from process_apis.errors import ProcessError
 from process_apis.exceptions.capture import capture, resolve
 from process_apis.orders.errors import (
@@ -30,7 +31,7 @@ from process_apis.orders.errors import (
     IdempotencyKeyReusedError,
     OrderExistsError,
 )
-from process_apis.orders.models import OrderLineIn, OrderSubmission, OrderView
+from process_apis.orders.models import OrderSubmission, OrderView
 from process_apis.orders.service import OrderService, StoredResponse
 from process_apis.sync.model import FlowSpec, SalesforceWrite
 from process_apis.sync.writer import SalesforceWriter, soql_in
@@ -128,13 +129,13 @@ class OrderIntake:
             product = line.get("Product2") or {}
             unit = product.get("QuantityUnitOfMeasure") or self.default_unit
             items.append(
-                OrderLineIn(
-                    line_no=n,
-                    sku=str(product.get("ProductCode") or ""),
-                    quantity=Decimal(str(line.get("Quantity") or 0)),
-                    uom=self.units.get(unit, unit),
-                    unit_price=Decimal(str(line.get("UnitPrice") or 0)),
-                )
+                {
+                    "lineNo": n,
+                    "sku": str(product.get("ProductCode") or ""),
+                    "quantity": _decimal_text(line.get("Quantity")),
+                    "uom": self.units.get(unit, unit),
+                    "unitPrice": _decimal_text(line.get("UnitPrice")),
+                }
             )
         return msgspec.convert(
             {
@@ -144,9 +145,10 @@ class OrderIntake:
                 "currency": row.get("CurrencyIsoCode") or currency,
                 "orderDate": row.get("EffectiveDate") or date.today().isoformat(),
                 "customerPo": row.get("PoNumber") or None,
-                "lines": [msgspec.to_builtins(i) for i in items],
+                "lines": items,
             },
             OrderSubmission,
+            dec_hook=_decimal_strings,
         )
 
     async def _accept(
@@ -243,6 +245,19 @@ class OrderIntake:
         summary.failed += 1
         result: SalesforceWrite = ack("Rejected", detail[:255])
         return result
+
+
+def _decimal_text(value: Any) -> str:
+    """A Salesforce number (JSON number) as the decimal string order payloads take."""
+    number = Decimal(str(value if value is not None else 0))
+    text = format(number.normalize(), "f")
+    return text if "." not in text else text.rstrip("0").rstrip(".")
+
+
+def _decimal_strings(target: type, value: Any) -> Any:
+    if is_decimal_string(target):
+        return decode_decimal_string(target, value)
+    raise NotImplementedError(target)
 
 
 def _render(view: OrderView) -> StoredResponse:

@@ -136,6 +136,11 @@ class OwnershipTable:
             raise OwnershipError(f"ownership file {path}: {exc}") from None
         return cls(rules)
 
+    @staticmethod
+    def field_name(field: str) -> str:
+        """The Salesforce field behind a write key (``Invoice__r`` → ``Invoice__c``)."""
+        return _rule_name(field)
+
     def objects(self) -> dict[str, dict[str, FieldRule]]:
         return {obj: dict(fields) for obj, fields in self._rules.items()}
 

@@ -201,6 +201,12 @@ class Reconciler:
             )  # fmt: skip
         # Orders Salesforce (or the store) says the ERP booked, that the ERP does not know.
         claimed = {sf_id: str(row.get("ERP_Order_Number__c") or "") for sf_id, row in shown.items()}
+        for row in await self._query(
+            report, sf_ctx,
+            f"SELECT Id, ERP_Order_Number__c FROM Order WHERE ERP_System__c = '{mapper.system}' "  # noqa: S608
+            f"AND ERP_Entity__c = '{mapper.entity}' AND ERP_Order_Number__c != null",
+        ):  # fmt: skip
+            claimed.setdefault(str(row["Id"]), str(row.get("ERP_Order_Number__c") or ""))
         for ref, number in expected.items():
             claimed.setdefault(ref, number or "")
         for sf_id, number in sorted(claimed.items()):

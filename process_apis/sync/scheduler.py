@@ -64,6 +64,11 @@ class SyncScheduler:
                 summaries.append(await self.engine.run(spec.name, trigger="schedule"))
             except FlowBusyError:
                 log.debug("flow %s is running elsewhere", spec.name)
+            except (SQLAlchemyError, OSError):
+                raise
+            except Exception:
+                # One flow's defect must not stop the others; its run is recorded as failed.
+                log.exception("sync flow %s failed", spec.name)
         await self.nightly(now, states)
         return summaries
 

@@ -131,9 +131,11 @@ class SalesforceWriter:
         wanted = self.ownership.needs_target_values(sobject, fields, target="salesforce")
         current: dict[str, dict[str, Any]] | None = None
         if wanted:
-            current = await self._read(
-                sobject, group[0].key_field, [w.key for w in group], wanted, result
-            )
+            # Read anyway: read every proposed field, so an edit of an ERP-mastered field is
+            # seen (and recorded as restored) too.
+            names = wanted | {self.ownership.field_name(f) for f in fields}
+            keys = [w.key for w in group]
+            current = await self._read(sobject, group[0].key_field, keys, names, result)
         planned = []
         for w in group:
             shadow = shadows.get((w.sobject, w.key)) or {}

@@ -20,6 +20,7 @@ transactions (``OIS100MI/GetHead``/``LstLine``, ``MWS411MI``, ``OIS350MI``):
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -82,6 +83,7 @@ def line_status(line: S.OrderLine) -> str:
 class M3Lifecycle:
     def __init__(self, state: M3State) -> None:
         self.state = state
+        self._autopilot: asyncio.Task[None] | None = None
 
     @property
     def data(self) -> S.SeedData:
@@ -312,6 +314,24 @@ class M3Lifecycle:
         return {"customer": cuno, "CRL3": str(customer.credit_limit_3), "BLCD": customer.blcd,
                 "modified": now.isoformat()}  # fmt: skip
 
+    def autopilot(self, every_s: float | None) -> dict[str, Any]:
+        """Tick every ``every_s`` seconds on the server's event loop (None: stop)."""
+        if self._autopilot is not None:
+            self._autopilot.cancel()
+            self._autopilot = None
+        if every_s is None:
+            return {"autopilot": None}
+        if not 0.1 <= every_s <= 86_400:
+            raise LifecycleError(422, "every_s must lie between 0.1 and 86400")
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                self.tick()
+
+        self._autopilot = asyncio.get_running_loop().create_task(run())
+        return {"autopilot": every_s}
+
     def tick(self) -> list[dict[str, Any]]:
         """One step for every order created through the API: allocate, deliver half, deliver
         the rest, invoice, pay half, pay the rest."""
@@ -406,4 +426,7 @@ class M3Lifecycle:
             )
         if action == "tick":
             return {"advanced": self.tick()}
+        if action == "autopilot":
+            every = spec.get("every_s")
+            return self.autopilot(float(every) if every is not None else None)
         raise LifecycleError(404, f"unknown lifecycle action {action!r}")

@@ -26,6 +26,7 @@ reading of when Intacct bumps their ``WHENMODIFIED`` (UNVERIFIED; see the README
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -68,6 +69,7 @@ class IntacctLifecycle:
     def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
+        self._autopilot: asyncio.Task[None] | None = None
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -409,6 +411,61 @@ class IntacctLifecycle:
         return {"customer": customer_id, "creditlimit": customer["CREDITLIMIT"],
                 "onhold": customer["ONHOLD"], "modified": stamp}  # fmt: skip
 
+    def bulk_invoices(
+        self, count: int, *, entity: str = "DE01", amount: Decimal = Decimal("100.00")
+    ) -> dict[str, Any]:
+        """``count`` posted invoices (no sales documents) spread over the entity's active
+        customers, all modified now: a backlog of changes for load tests and benchmarks."""
+        if not 0 < count <= 100_000:
+            raise LifecycleError(422, "count must lie between 1 and 100000")
+        customers = [
+            c for c in self._rows("CUSTOMER")
+            if c["MEGAENTITYID"] == entity and c["STATUS"] == "active"
+        ]  # fmt: skip
+        if not customers:
+            raise LifecycleError(404, f"no active customers in entity {entity!r}")
+        stamp = self._stamp()
+        day = self.clock().date()
+        first = sum(1 for r in self._rows("ARINVOICE") if r["MEGAENTITYID"] == entity) + 1
+        rows = self._rows("ARINVOICE")
+        recordno = int(self.store.next_recordno("ARINVOICE"))
+        for n in range(count):
+            customer = customers[n % len(customers)]
+            total = fmt_num(amount + Decimal(n % 100) / 100)
+            record = dict.fromkeys(OBJECTS["ARINVOICE"], "")
+            record.update(
+                RECORDNO=str(recordno + n), RECORDTYPE="ri",
+                RECORDID=f"INV-{entity[:2]}-B{first + n:06d}", STATE="Posted", RAWSTATE="A",
+                CUSTOMERID=customer["CUSTOMERID"], CUSTOMERNAME=customer["NAME"],
+                TERMNAME=customer["TERMNAME"], WHENCREATED=fmt_date(day),
+                WHENPOSTED=fmt_date(day), WHENDUE=fmt_date(day + timedelta(days=30)),
+                CURRENCY=customer["CURRENCY"], BASECURR=customer["CURRENCY"],
+                TOTALENTERED=total, TOTALPAID="0", TOTALDUE=total, TRX_TOTALENTERED=total,
+                TRX_TOTALPAID="0", TRX_TOTALDUE=total, WHENMODIFIED=stamp, AUWHENCREATED=stamp,
+                CREATEDBY=USER_RECORDNO, MODIFIEDBY=USER_RECORDNO, MEGAENTITYID=entity,
+                MEGAENTITYNAME=customer["MEGAENTITYNAME"],
+            )  # fmt: skip
+            rows.append(record)
+        return {"created": count, "first": f"INV-{entity[:2]}-B{first:06d}", "modified": stamp}
+
+    def autopilot(self, every_s: float | None) -> dict[str, Any]:
+        """Tick every ``every_s`` seconds on the server's event loop (None: stop)."""
+        if self._autopilot is not None:
+            self._autopilot.cancel()
+            self._autopilot = None
+        if every_s is None:
+            return {"autopilot": None}
+        if not 0.1 <= every_s <= 86_400:
+            raise LifecycleError(422, "every_s must lie between 0.1 and 86400")
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                self.tick()
+
+        self._autopilot = asyncio.get_running_loop().create_task(run())
+        return {"autopilot": every_s}
+
     def tick(self) -> list[dict[str, Any]]:
         """One step for every order Isthmus created (``PONUMBER`` set by a client): allocate,
         ship half, ship the rest, invoice, pay half, pay the rest."""
@@ -504,4 +561,12 @@ class IntacctLifecycle:
             )
         if action == "tick":
             return {"advanced": self.tick()}
+        if action == "autopilot":
+            every = spec.get("every_s")
+            return self.autopilot(float(every) if every is not None else None)
+        if action == "bulk_invoices":
+            return self.bulk_invoices(
+                int(spec["count"]), entity=str(spec.get("entity", "DE01")),
+                amount=Decimal(str(spec.get("amount", "100.00"))),
+            )  # fmt: skip
         raise LifecycleError(404, f"unknown lifecycle action {action!r}")

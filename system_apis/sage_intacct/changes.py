@@ -43,10 +43,13 @@ __all__ = ["IntacctChangeFeed", "intacct_timestamp", "parse_timestamp"]
 _ZERO = Decimal(0)
 _CHUNK = 100
 _HEAD = ("RECORDNO", "DOCNO", "DOCID", "STATE", "PONUMBER", "CUSTVENDID", "CURRENCY", "TOTAL",
-         "WHENDUE", "WHENMODIFIED")  # fmt: skip
+         "WHENDUE", "MESSAGE", "WHENMODIFIED")  # fmt: skip
 _LINE = ("DOCHDRID", "LINE_NO", "ITEMID", "QUANTITY", "UNIT", "PRICE", "STATE", "QTY_CONVERTED")
 _CHILD = ("DOCID", "DOCPARID", "CREATEDFROM", "STATE")
 _CHILD_LINE = ("DOCHDRID", "LINE_NO", "QUANTITY")
+_PO_PREFIX = "Customer PO "
+"""How ``IntacctAdapter.create_order`` records the customer's PO (Intacct has no field for it
+beside the reference, which carries the Salesforce Order id)."""
 _ALLOCATED_STATES = frozenset({"In Progress", "Partially Converted", "Converted"})
 
 
@@ -178,6 +181,7 @@ class IntacctChangeFeed:
                     phase=_phase(head["STATE"], states),
                     currency=head["CURRENCY"] or None,
                     total=parse_decimal(head["TOTAL"]),
+                    customer_po=_customer_po(head["MESSAGE"]),
                     requested_date=parse_date(head["WHENDUE"]),
                     lines=tuple(states),
                     modified=parse_timestamp(head["WHENMODIFIED"]),
@@ -333,6 +337,12 @@ class IntacctChangeFeed:
                 )
             )
         return changes
+
+
+def _customer_po(message: str) -> str | None:
+    """The customer's PO the adapter wrote into the order's message (``Customer PO …``)."""
+    text = message.strip()
+    return text[len(_PO_PREFIX) :].strip() or None if text.startswith(_PO_PREFIX) else None
 
 
 def _phase(

@@ -1,5 +1,8 @@
-"""One headless Chromium for the whole session (Debian's ``chromium``, installed by
-``make test`` when missing; Playwright drives it, it never downloads a browser of its own)."""
+"""One headless Chromium for the browser tests (Debian's ``chromium``, installed by
+``make test`` when missing; Playwright drives it, it never downloads a browser of its own).
+
+The browser lives for this module only: Playwright's sync API keeps an event loop running on
+the test thread while it is open, and the rest of the suite needs that thread's loop free."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ SCREENSHOTS = os.environ.get("ISTHMUS_SCREENSHOTS")
 """A directory to save the main pages' screenshots in (``docs/console`` refreshes the README's)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make test does)")

@@ -246,11 +246,11 @@ async def test_the_audit_log_exports_as_json_lines_and_csv_and_has_no_write_rout
     api: httpx.AsyncClient, three: list[int]
 ) -> None:
     await api.post(f"/ops/v1/exceptions/{three[0]}/comments", json={"text": 'a, "quoted" note'})
-    jsonl = await api.get("/ops/v1/audit/export", params={"format": "jsonl"})
+    jsonl = await api.get("/ops/v1/audit/export.jsonl")
     assert jsonl.headers["content-type"].startswith("application/x-ndjson")
     lines = [msgspec.json.decode(line) for line in jsonl.text.splitlines()]
     assert [e["action"] for e in lines] == ["exception.captured"] * 3 + ["exception.comment"]
-    exported = await api.get("/ops/v1/audit/export", params={"format": "csv"})
+    exported = await api.get("/ops/v1/audit/export.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(exported.text)))
     assert [r["action"] for r in table] == [e["action"] for e in lines]

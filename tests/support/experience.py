@@ -15,6 +15,7 @@ from app.factory import create_app
 from app.services import Services
 from app.settings import Settings
 from app.wiring import build_process_api, build_redis
+from process_apis.exceptions import ORDER_SUBMIT, ExceptionQueue, OrderSubmitFlow
 from process_apis.orders import OrderService
 from process_apis.xref import CrossReference
 from sandbox.xref import salesforce_account_id
@@ -68,6 +69,7 @@ def experience_app(settings: Settings | None = None) -> tuple[Litestar, Services
     migrate(settings.store.url)
     services.store = Database(settings.store.url, null_pool=True)
     services.orders = OrderService(services.store, services.process)
+    services.exceptions = ExceptionQueue(services.store, {ORDER_SUBMIT: OrderSubmitFlow()})
     return create_app(settings, services=services), services
 
 

@@ -122,8 +122,9 @@ class OrderSandbox:
         )
 
     def lines_for(self, docno: str) -> list[dict[str, str]]:
+        docid = f"Sales Order-{docno}"
         return [
-            r for r in list(self.intacct.store.tables["SODOCUMENTENTRY"]) if r["DOCHDRNO"] == docno
+            r for r in list(self.intacct.store.tables["SODOCUMENTENTRY"]) if r["DOCHDRID"] == docid
         ]
 
 

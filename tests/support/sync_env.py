@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +32,13 @@ from sandbox.salesforce import (
 )
 from sandbox.xref import XREF_PATH
 from tests.support.apps import TEST_API_KEY, settings_for
-from tests.support.orders_env import FakeClock, GatewayClient, _lifespan, services_of
+from tests.support.orders_env import (
+    AnswerGate,
+    FakeClock,
+    GatewayClient,
+    _lifespan,
+    services_of,
+)
 from tests.support.servers import free_port, serve
 
 OPS_KEY = "isk_test_ops_5b0e7d2c94"
@@ -46,12 +52,25 @@ class SyncWorld:
     intacct: IntacctEmulator
     infor: InforEmulator
     org: SalesforceEmulator
+    org_gate: AnswerGate
+    """In front of the org: a test can let a request be carried out and hold its answer."""
     urls: dict[str, str]
     env: dict[str, str]
 
     def tick(self, seconds: float = 60) -> None:
         """Let time pass: past the flows' settle time, so the last change is in the window."""
         self.clock.advance(seconds)
+
+    @contextmanager
+    def holding(self, match: Callable[[str, bytes], bool]) -> Iterator[Callable[[], bool]]:
+        """While inside: matching requests are carried out by the org, their answers held.
+        Yields a probe: has a request been held since?"""
+        before = self.org_gate.swallowed
+        self.org_gate.hold(match)
+        try:
+            yield lambda: self.org_gate.swallowed > before
+        finally:
+            self.org_gate.release()
 
     def emulator_url(self, erp: str) -> str:
         return self.urls[erp]
@@ -72,11 +91,12 @@ def sync_world() -> Iterator[SyncWorld]:
         org = SalesforceEmulator(public_url=f"https://127.0.0.1:{ports['salesforce']}",
                                  clock=clock.now)  # fmt: skip
         org.write_credentials(tmp, ca_file=tls.ca_file)
+        gate = AnswerGate(org.app)
         urls = {
             "sage_intacct": stack.enter_context(serve(intacct.app, port=ports["intacct"])),
             "infor_m3": stack.enter_context(serve(infor.app, port=ports["infor"])),
             "salesforce": stack.enter_context(
-                serve(org.app, port=ports["salesforce"], tls_pem=str(tls.server_pem))
+                serve(gate, port=ports["salesforce"], tls_pem=str(tls.server_pem))
             ),
         }
         cred = INTACCT_SANDBOX_CREDENTIALS
@@ -105,7 +125,10 @@ def sync_world() -> Iterator[SyncWorld]:
                 for entity, name in ENTITY_DEFAULT_PRICE_LIST.items()
             },
         }
-        yield SyncWorld(clock, intacct, infor, org, urls, env)
+        try:
+            yield SyncWorld(clock, intacct, infor, org, gate, urls, env)
+        finally:
+            gate.release()
 
 
 @asynccontextmanager
@@ -113,7 +136,7 @@ async def sync_gateway(
     world: SyncWorld, store_url: str, **env: str
 ) -> AsyncIterator[GatewayClient]:
     """The gateway over the world, its sync engine on the world's clock."""
-    app = create_app(settings_for(**world.env, store__url=store_url, **env))
+    app = create_app(settings_for(**{**world.env, "store__url": store_url, **env}))
     async with _lifespan(app):
         engine = services_of_app(app).sync
         assert engine is not None, "sync is configured"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 import msgspec
@@ -131,12 +131,26 @@ class Console:
         html = self.env.get_template(name).render(
             session=session,
             path=request.url.path,
-            flash=request.query_params.get("done"),
-            error=request.query_params.get("error"),
+            flash=self._flash(request, "done"),
+            error=self._flash(request, "error"),
             **context,
         )
         return Response(html, status_code=status, media_type="text/html; charset=utf-8",
                         headers={"cache-control": "no-store"})  # fmt: skip
+
+    def _flash(self, request: Request[Any, Any, Any], kind: str) -> str | None:
+        text: str | None = request.query_params.get(kind)
+        signature: str = request.query_params.get("sig", "")
+        if not text or not hmac.compare_digest(self.codec.flash_signature(kind, text), signature):
+            return None
+        return text
+
+    def back(
+        self, path: str, kind: str, text: str, params: dict[str, str] | None = None
+    ) -> Redirect:
+        """A 303 to ``path`` that shows ``text`` (``done`` or ``error``) once there."""
+        query = {**(params or {}), kind: text, "sig": self.codec.flash_signature(kind, text)}
+        return Redirect(f"{path}?{urlencode(query)}", status_code=303)
 
     def secure(self, request: Request[Any, Any, Any]) -> bool:
         mode = self.settings.console.secure_cookie

@@ -177,6 +177,9 @@ class ConsolePages(Controller):
                     stuck=await ops_views.stuck_orders(
                         conn, cutoff=now - timedelta(seconds=stuck_after)
                     ),
+                    stuck_total=await ops_views.stuck_count(
+                        conn, cutoff=now - timedelta(seconds=stuck_after)
+                    ),
                     attention=await ops_views.recent_orders(
                         conn, statuses=("rejected", "needs_attention"), limit=10
                     ),
@@ -205,8 +208,9 @@ class ConsolePages(Controller):
             body = _filter_body(params)
         except (msgspec.ValidationError, ValueError) as exc:
             body, problem = FilterBody(status=["open", "retrying"]), f"Filter ignored: {exc}"
-        offset = int(request.query_params.get("offset", "0") or 0)
-        page = await queue.search(body.to_filter(), limit=50, offset=max(0, offset))
+        raw_offset = request.query_params.get("offset", "0")
+        offset = min(int(raw_offset), 1_000_000) if raw_offset.isdigit() else 0
+        page = await queue.search(body.to_filter(), limit=50, offset=offset)
         choices = await queue.choices()
         template = "_queue_table.html" if request.headers.get("hx-request") else "exceptions.html"
         return console.page(
@@ -247,13 +251,13 @@ class ConsolePages(Controller):
         queue = _queue(services)
         back = f"/ops/exceptions/{failure_id}"
         if queue is None:
-            return Redirect(f"{back}?error=No+store", status_code=303)
+            return console.back(back, "error", "This gateway runs without a store.")
         actor, corr = session.client, current_correlation_id()
         try:
             done = await self._do(queue, failure_id, action, form, actor, corr)
         except ProcessError as exc:
-            return Redirect(f"{back}?{urlencode({'error': exc.detail})}", status_code=303)
-        return Redirect(f"{back}?{urlencode({'done': done})}", status_code=303)
+            return console.back(back, "error", exc.detail)
+        return console.back(back, "done", done)
 
     @staticmethod
     async def _do(  # noqa: PLR0917
@@ -306,11 +310,10 @@ class ConsolePages(Controller):
         params = _filter_params(form)
         back = "/ops/exceptions"
         if queue is None:
-            return Redirect(f"{back}?error=No+store", status_code=303)
+            return console.back(back, "error", "This gateway runs without a store.")
         action = form.get("action")
         if action not in ("retry", "discard"):
-            return Redirect(f"{back}?{urlencode({**params, 'error': 'Choose retry or discard.'})}",
-                            status_code=303)  # fmt: skip
+            return console.back(back, "error", "Choose retry or discard.", params)
         try:
             body = _filter_body(params)
             result = await queue.bulk(
@@ -320,12 +323,12 @@ class ConsolePages(Controller):
             )  # fmt: skip
         except (ProcessError, msgspec.ValidationError, ValueError) as exc:
             detail = exc.detail if isinstance(exc, ProcessError) else str(exc)
-            return Redirect(f"{back}?{urlencode({**params, 'error': detail})}", status_code=303)
+            return console.back(back, "error", detail, params)
         verb = "Retried" if action == "retry" else "Discarded"
         message = f"{verb} {len(result.done)} of {result.matched} matching records."
         if result.skipped:
             message += f" Left alone: {len(result.skipped)}."
-        return Redirect(f"{back}?{urlencode({**params, 'done': message})}", status_code=303)
+        return console.back(back, "done", message, params)
 
     @staticmethod
     def _acting(console: Console, request: Request[Any, Any, Any]) -> Session:

@@ -65,6 +65,11 @@ class SessionCodec:
         except ValueError:
             return None
 
+    def flash_signature(self, kind: str, text: str) -> str:
+        """Messages shown after a redirect travel in the URL, signed: a link cannot make the
+        console say something it did not."""
+        return self._sign(f"flash\0{kind}\0{text}".encode())[:22]
+
     def new_session(self, client: str, scopes: tuple[str, ...]) -> Session:
         return Session(client=client, scopes=scopes, csrf=secrets.token_urlsafe(32),
                        expires=self.clock() + self.ttl_s)  # fmt: skip
