@@ -7,10 +7,10 @@ cross-reference link) and decides per field, by the field's rule:
 
 - in agreement: nothing to do;
 - mastered by Salesforce: the ERP gets the Salesforce value — unless the ERP changed it since
-  the base (someone edited it there): ``overwrite`` restores the Salesforce value in the ERP,
-  ``keep`` leaves the ERP's edit (a conflict, recorded), ``ignore`` leaves it silently;
+  the base (someone edited it there): ``keep`` leaves the ERP's edit (a conflict, recorded),
+  ``ignore`` leaves it silently (the table refuses ``overwrite`` for Salesforce's fields);
 - mastered by the ERP: the mirror image (Salesforce gets the ERP value; an edit made in
-  Salesforce is restored or kept);
+  Salesforce is restored with ``overwrite``, or kept);
 - first writer: a blank side is filled from the other; two different values stay as they are
   (a conflict).
 

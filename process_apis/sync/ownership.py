@@ -116,8 +116,11 @@ class OwnershipTable:
         self._rules = {obj: dict(fields) for obj, fields in rules.items()}
         for obj, fields in self._rules.items():
             for name, rule in fields.items():
-                # A field Salesforce masters may be "overwrite": its Salesforce value is then
-                # restored in the ERP (master data); write-back never writes it either way.
+                if rule.master == "salesforce" and rule.conflict == "overwrite":
+                    raise OwnershipError(
+                        f"{obj}.{name}: a field Salesforce masters cannot be 'overwrite' "
+                        "(write-back never overwrites it)"
+                    )
                 if rule.master == "first_writer" and rule.conflict == "overwrite":
                     raise OwnershipError(
                         f"{obj}.{name}: 'first_writer' fields keep the first value: use 'keep' "

@@ -249,11 +249,13 @@ async def test_a_change_to_a_field_the_other_side_owns_is_handled_by_the_ownersh
     assert shown is not None
     terms = "N60" if erp.name == "sage_intacct" else "60"
     assert shown["Payment_Terms__c"] == terms  # the ERP's field reached Salesforce
+    assert shown["Phone"] == "+1 555 0100"  # Salesforce's field is not overwritten...
     customer = await md.get_customer(_erp_ctx(erp), number)
-    assert customer.phone == "+1 555 0100"  # Salesforce's field restored in the ERP
+    assert customer.phone == "+1 555 9999"  # ...and the ERP's edit stays, as a kept conflict
 
-    # In Salesforce: terms (the ERP's) and the phone (Salesforce's) and a contact's e-mail.
-    await _update(client, "Account", account, Payment_Terms__c="WHATEVER", Phone="+1 555 4242")
+    # In Salesforce: terms (the ERP's), the delivery address and a contact's e-mail (its own).
+    await _update(client, "Account", account, Payment_Terms__c="WHATEVER",
+                  ShippingCity="Capital City")  # fmt: skip
     await _update(client, "Contact", contacts[0], Email="ada@new.example.com")
     world.tick()
     await run_flow(client, f"salesforce.accounts.{erp.entity}")
@@ -261,7 +263,9 @@ async def test_a_change_to_a_field_the_other_side_owns_is_handled_by_the_ownersh
     assert shown is not None
     assert shown["Payment_Terms__c"] == terms  # restored in Salesforce
     customer = await md.get_customer(_erp_ctx(erp), number)
-    assert customer.phone == "+1 555 4242"  # Salesforce's change reached the ERP
+    ship = customer.address_for("ship_to")
+    assert ship is not None
+    assert ship.address.city == "Capital City"  # Salesforce's change reached the ERP
     assert "ada@new.example.com" in [c.email for c in customer.contacts]
 
     store = services_of(client).store
@@ -269,7 +273,7 @@ async def test_a_change_to_a_field_the_other_side_owns_is_handled_by_the_ownersh
     async with store.transaction() as conn:
         conflicts = await sync_rows.list_conflicts(conn, sobject="Account", key=account, limit=50)
     outcomes = {(c.field, c.outcome) for c in conflicts}
-    assert ("Phone", "restored") in outcomes
+    assert ("Phone", "kept") in outcomes
     assert ("Payment_Terms__c", "restored") in outcomes
 
 

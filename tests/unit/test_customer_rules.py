@@ -96,10 +96,10 @@ def test_an_edit_to_a_field_the_other_side_masters_is_restored_or_kept_by_its_ru
         erp={"Name": "Acme Renamed", "Payment_Terms__c": "N30", "Tax_Id__c": "DE2"},
         base=base, fields=FIELDS[:3],
     )  # fmt: skip
-    assert result.to_erp == {"Name": "Acme"}  # the ERP's edit of Salesforce's field: restored
-    assert result.to_salesforce == {"Payment_Terms__c": "N30"}  # and the other way round
+    assert result.to_erp == {}  # the ERP's edit of Salesforce's field stays (keep)
+    assert result.to_salesforce == {"Payment_Terms__c": "N30"}  # Salesforce's edit: restored
     assert {(c.field, c.outcome) for c in result.conflicts} == {
-        ("Name", "restored"), ("Payment_Terms__c", "restored"), ("Tax_Id__c", "kept"),
+        ("Name", "kept"), ("Payment_Terms__c", "restored"), ("Tax_Id__c", "kept"),
     }  # fmt: skip
     assert result.agreed == {"Name": "Acme", "Payment_Terms__c": "N30", "Tax_Id__c": "DE1"}
 
