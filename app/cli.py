@@ -147,7 +147,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         salesforce_port=ports["salesforce"],
         state_dir=state_dir,
     ) as sandbox:
-        os.environ.update(sandbox.gateway_environment())
+        from app.demo_environment import merged_environment
+
+        # Keys, issuers and partners given in the environment are kept beside the demo's.
+        os.environ.update(merged_environment(os.environ, sandbox.gateway_environment()))
         os.environ.setdefault("ISTHMUS_LOG_JSON", "false")
         os.environ.setdefault("ISTHMUS_WORKER__EMBEDDED", "true")  # orders get booked
         # CA01 accepts orders despite validation warnings, so the ERP's own refusals (an
@@ -159,6 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"(spec: /openapi.json, readiness: /health/ready)\n"
             f"  API key: -H 'X-API-Key: isk_demo_salesforce' (partner: isk_demo_partner_a)\n"
             f"  console: http://{settings.host}:{settings.port}/ops/ (ops key: isk_demo_ops)\n"
+            f"  ops:     -H 'X-API-Key: isk_demo_ops' (/metrics, /ops/v1/status)\n"
             f"  token:   curl -s -u salesforce-demo:demo-salesforce-secret "
             f"-d grant_type=client_credentials "
             f"http://{sandbox.host}:{sandbox.issuer_port}/oauth2/token\n"

@@ -1,22 +1,51 @@
-"""The correlation id of the request being served, visible to logs and backend calls."""
+"""Correlation ids and the caller's ``traceparent``: taken or made per request, everywhere.
+
+- Per request: the caller's ``X-Correlation-ID`` when valid (1 to 128 of ``A-Za-z0-9._:-``), else
+  a generated one, computed once and kept in the ASGI scope (``correlation_id_for``); the
+  caller's W3C ``traceparent`` when well-formed (``traceparent_for``).
+- ``CorrelationMiddleware`` makes both visible to logs and backend calls for the request's
+  duration (``current_correlation_id``, ``current_traceparent``); ``echo_correlation_id``
+  (a ``before_send`` hook) puts the id on every response, unrouted 404/405s included.
+- ``app.wiring`` sends both on every ERP call; ``app.logs`` writes the id on every line;
+  ``app.errors`` puts it in every problem document.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
 from contextvars import ContextVar
+from typing import Any
+
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CORRELATION_HEADER",
+    "CorrelationMiddleware",
+    "correlation_id_for",
     "current_correlation_id",
+    "current_traceparent",
+    "echo_correlation_id",
     "new_correlation_id",
+    "reset_correlation_id",
+    "reset_traceparent",
+    "set_correlation_id",
+    "set_traceparent",
+    "traceparent_for",
     "valid_correlation_id",
 ]
 
 CORRELATION_HEADER = "x-correlation-id"
+_HEADER_BYTES = CORRELATION_HEADER.encode("latin-1")
 _SAFE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _current: ContextVar[str | None] = ContextVar("isthmus_correlation_id", default=None)
 _traceparent: ContextVar[str | None] = ContextVar("isthmus_traceparent", default=None)
+_KEY = "isthmus.correlation_id"
+_TRACEPARENT_KEY = "isthmus.traceparent"
+
+
+# ---------------------------------------------------------------- the id itself
 
 
 def valid_correlation_id(value: str) -> bool:
@@ -26,6 +55,9 @@ def valid_correlation_id(value: str) -> bool:
 
 def new_correlation_id() -> str:
     return uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------- the request being served
 
 
 def current_correlation_id() -> str | None:
@@ -51,3 +83,82 @@ def set_traceparent(value: str | None) -> object:
 
 def reset_traceparent(token: object) -> None:
     _traceparent.reset(token)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- per ASGI scope
+
+
+def _header(scope: Any, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            try:
+                return str(value.decode("latin-1"))
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def correlation_id_for(scope: Any) -> str:
+    """The request's id; computed on first use and kept in the scope so all agree."""
+    state = scope.setdefault("state", {})
+    existing = state.get(_KEY)
+    if isinstance(existing, str):
+        return existing
+    given = _header(scope, _HEADER_BYTES)
+    value = given if given and valid_correlation_id(given) else new_correlation_id()
+    state[_KEY] = value
+    return value
+
+
+def traceparent_for(scope: Any) -> str | None:
+    """The caller's W3C ``traceparent`` when well-formed (an invalid one is ignored, per spec)."""
+    state = scope.setdefault("state", {})
+    if _TRACEPARENT_KEY in state:
+        value = state[_TRACEPARENT_KEY]
+        return value if isinstance(value, str) else None
+    given = _header(scope, b"traceparent")
+    valid = given if given and _valid_traceparent(given) else None
+    state[_TRACEPARENT_KEY] = valid
+    return valid
+
+
+def _valid_traceparent(value: str) -> bool:
+    parts = value.strip().split("-")
+    if len(parts) < 4 or parts[0] == "ff" or len(parts[0]) != 2:
+        return False
+    version, trace_id, span_id, flags = parts[:4]
+    hexdigits = set("0123456789abcdef")
+    return (
+        len(trace_id) == 32
+        and len(span_id) == 16
+        and len(flags) == 2
+        and set(version + trace_id + span_id + flags) <= hexdigits
+        and trace_id != "0" * 32
+        and span_id != "0" * 16
+    )
+
+
+# ---------------------------------------------------------------- middleware and hook
+
+
+class CorrelationMiddleware(ASGIMiddleware):
+    """Makes the request's correlation id visible to logs and backend calls."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = set_correlation_id(correlation_id_for(scope))
+        parent = set_traceparent(traceparent_for(scope))
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            reset_traceparent(parent)
+            reset_correlation_id(token)
+
+
+async def echo_correlation_id(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: runs for every response, including unrouted 404/405s."""
+    if message["type"] == "http.response.start":
+        # Appended raw: nothing else sets this header, and a lookup costs more than the append.
+        value = correlation_id_for(scope).encode("latin-1")
+        message["headers"] = [*message.get("headers", ()), (_HEADER_BYTES, value)]

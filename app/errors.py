@@ -15,7 +15,7 @@ from litestar.exceptions import (
 from litestar.types import ExceptionHandlersMap, Scope
 from sqlalchemy.exc import DBAPIError
 
-from app.correlation_scope import correlation_id_for
+from app.correlation import correlation_id_for
 from app.problems import PROBLEM_JSON, FieldProblem, Problem, ProblemError, problem_type
 from process_apis.errors import ProcessError
 from process_apis.orders.errors import OrderError

@@ -14,8 +14,10 @@ from litestar.openapi.spec import Components, Contact, License, Server
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from app import __version__
+from app.correlation import CorrelationMiddleware, echo_correlation_id
 from app.errors import exception_handlers
-from app.middleware import CorrelationMiddleware, echo_correlation_id, require_json_body
+from app.experience import LightningController, PortalController
+from app.middleware import require_json_body
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_decimals import DecimalStringSchema
@@ -29,12 +31,13 @@ from app.ops import (
     SyncController,
 )
 from app.ops import metrics as metrics_route
-from app.routes import LightningController, PortalController, ProcessController
+from app.routes import ProcessController
 from app.routes.orders import (
     LightningOrdersController,
     PortalOrdersController,
     ProcessOrdersController,
 )
+from app.routes.shared import provide_ask
 from app.security import (
     PROCESS_INVOKE,
     PartnerDirectory,
@@ -53,7 +56,7 @@ __all__ = ["create_app"]
 
 DESCRIPTION = """\
 Isthmus answers Salesforce (Apex callouts, Lightning components) and partner portals in real
-time with ERP truth: credit, prices, availability and order submission, from Infor M3 (ION API)
+time with ERP truth: credit, prices and available-to-promise stock, from Infor M3 (ION API)
 and Sage Intacct. Every error is RFC 9457 `application/problem+json` with a stable `type`,
 our `code` and the request's `correlation_id` (send `X-Correlation-ID` to set it).
 
@@ -84,14 +87,16 @@ def create_app(
     settings: Settings,
     *,
     services: Services | None = None,
+    security: Security | None = None,
     span_exporter: SpanExporter | None = None,
 ) -> Litestar:
-    """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up.
+    """Build the gateway. ``services`` may be passed pre-built (tests); else built at start-up;
+    likewise ``security`` (tests hand in one on their own clock).
 
     ``span_exporter`` receives every span when tracing is on (tests read spans from it).
     """
     holder: dict[str, Services] = {}
-    security = Security.from_settings(settings)
+    security = security or Security.from_settings(settings)
 
     metrics = services.metrics if services is not None else GatewayMetrics()
     tracing = (
@@ -152,6 +157,7 @@ def create_app(
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "partners": Provide(provide_partners, sync_to_thread=False),
+            "ask": Provide(provide_ask, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
         type_decoders=[(is_decimal_string, decode_decimal_string)],

@@ -11,13 +11,13 @@ from redis.asyncio import Redis
 
 from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
-from process_apis.capabilities import ProcessApi
+from process_apis import ProcessApi
 from process_apis.exceptions import ExceptionQueue
 from process_apis.mapping import ReferenceCache
 from process_apis.orders import OrderService
 from process_apis.sync import SyncEngine
 from store import Database
-from system_apis.caching import CachedBackend, TwoLevelCache
+from system_apis.cache import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.crm import CrmBackend
 from system_apis.master_data import MasterData

@@ -90,6 +90,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Entity → the sales price list used when a customer names none."""
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+    tax_subtotal: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Tax"
+    """The Sales Order definition's subtotal that receives an order's line taxes."""
 
     def __repr__(self) -> str:  # never print passwords
         return (
@@ -123,8 +125,11 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     credit: CacheKindSetting | None = None
     item: CacheKindSetting | None = None
     price: CacheKindSetting | None = None
+    availability: CacheKindSetting | None = None
+    """Unset kinds keep the defaults: credit 30 s fresh, items 1 h, prices 5 min,
+    availability 1 min."""
     stock: CacheKindSetting | None = None
-    """Unset kinds keep the defaults: credit 30 s fresh, items 1 h, prices 5 min, stock 1 min."""
+    """Deprecated name of ``availability``, read when ``availability`` is unset."""
     refresh_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
     result_memo_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
     """Identical requests within this many seconds share one answer when it was built from
@@ -414,6 +419,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     redis_url: str | None = None
+    redis_timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50
+    """Bound on one Redis call on the request path (cache, rate limits): a slower Redis counts
+    as down, and the gateway carries on without it for a moment."""
     """L2 cache, locks and shared limits. Unset: in-process cache only (one replica)."""
     deadline_default_ms: Millis = 2500
     deadline_min_ms: Millis = 50

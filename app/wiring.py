@@ -20,7 +20,7 @@ from app.observability import GatewayMetrics, Tracing
 from app.observability.salesforce_usage import SalesforceUsageCollector
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
-from process_apis.capabilities import ProcessApi
+from process_apis import ProcessApi
 from process_apis.exceptions import FlowHandler
 from process_apis.mapping import ReferenceCache, import_document, read_document
 from process_apis.memo import ResultMemo
@@ -29,12 +29,17 @@ from process_apis.orders import OrderPolicy, OrderService
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
 from store import Database, upgrade
-from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
-from system_apis.concurrency import SharedSlots
+from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Vendor
 from system_apis.crm import CrmBackend
 from system_apis.observability import ObservedBackend
-from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
+from system_apis.resilience import (
+    BreakerPolicy,
+    ResiliencePolicy,
+    ResilientBackend,
+    RetryPolicy,
+    SharedSlots,
+)
 
 __all__ = [
     "build_backends",
@@ -77,11 +82,12 @@ def build_redis(settings: Settings) -> Redis | None:
     if settings.redis_url is None:
         return None
     # Short timeouts: a dying Redis must cost tens of milliseconds, not a request's budget.
+    timeout = settings.redis_timeout_ms / 1000
     return Redis.from_url(
         settings.redis_url,
         max_connections=64,
-        socket_timeout=0.05,
-        socket_connect_timeout=0.05,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         health_check_interval=5,
         retry_on_timeout=False,
     )
@@ -107,6 +113,7 @@ def build_backends(
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
             max_response_bytes=cfg.max_response_bytes,
+            tax_subtotal=cfg.tax_subtotal,
             # Intacct's concurrency limit is per company: with Redis, all replicas share it.
             slots=SharedSlots(
                 redis,
@@ -183,7 +190,7 @@ def cache_policy(settings: Settings) -> CachePolicy:
         credit=_kind(c.credit, defaults.credit),
         item=_kind(c.item, defaults.item),
         price=_kind(c.price, defaults.price),
-        stock=_kind(c.stock, defaults.stock),
+        availability=_kind(c.availability or c.stock, defaults.availability),
         refresh_timeout=c.refresh_timeout_s,
     )
 
@@ -235,7 +242,7 @@ def result_memo(settings: Settings) -> ResultMemo:
         return ResultMemo(ttl_s=0)
     policy = cache_policy(settings)
     shortest = min(
-        k.fresh_seconds for k in (policy.credit, policy.item, policy.price, policy.stock)
+        k.fresh_seconds for k in (policy.credit, policy.item, policy.price, policy.availability)
     )
     return ResultMemo(ttl_s=min(settings.cache.result_memo_s, shortest))
 
@@ -287,7 +294,11 @@ async def build_services(
     http = build_http_client(settings, tracing)
     redis = build_redis(settings)
     cache = (
-        TwoLevelCache(redis, l1_max_entries=settings.cache.l1_max_entries)
+        TwoLevelCache(
+            redis,
+            l1_max_entries=settings.cache.l1_max_entries,
+            l2_timeout=settings.redis_timeout_ms / 1000,
+        )
         if settings.cache.enabled
         else None
     )

@@ -8,12 +8,18 @@ here or on a replica, clears the memo, so an invalidated price is never served f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import cachetools
 import msgspec
 
-__all__ = ["ResultMemo"]
+from process_apis.fanout import Capability
+from system_apis.resilience import Deadline
+
+__all__ = ["Remembered", "ResultMemo"]
+
+Req = TypeVar("Req", bound=msgspec.Struct)
+Res = TypeVar("Res", bound=msgspec.Struct)
 
 
 class ResultMemo:
@@ -42,3 +48,27 @@ class ResultMemo:
     def clear(self) -> None:
         if self._entries is not None:
             self._entries.clear()
+
+
+class Remembered(Generic[Req, Res]):
+    """A capability behind the memo: an identical request within the memo's lifetime gets the
+    answer built before, provided every section of it was complete and not degraded."""
+
+    def __init__(self, capability: Capability[Req, Res], memo: ResultMemo) -> None:
+        self._capability = capability
+        self._memo = memo
+
+    async def __call__(
+        self, request: Req, deadline: Deadline, correlation_id: str | None = None
+    ) -> Res:
+        key = ResultMemo.key(self._capability.name, request)
+        remembered: Res | None = self._memo.get(key)
+        if remembered is not None:
+            return remembered
+        result = await self._capability(request, deadline, correlation_id)
+        if all(
+            section.status == "complete" and not section.degraded
+            for section in self._capability.sections(result)
+        ):
+            self._memo.put(key, result)
+        return result

@@ -31,6 +31,7 @@ __all__ = [
     "CreditCheckRequest",
     "CreditCheckResult",
     "CreditSummary",
+    "CustomerRequest",
     "DiscountOut",
     "PriceCheckRequest",
     "PriceCheckResult",
@@ -43,6 +44,7 @@ __all__ = [
     "Severity",
     "ValidateQuoteRequest",
     "ValidateQuoteResult",
+    "Verdict",
     "WarehouseAvailability",
 ]
 
@@ -103,7 +105,9 @@ class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=Fals
     pass
 
 
-class _CustomerRequest(_Request, kw_only=True):
+class CustomerRequest(_Request, kw_only=True):
+    """A request about one customer of one legal entity."""
+
     EXACTLY_ONE_OF: ClassVar[tuple[str, ...]] = ("accountId", "customerNumber")
     """Wire names of which a request gives exactly one (documented in the OpenAPI schema)."""
 
@@ -140,17 +144,23 @@ class Reason(_Response, kw_only=True):
     line_no: int | None = None
 
 
-# ---------------------------------------------------------------- price check
+class _Line(_Request, kw_only=True):
+    """What every request line names: a product, a quantity and its unit."""
 
-
-class PriceLine(_Request, kw_only=True):
     line_no: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     sku: Sku
     quantity: Quantity
     uom: Unit
 
 
-class PriceCheckRequest(_CustomerRequest, kw_only=True):
+# ---------------------------------------------------------------- price check
+
+
+class PriceLine(_Line, kw_only=True):
+    pass
+
+
+class PriceCheckRequest(CustomerRequest, kw_only=True):
     currency: Currency
     date: dt.date | None = None
     """Pricing date (effective-dated prices); today when omitted."""
@@ -199,11 +209,7 @@ class PriceCheckResult(_Response, kw_only=True):
 # ---------------------------------------------------------------- ATP
 
 
-class AtpLine(_Request, kw_only=True):
-    line_no: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
-    sku: Sku
-    quantity: Quantity
-    uom: Unit
+class AtpLine(_Line, kw_only=True):
     requested_date: dt.date | None = None
     warehouse: WarehouseId | None = None
 
@@ -250,7 +256,7 @@ class AtpResult(_Response, kw_only=True):
 # ---------------------------------------------------------------- credit
 
 
-class CreditCheckRequest(_CustomerRequest, kw_only=True):
+class CreditCheckRequest(CustomerRequest, kw_only=True):
     amount: Amount | None = None
     """Order amount to test against headroom, in ``currency`` (the customer's when omitted)."""
     currency: Currency | None = None
@@ -288,18 +294,14 @@ class CreditCheckResult(_Response, kw_only=True):
 # ---------------------------------------------------------------- validate quote
 
 
-class QuoteLine(_Request, kw_only=True):
-    line_no: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
-    sku: Sku
-    quantity: Quantity
-    uom: Unit
+class QuoteLine(_Line, kw_only=True):
     quoted_unit_price: Amount
     """The rep's unit price per ``uom``, in the quote currency."""
     requested_date: dt.date | None = None
     warehouse: WarehouseId | None = None
 
 
-class ValidateQuoteRequest(_CustomerRequest, kw_only=True):
+class ValidateQuoteRequest(CustomerRequest, kw_only=True):
     quote_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     currency: Currency
     date: dt.date | None = None
@@ -337,6 +339,9 @@ class ValidateQuoteResult(_Response, kw_only=True):
     reasons: list[Reason]
     quote_total: Decimal
     credit: CreditSummary | None
+    credit_verdict: Verdict = "ok"
+    """The credit section's own verdict (its reasons only): ``warn`` when credit could not be
+    checked, ``block`` for a hold, an exceeded limit, an inactive or unknown customer."""
     lines: list[QuoteLineResult]
     credit_provenance: Provenance
     price_provenance: Provenance

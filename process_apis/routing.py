@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from process_apis.deadline import Deadline
 from process_apis.errors import BackendNotConfiguredError, UnknownEntityError
 from system_apis.contract import CallContext, ErpBackend, Vendor
+from system_apis.resilience import Deadline
 
 __all__ = ["EntityRouter", "Route", "RoutedEntity"]
 

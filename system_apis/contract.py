@@ -27,7 +27,9 @@ __all__ = [
     "OrderAck",
     "OrderLine",
     "OrderLineAck",
+    "OrderParty",
     "OrderRequest",
+    "PostalAddress",
     "Price",
     "PriceQuery",
     "Source",
@@ -199,6 +201,28 @@ class OrderLine(msgspec.Struct, frozen=True, kw_only=True):
     dimensions: dict[str, str] = {}
     """Intacct dimensions per line: ``location``, ``department``, ``class``, ``project``."""
     memo: str | None = None
+    tax_amount: Decimal | None = None
+    """Tax for the line in the order currency, when the caller computed it (Salesforce)."""
+
+
+class PostalAddress(msgspec.Struct, frozen=True, kw_only=True):
+    name: str | None = None
+    lines: tuple[str, ...] = ()
+    """Street lines, first to last."""
+    city: str
+    region: str | None = None
+    """State or province, as the caller gave it."""
+    postal_code: str | None = None
+    country: str
+    """ISO 3166-1 alpha-2."""
+
+
+class OrderParty(msgspec.Struct, frozen=True, kw_only=True):
+    """A ship-to or bill-to: an address the ERP already holds (``address_id``: an Intacct
+    contact name, an M3 customer address number) or one given in full (``address``)."""
+
+    address_id: str | None = None
+    address: PostalAddress | None = None
 
 
 class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,7 +233,10 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     order_date: date
     requested_date: date | None = None
     customer_po: str | None = None
-    ship_to: str | None = None
+    ship_to: OrderParty | None = None
+    bill_to: OrderParty | None = None
+    notes: str | None = None
+    """Free text for the order (Intacct ``message``, M3 order pre-text)."""
     lines: tuple[OrderLine, ...]
 
 

@@ -1,6 +1,5 @@
-"""Cross-cutting request handling: correlation ids and request hygiene."""
+"""Request hygiene (JSON bodies only where a body is expected). Correlation ids: ``app.correlation``."""
 
-from app.middleware.correlation import CorrelationMiddleware, echo_correlation_id
 from app.middleware.hygiene import require_json_body
 
-__all__ = ["CorrelationMiddleware", "echo_correlation_id", "require_json_body"]
+__all__ = ["require_json_body"]

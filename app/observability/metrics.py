@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from system_apis.caching import CachedBackend
+from system_apis.cache import CachedBackend
 from system_apis.resilience import ResilientBackend
 
 __all__ = ["CONTENT_TYPE", "GatewayMetrics", "MetricsMiddleware"]

@@ -10,16 +10,17 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body
 
-from app.routes._experience import problem_responses
+from app.routes.shared import problem_responses
 from app.security import OPS_ADMIN, security_requirements
 from app.services import Services
 from process_apis.models import CustomerNumber, Entity, Sku
-from system_apis.caching import CachedBackend
+from system_apis.cache import CachedBackend
 from system_apis.contract import CallContext
 
 __all__ = ["OpsController"]
 
-Kind = Literal["credit", "item", "price", "stock"]
+Kind = Literal["credit", "item", "price", "availability", "stock"]
+"""``stock`` is the deprecated name of ``availability``."""
 
 
 class _Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -108,7 +109,7 @@ class OpsController(Controller):
         told = True
         for cached, company, division in targets:
             result = await cached.invalidate(
-                kind=data.kind,
+                kind="availability" if data.kind == "stock" else data.kind,
                 company=company,
                 division=division,
                 customer_id=data.customer_number,

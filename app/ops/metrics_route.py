@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 
 from app.observability.metrics import CONTENT_TYPE
 from app.ops.queue_metrics import refresh_queue_metrics
-from app.routes._experience import problem_responses
+from app.routes.shared import problem_responses
 from app.security import OPS_ADMIN, security_requirements
 from app.services import Services
 

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, PathParameter, QueryParameter
 
-from app.problems import ProblemError
+from app.problems import PROBLEM_JSON, Problem, ProblemError
+from app.security import OPS_ADMIN, security_requirements
 from app.services import Services
 from process_apis.models import Entity
 from process_apis.sync import (
@@ -25,6 +27,37 @@ from store import sync as rows
 from store.watermarks import get_watermark
 
 __all__ = ["ReconcileController", "SyncController"]
+
+_PROBLEMS = {
+    400: "Malformed JSON, path or query",
+    401: "Missing or invalid credential (see WWW-Authenticate)",
+    403: "The credential lacks the scope ops:admin",
+    404: "No such flow, conflict, report or entity",
+    409: "The flow is running in another worker right now (Retry-After)",
+    413: "Body larger than the configured maximum",
+    415: "Body is not JSON",
+    422: "Invalid input (with pointers)",
+    429: "Rate limit for this client exhausted (Retry-After, RateLimit-* headers)",
+    431: "Request headers too large",
+    502: "The ERP or Salesforce answered badly",
+    503: "Sync is not configured here (no Salesforce org or store), or a backend is unavailable",
+    504: "The ERP or Salesforce did not answer in time",
+}
+
+
+def _problems(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEMS[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+_READ = _problems(400, 401, 403, 429, 431, 503)
 
 FlowPath = Annotated[
     str,
@@ -164,9 +197,10 @@ def _run_view(r: rows.RunRecord) -> RunView:
 class SyncController(Controller):
     path = "/ops/v1/sync"
     tags = ["ops"]
+    security = security_requirements(OPS_ADMIN)
 
     @get("", summary="The sync flows: watermark, lease, last run, pending writes",
-         operation_id="opsSyncFlows")  # fmt: skip
+         operation_id="opsSyncFlows", responses=_READ)  # fmt: skip
     async def flows(self, services: NamedDependency[Services]) -> FlowList:
         engine = _engine(services)
         async with engine.db.transaction() as conn:
@@ -194,7 +228,8 @@ class SyncController(Controller):
         return FlowList(flows=views, open_conflicts=len(conflicts))
 
     @post("/{flow:str}/run", status_code=200, operation_id="opsSyncRun",
-          summary="Run a flow now (409 while another worker runs it)")  # fmt: skip
+          summary="Run a flow now (409 while another worker runs it)",
+          responses=_problems(400, 401, 403, 404, 409, 429, 431, 502, 503, 504))  # fmt: skip
     async def run(self, services: NamedDependency[Services], flow: FlowPath) -> RunView:
         engine = _engine(services)
         try:
@@ -209,7 +244,7 @@ class SyncController(Controller):
         assert record is not None
         return _run_view(record)
 
-    @get("/runs", summary="Recent runs, newest first", operation_id="opsSyncRuns")
+    @get("/runs", summary="Recent runs, newest first", operation_id="opsSyncRuns", responses=_READ)
     async def runs(
         self,
         services: NamedDependency[Services],
@@ -222,7 +257,8 @@ class SyncController(Controller):
         return RunList(runs=[_run_view(r) for r in found])
 
     @get("/conflicts", operation_id="opsSyncConflicts",
-         summary="Field ownership conflicts: kept Salesforce edits and restored ERP values")  # fmt: skip
+         summary="Field ownership conflicts: kept Salesforce edits and restored ERP values",
+         responses=_READ)  # fmt: skip
     async def conflicts(
         self,
         services: NamedDependency[Services],
@@ -253,7 +289,8 @@ class SyncController(Controller):
         )
 
     @post("/conflicts/{conflict_id:int}/acknowledge", status_code=204,
-          operation_id="opsSyncAcknowledgeConflict", summary="Mark a conflict as seen")  # fmt: skip
+          operation_id="opsSyncAcknowledgeConflict", summary="Mark a conflict as seen",
+          responses=_problems(400, 401, 403, 404, 429, 431, 503))  # fmt: skip
     async def acknowledge(
         self, services: NamedDependency[Services], conflict_id: Annotated[int, PathParameter(ge=1)]
     ) -> None:
@@ -263,7 +300,8 @@ class SyncController(Controller):
                 raise ProblemError(404, "not_found", "Not found", f"No conflict {conflict_id}.")
 
     @get("/pending", operation_id="opsSyncPending",
-         summary="Records whose write failed, kept until a run (or a person) gets them written")  # fmt: skip
+         summary="Records whose write failed, kept until a run (or a person) gets them written",
+         responses=_READ)  # fmt: skip
     async def pending(
         self,
         services: NamedDependency[Services],
@@ -289,9 +327,11 @@ class SyncController(Controller):
 class ReconcileController(Controller):
     path = "/ops/v1/reconcile"
     tags = ["ops"]
+    security = security_requirements(OPS_ADMIN)
 
     @post("", status_code=200, operation_id="opsReconcile",
-          summary="Reconcile an entity's orders, invoices and payments for a date range")  # fmt: skip
+          summary="Reconcile an entity's orders, invoices and payments for a date range",
+          responses=_problems(400, 401, 403, 404, 413, 415, 422, 429, 431, 502, 503, 504))  # fmt: skip
     async def reconcile(
         self, services: NamedDependency[Services], data: Annotated[ReconcileRequest, Body()]
     ) -> dict[str, Any]:
@@ -309,7 +349,7 @@ class ReconcileController(Controller):
         return result
 
     @get("/reports", summary="Drift report summaries, newest first",
-         operation_id="opsReconcileReports")  # fmt: skip
+         operation_id="opsReconcileReports", responses=_READ)  # fmt: skip
     async def reports(
         self,
         services: NamedDependency[Services],
@@ -337,7 +377,8 @@ class ReconcileController(Controller):
         )
 
     @get("/reports/{report_id:int}", summary="One drift report in full",
-         operation_id="opsReconcileReport")  # fmt: skip
+         operation_id="opsReconcileReport",
+         responses=_problems(400, 401, 403, 404, 429, 431, 503))  # fmt: skip
     async def report(
         self, services: NamedDependency[Services], report_id: Annotated[int, PathParameter(ge=1)]
     ) -> dict[str, Any]:

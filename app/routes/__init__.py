@@ -1,7 +1,7 @@
-"""HTTP routes: the process APIs and the experience APIs built on them."""
+"""HTTP routes: the process APIs (``process.py``), and what every API's routes share
+(``shared.py``: the deadline header and the documented problem responses). The experience
+APIs built on the process APIs are in ``app/experience/``."""
 
-from app.routes.lightning import LightningController
-from app.routes.portal import PortalController
 from app.routes.process import ProcessController
 
-__all__ = ["LightningController", "PortalController", "ProcessController"]
+__all__ = ["ProcessController"]

@@ -27,7 +27,7 @@ from litestar.params import Body, HeaderParameter, Parameter, QueryParameter
 from app.correlation import current_correlation_id
 from app.errors import response_for
 from app.problems import PROBLEM_JSON, ProblemError
-from app.routes._experience import deadline_for, problem_responses
+from app.routes.shared import deadline_for, problem_responses
 from app.security import (
     ORDERS_READ,
     ORDERS_SUBMIT,
@@ -82,7 +82,12 @@ PreferHeader = Annotated[
     HeaderParameter(
         name="Prefer",
         required=False,
-        description="`wait=N` (RFC 7240): wait up to N seconds for the ERP's answer (capped).",
+        description=(
+            "`wait=N`: wait up to N **seconds** (RFC 7240's unit; `wait=5` is five seconds, "
+            "not milliseconds) for the ERP's answer, capped at the gateway's `orders.wait_max_ms` "
+            "(5 s by default). Answered in time: 200 with the outcome (e.g. `booked` and "
+            "`erpOrderNumber`), else 202; both with `Preference-Applied: wait`."
+        ),
     ),
 ]
 ExternalRefQuery = Annotated[
@@ -107,7 +112,10 @@ _ACCEPTED = {
     ),
     200: ResponseSpec(
         data_container=OrderView,
-        description="With `Prefer: wait`: the ERP answered in time (booked, rejected, …).",
+        description=(
+            "With `Prefer: wait=N` (N seconds): the ERP answered in time (booked with "
+            "`erpOrderNumber`, rejected, needs_attention)."
+        ),
         generate_examples=False,
     ),
     409: ResponseSpec(
@@ -218,9 +226,16 @@ async def submit(
     if wait is None:
         return _stored(accepted)
     latest = await orders.wait_for_final(view.id, wait) or view
-    headers = {"location": accepted.headers["location"], "preference-applied": "wait"}
     final = latest.status in ("booked", "rejected", "needs_attention")
-    return Response(content=latest, status_code=200 if final else 202, headers=headers)
+    answer = StoredResponse(
+        status=200 if final else 202,
+        body=msgspec.json.encode(latest),
+        headers={**accepted.headers, "preference-applied": "wait"},
+    )
+    # A repeat with this key replays what was sent now (else: the 202 of acceptance).
+    with contextlib.suppress(Exception):
+        await orders.answered(client, key, view.id, answer)
+    return _stored(answer)
 
 
 async def read(services: Services, order_id: str) -> OrderView:
@@ -236,7 +251,8 @@ _SUBMIT_DOC = (
     "accepted with warnings), then stores it with its outbox entry in one transaction and "
     "answers 202 with `Location`. A worker books it in the ERP (Intacct `create_sotransaction` "
     "with `referenceno`; M3 `OIS100MI` batch order with `CUOR`). Statuses: accepted → "
-    "submitting → booked | rejected | retrying | needs_attention."
+    "submitting → booked | rejected | retrying | needs_attention. `Prefer: wait=N` (N in "
+    "seconds, RFC 7240) waits for the ERP's answer within the same call."
 )
 
 

@@ -6,20 +6,15 @@ from typing import Annotated
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, HeaderParameter
+from litestar.params import Body
 
-from app.correlation import current_correlation_id
 from app.examples import (
     ATP_EXAMPLE,
     CREDIT_EXAMPLE,
     PRICE_CHECK_EXAMPLE,
     VALIDATE_QUOTE_EXAMPLE,
 )
-from app.problems import Problem
-from app.routes._experience import problem_responses
-from app.services import Services
-from process_apis.deadline import Deadline
+from app.routes.shared import Ask, problem_responses
 from process_apis.models import (
     AtpRequest,
     AtpResult,
@@ -33,59 +28,8 @@ from process_apis.models import (
 
 __all__ = ["ProcessController"]
 
-DeadlineHeader = Annotated[
-    int | None,
-    HeaderParameter(
-        name="X-Deadline-Ms",
-        ge=1,
-        le=120_000,
-        required=False,
-        description=(
-            "Time budget for all backend work, in ms; clamped to the configured range "
-            "(default 2500). Sections not back in time are answered as unavailable."
-        ),
-    ),
-]
-
-_ERRORS = {
-    400: ResponseSpec(
-        data_container=Problem,
-        description="Malformed JSON",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    415: ResponseSpec(
-        data_container=Problem,
-        description="Body is not JSON",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    422: ResponseSpec(
-        data_container=Problem,
-        description="Invalid input, unknown entity, customer or product (with pointers)",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    503: ResponseSpec(
-        data_container=Problem,
-        description="The entity's ERP is not configured",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-}
-
-# Authentication, scope, rate and header-size refusals (app.security) apply here too.
-_ERRORS.update(problem_responses(401, 403, 429, 431))
-
-
-def _deadline(services: Services, requested_ms: int | None) -> Deadline:
-    s = services.settings
-    return Deadline.within(
-        requested_ms,
-        default_ms=s.deadline_default_ms,
-        min_ms=s.deadline_min_ms,
-        max_ms=s.deadline_max_ms,
-    )
+_ERRORS = problem_responses(400, 401, 403, 415, 422, 429, 431, 503)
+"""Authentication, scope, rate and header-size refusals (``app.security``) apply here too."""
 
 
 class ProcessController(Controller):
@@ -103,12 +47,9 @@ class ProcessController(Controller):
     async def price_check(
         self,
         data: Annotated[PriceCheckRequest, Body(examples=[PRICE_CHECK_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> PriceCheckResult:
-        return await services.process.price_check(
-            data, _deadline(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.price_check(data)
 
     @post(
         "/atp",
@@ -122,14 +63,9 @@ class ProcessController(Controller):
         responses=_ERRORS,
     )
     async def atp(
-        self,
-        data: Annotated[AtpRequest, Body(examples=[ATP_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        self, data: Annotated[AtpRequest, Body(examples=[ATP_EXAMPLE])], ask: NamedDependency[Ask]
     ) -> AtpResult:
-        return await services.process.atp(
-            data, _deadline(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.atp(data)
 
     @post(
         "/credit-check",
@@ -141,12 +77,9 @@ class ProcessController(Controller):
     async def credit_check(
         self,
         data: Annotated[CreditCheckRequest, Body(examples=[CREDIT_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> CreditCheckResult:
-        return await services.process.credit_check(
-            data, _deadline(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.credit_check(data)
 
     @post(
         "/validate-quote",
@@ -164,9 +97,6 @@ class ProcessController(Controller):
     async def validate_quote(
         self,
         data: Annotated[ValidateQuoteRequest, Body(examples=[VALIDATE_QUOTE_EXAMPLE])],
-        services: NamedDependency[Services],
-        deadline_ms: DeadlineHeader = None,
+        ask: NamedDependency[Ask],
     ) -> ValidateQuoteResult:
-        return await services.process.validate_quote(
-            data, _deadline(services, deadline_ms), current_correlation_id()
-        )
+        return await ask.validate_quote(data)

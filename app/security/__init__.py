@@ -6,6 +6,8 @@ partners file; ``bind(http, redis)`` attaches the gateway's clients at start-up.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +16,11 @@ from litestar.middleware import ASGIMiddleware
 from redis.asyncio import Redis
 
 from app.security.api_keys import ApiKeyStore, hash_api_key
-from app.security.authn import API_KEY_HEADER, AuthConfig, Authenticator
+from app.security.authn import API_KEY_HEADER, Authenticator, AuthMiddleware
 from app.security.caller import Caller
 from app.security.cors import PortalCors, portal_no_store
 from app.security.headers import HeaderLimit
-from app.security.rate_limit import RateLimitConfig, RateLimiter
+from app.security.rate_limit import RateLimiter, RateLimitMiddleware
 from app.security.scopes import (
     ACCOUNTS_READ,
     ALL_SCOPES,
@@ -52,11 +54,11 @@ __all__ = [
     "PROCESS_INVOKE",
     "QUOTES_VALIDATE",
     "ApiKeyStore",
-    "AuthConfig",
+    "AuthMiddleware",
     "Authenticator",
     "Caller",
     "PartnerDirectory",
-    "RateLimitConfig",
+    "RateLimitMiddleware",
     "RateLimiter",
     "Security",
     "hash_api_key",
@@ -69,18 +71,30 @@ __all__ = [
 
 @dataclass
 class Security:
-    auth: AuthConfig
-    rate_limit: RateLimitConfig
+    """The gateway's security objects; ``middleware`` builds the ASGI middleware from them."""
+
+    authenticator: Authenticator
+    limiter: RateLimiter
     partners: PartnerDirectory
     cors: PortalCors
     header_limit: HeaderLimit
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Security:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        redis_timeout_s: float | None = None,
+    ) -> Security:
+        """``wall_clock`` aligns the rate-limit windows; ``redis_timeout_s`` bounds each of
+        the limiter's Redis calls (slower counts as down; ``redis_timeout_ms`` when unset)."""
         s = settings.security
+        if redis_timeout_s is None:
+            redis_timeout_s = settings.redis_timeout_ms / 1000
         return cls(
-            auth=AuthConfig(s),
-            rate_limit=RateLimitConfig(s.rate_limit),
+            authenticator=Authenticator(s),
+            limiter=RateLimiter(s.rate_limit, clock=wall_clock, redis_timeout_s=redis_timeout_s),
             partners=PartnerDirectory.load(s.partners, s.partners_file),
             cors=PortalCors(s.cors_origins),
             header_limit=HeaderLimit(s.max_header_bytes),
@@ -89,11 +103,16 @@ class Security:
     @property
     def middleware(self) -> list[ASGIMiddleware]:
         # Outermost first: cheap refusals before credentials are checked, metering after.
-        return [self.header_limit, self.cors, self.auth.middleware, self.rate_limit.middleware]
+        return [
+            self.header_limit,
+            self.cors,
+            AuthMiddleware(self.authenticator),
+            RateLimitMiddleware(self.limiter),
+        ]
 
     def bind(self, *, http: httpx.AsyncClient, redis: Redis | None) -> None:
-        self.auth.authenticator.bind(http)
-        self.rate_limit.limiter.bind(redis)
+        self.authenticator.bind(http)
+        self.limiter.bind(redis)
 
 
 API_KEY_SCHEME = "apiKey"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -30,7 +29,7 @@ from app.security.scopes import ALL_SCOPES, Policy, policy_for
 from app.security.tokens import JwtVerifier, TokenRefused
 from app.settings import SecuritySettings
 
-__all__ = ["API_KEY_HEADER", "AuthConfig", "Authenticator"]
+__all__ = ["API_KEY_HEADER", "AuthMiddleware", "Authenticator"]
 
 API_KEY_HEADER = "x-api-key"
 log = logging.getLogger("isthmus.security")
@@ -128,11 +127,13 @@ def authorize(caller: Caller, policy: Policy) -> None:
         )
 
 
-class _AuthMiddleware(ASGIMiddleware):
+class AuthMiddleware(ASGIMiddleware):
+    """Authenticates each request to a protected route and checks its scope and audience."""
+
     scopes = ("http",)  # type: ignore[assignment]
 
-    def __init__(self, config: AuthConfig) -> None:
-        self.config = config
+    def __init__(self, authenticator: Authenticator) -> None:
+        self.authenticator = authenticator
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         handler = scope.get("route_handler")
@@ -141,23 +142,8 @@ class _AuthMiddleware(ASGIMiddleware):
         if policy is None or scope.get("method") == "OPTIONS":
             await next_app(scope, receive, send)
             return
-        caller = await self.config.authenticator.authenticate(Headers.from_scope(scope))
+        caller = await self.authenticator.authenticate(Headers.from_scope(scope))
         authorize(caller, policy)
         scope["user"] = caller
         scope["auth"] = policy
         await next_app(scope, receive, send)
-
-
-@dataclass
-class AuthConfig:
-    """Builds the authentication middleware (one ``Authenticator`` shared by all requests)."""
-
-    settings: SecuritySettings
-    authenticator: Authenticator = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.authenticator = Authenticator(self.settings)
-
-    @property
-    def middleware(self) -> ASGIMiddleware:
-        return _AuthMiddleware(self)

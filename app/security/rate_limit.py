@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +24,7 @@ from app.problems import ProblemError
 from app.security.caller import Caller
 from app.settings import RateLimitSettings
 
-__all__ = ["Decision", "LocalCounter", "RateLimitConfig", "RateLimiter", "RedisCounter"]
+__all__ = ["Decision", "LocalCounter", "RateLimitMiddleware", "RateLimiter", "RedisCounter"]
 
 log = logging.getLogger("isthmus.security.rate_limit")
 
@@ -57,14 +57,17 @@ class Decision:
 
 
 class RedisCounter:
-    def __init__(self, redis: Redis, prefix: str = "isthmus:rl") -> None:
+    def __init__(
+        self, redis: Redis, prefix: str = "isthmus:rl", timeout_s: float = REDIS_TIMEOUT_S
+    ) -> None:
         self._script = redis.register_script(_INCR_WITH_TTL)
         self._prefix = prefix
+        self._timeout_s = timeout_s
 
     async def hit(self, client: str, window: int, window_s: int, tokens: int = 1) -> int:
         """Take ``tokens`` from the window's shared count; returns the count after taking."""
         key = f"{self._prefix}:{client}:{window}"
-        async with asyncio.timeout(REDIS_TIMEOUT_S):
+        async with asyncio.timeout(self._timeout_s):
             count = await self._script(keys=[key], args=[window_s * 1000 + 1000, tokens])
         return int(count)
 
@@ -96,17 +99,26 @@ class LocalCounter:
 
 class RateLimiter:
     def __init__(
-        self, settings: RateLimitSettings, *, clock: Callable[[], float] = time.time
+        self,
+        settings: RateLimitSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        redis_timeout_s: float = REDIS_TIMEOUT_S,
     ) -> None:
+        """``clock``: the wall clock windows are aligned to. ``redis_timeout_s``: a slower Redis
+        counts as down (the per-instance counter takes over for a while)."""
         self.settings = settings
         self._clock = clock
+        self._redis_timeout_s = redis_timeout_s
         self._local = LocalCounter()
         self._redis: RedisCounter | None = None
         self._redis_down_until = 0.0
         self._leases: dict[str, _Lease] = {}
 
     def bind(self, redis: Redis | None) -> None:
-        self._redis = RedisCounter(redis) if redis is not None else None
+        self._redis = (
+            RedisCounter(redis, timeout_s=self._redis_timeout_s) if redis is not None else None
+        )
 
     def limit_for(self, client: str) -> int:
         return self.settings.per_client.get(client, self.settings.requests)
@@ -153,26 +165,29 @@ class RateLimiter:
             return None
 
 
-class _RateLimitMiddleware(ASGIMiddleware):
+class RateLimitMiddleware(ASGIMiddleware):
+    """Meters authenticated callers against their budget; adds ``RateLimit-*`` headers."""
+
     scopes = ("http",)  # type: ignore[assignment]
 
-    def __init__(self, config: RateLimitConfig) -> None:
-        self.config = config
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         caller = scope.get("user")
-        if not isinstance(caller, Caller) or not self.config.settings.enabled:
+        settings = self.limiter.settings
+        if not isinstance(caller, Caller) or not settings.enabled:
             await next_app(scope, receive, send)  # open routes are not metered
             return
-        decision = await self.config.limiter.hit(caller.client)
-        headers = _headers(decision, self.config.settings.window_s)
+        decision = await self.limiter.hit(caller.client)
+        headers = _headers(decision, settings.window_s)
         if not decision.allowed:
             raise ProblemError(
                 429,
                 "rate_limited",
                 "Too many requests",
                 f"Client {caller.client!r} used its {decision.limit} requests per "
-                f"{self.config.settings.window_s} s; retry in {decision.reset_s} s.",
+                f"{settings.window_s} s; retry in {decision.reset_s} s.",
                 headers={**headers, "retry-after": str(decision.reset_s)},
             )
 
@@ -195,18 +210,3 @@ def _headers(decision: Decision, window_s: int) -> dict[str, str]:
         "ratelimit-remaining": str(decision.remaining),
         "ratelimit-reset": str(decision.reset_s),
     }
-
-
-@dataclass
-class RateLimitConfig:
-    """Builds the rate-limit middleware; the limiter is bound to Redis at start-up."""
-
-    settings: RateLimitSettings
-    limiter: RateLimiter = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.limiter = RateLimiter(self.settings)
-
-    @property
-    def middleware(self) -> ASGIMiddleware:
-        return _RateLimitMiddleware(self)

@@ -50,6 +50,7 @@ class JwtVerifier:
         max_lifetime_s: int = 86_400,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock``: what the JWKS caches measure their TTL and refetch cooldown with."""
         self.skew_s = skew_s
         self.max_lifetime_s = max_lifetime_s
         self._issuers = {i.issuer: i for i in issuers}

@@ -77,6 +77,15 @@ Percent = Annotated[
     ),
 ]
 Text = Annotated[str, msgspec.Meta(max_length=200)]
+AddressId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The ERP's own id: an Intacct contact name, an M3 customer address number",
+    ),
+]
 
 
 class _Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -91,16 +100,18 @@ class _Response(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=Fals
 class Address(_Request, kw_only=True):
     name: Text | None = None
     street: Annotated[list[Text], msgspec.Meta(max_length=4)] = []
-    city: Text
+    """Street lines (Intacct holds 3, M3 4 of 36 characters)."""
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     region: Text | None = None
     postal_code: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 
 
 class Party(_Request, kw_only=True):
-    """An address known to the ERP (``addressId``) or given in full (``address``)."""
+    """Exactly one of: an address the ERP already holds (``addressId``) or one given in full
+    (``address``; Intacct keeps it as a contact, M3 on the order)."""
 
-    address_id: Dimension | None = None
+    address_id: AddressId | None = None
     address: Address | None = None
 
 
@@ -113,7 +124,9 @@ class OrderLineIn(_Request, kw_only=True):
     """Per ``uom``, in the order currency, before ``discountPercent``."""
     discount_percent: Percent | None = None
     tax_amount: Amount | None = None
-    """Tax for the line when Salesforce computed it (kept with the order; the ERP taxes)."""
+    """Tax for the line in the order currency, when Salesforce computed it. Intacct receives
+    the lines' tax as the order's tax subtotal (``intacct.tax_subtotal``) and each such line
+    marked taxable; M3 computes tax from its own tax codes (its order API takes no amount)."""
     requested_date: dt.date | None = None
     warehouse: WarehouseId | None = None
     department: Dimension | None = None
@@ -135,7 +148,9 @@ class OrderSubmission(_Request, kw_only=True):
     """Today when omitted."""
     requested_date: dt.date | None = None
     customer_po: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    """Intacct: the first line of the order message; M3: ``YREF`` (at most 30 characters)."""
     notes: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    """Intacct: the order message; M3: the order's pre-text."""
     bill_to: Party | None = None
     ship_to: Party | None = None
     lines: Annotated[list[OrderLineIn], msgspec.Meta(min_length=1, max_length=MAX_ORDER_LINES)]

@@ -19,13 +19,12 @@ from typing import Literal
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from process_apis.capabilities import ProcessApi
-from process_apis.deadline import Deadline
+from process_apis.api import ProcessApi
 from process_apis.errors import InvalidInputError
-from process_apis.lines import check_money, check_quantity
 from process_apis.mapping.dimensions import DimensionCatalog
 from process_apis.models import QuoteLine, Reason, ValidateQuoteRequest
 from process_apis.orders.clock import Clock, SystemClock
+from process_apis.orders.erp_limits import check_customer_po, limits_for, order_party
 from process_apis.orders.errors import (
     IdempotencyKeyInFlightError,
     IdempotencyKeyReusedError,
@@ -40,6 +39,7 @@ from process_apis.orders.models import (
     TimelineEntry,
 )
 from process_apis.routing import RoutedEntity
+from process_apis.validation import check_money, check_quantity
 from store import Database, NewOrder, StoredOrder
 from store import idempotency as keys
 from store import orders as order_rows
@@ -47,6 +47,7 @@ from store import outbox as work
 from store.audit import audit
 from store.failures import failures_for
 from system_apis.contract import OrderLine, OrderRequest
+from system_apis.resilience import Deadline
 
 __all__ = ["SUBMIT_ORDER", "OrderPolicy", "OrderService", "StoredResponse"]
 
@@ -141,6 +142,18 @@ class OrderService:
             await keys.finish(
                 conn, client=client, key=key, status=response.status, body=response.body,
                 headers=response.headers, order_id=None, now=self.clock.now(),
+                retention=timedelta(seconds=self.policy.idempotency_retention_s),
+            )  # fmt: skip
+
+    async def answered(
+        self, client: str, key: str, order_id: str, response: StoredResponse
+    ) -> None:
+        """Keep what the caller was finally sent (after ``Prefer: wait``) as the answer to
+        replay, in place of the 202 stored at acceptance."""
+        async with self.db.transaction() as conn:
+            await keys.finish(
+                conn, client=client, key=key, status=response.status, body=response.body,
+                headers=response.headers, order_id=order_id, now=self.clock.now(),
                 retention=timedelta(seconds=self.policy.idempotency_retention_s),
             )  # fmt: skip
 
@@ -251,6 +264,10 @@ class OrderService:
     ) -> OrderRequest:
         vendor = routed.route.erp
         xref = self.process.xref
+        limits = limits_for(vendor)
+        check_customer_po(submission.customer_po, limits, "/customerPo")
+        ship_to = order_party(submission.ship_to, limits, "/shipTo")
+        bill_to = order_party(submission.bill_to, limits, "/billTo")
         lines = []
         seen: set[int] = set()
         for i, line in enumerate(submission.lines):
@@ -291,9 +308,9 @@ class OrderService:
                     requested_date=line.requested_date,
                     dimensions=dims,
                     memo=line.description,
+                    tax_amount=line.tax_amount,
                 )
             )
-        ship_to = submission.ship_to.address_id if submission.ship_to else None
         return OrderRequest(
             external_ref=submission.external_ref,
             customer_id=customer_id,
@@ -302,6 +319,8 @@ class OrderService:
             requested_date=submission.requested_date,
             customer_po=submission.customer_po,
             ship_to=ship_to,
+            bill_to=bill_to,
+            notes=submission.notes or None,
             lines=tuple(lines),
         )
 

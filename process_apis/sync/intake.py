@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from process_apis.deadline import Deadline
 from process_apis.decimals import decode_decimal_string, is_decimal_string
 from process_apis.errors import ProcessError
 from process_apis.exceptions.capture import capture, resolve
@@ -37,6 +36,7 @@ from process_apis.sync.model import FlowSpec, SalesforceWrite
 from process_apis.sync.writer import SalesforceWriter, soql_in
 from store import NewFailure
 from system_apis.contract import CallContext
+from system_apis.resilience import Deadline
 
 if TYPE_CHECKING:
     from process_apis.sync.engine import RunSummary, SyncEngine

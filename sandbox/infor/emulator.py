@@ -126,9 +126,12 @@ class InforEmulator:
         nok_status: int = 400,
         today: date | None = None,
         received_maxlen: int = 500,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
+        self.clock = clock
+        """What token lifetimes are measured with (tests move a manual one)."""
         self.tenant = tenant
         self.client_id = client_id or f"{tenant}~isthmus-sandbox"
         self.client_secret = client_secret
@@ -144,7 +147,7 @@ class InforEmulator:
         self.token_requests_per_minute = token_requests_per_minute
         self._token_hits: collections.deque[float] = collections.deque()
         self.nok_status = nok_status
-        self.state = M3State(S.build_seed(today or date.today()), clock=clock)
+        self.state = M3State(S.build_seed(today or date.today()), clock=wall_clock)
         # Order to cash, moved by control calls (sandbox/infor/lifecycle.py).
         self.lifecycle = M3Lifecycle(self.state)
         self.received: collections.deque[ReceivedRequest] = collections.deque(
@@ -275,7 +278,7 @@ class InforEmulator:
         )
         if not self._client_ok(headers, form):
             return _oauth_error(401, "invalid_client", "Invalid client or client credentials.")
-        now = time.monotonic()
+        now = self.clock()
         limited = self._token_limited(now)
         if limited is not None:
             return limited
@@ -353,7 +356,7 @@ class InforEmulator:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         with self._lock:
             known = self._access_tokens.get(token)
-            valid = known is not None and not known.revoked and known.expires_at > time.monotonic()
+            valid = known is not None and not known.revoked and known.expires_at > self.clock()
         if valid:
             return None
         challenge = b'Bearer error="invalid_token"'

@@ -72,7 +72,7 @@ def _set(target: object, inp: dict[str, str], fields: dict[str, str]) -> bool:
     return changed
 
 
-def _set_street(target: S.Customer | S.CustomerAddress, inp: dict[str, str]) -> bool:
+def _set_street(target: S.Customer, inp: dict[str, str]) -> bool:
     given = {i: _text(inp, f"CUA{i}") for i in range(1, 5)}
     if not any(given.values()):
         return False
@@ -222,21 +222,22 @@ def _matches(value: str, wanted: str) -> bool:
 
 
 # --- addresses -----------------------------------------------------------------------------
+# A customer's addresses (OCUSAD) are ``Customer.addresses`` keyed (ADRT, ADID): the same ones
+# orders name by ADID.
 
 
-def _address_key(inp: dict[str, str]) -> tuple[int, str]:
+def _address_key(inp: dict[str, str]) -> tuple[str, str]:
     adrt = _int(inp, "ADRT")
     if adrt not in (1, 2, 3, 4):
         raise MiError("WAD0203", f"Address type {adrt} is invalid", "ADRT")
-    return adrt, _required(inp, "ADID", "Address number")
+    return str(adrt), _required(inp, "ADID", "Address number")
 
 
-def _address_record(a: S.CustomerAddress, c: S.Customer) -> Record:
+def _address_record(adrt: str, a: S.Address, c: S.Customer) -> Record:
     return {
-        "CONO": S.COMPANY, "DIVI": c.division, "CUNO": a.cuno, "CUNM": a.name,
-        "ADRT": str(a.adrt), "ADID": a.adid, **_street(a.street), "PONO": a.postal_code,
-        "ECAR": a.state, "PHNO": a.phone, "CSCD": a.country, "VRNO": a.vat_number,
-        "TOWN": a.town,
+        "CONO": S.COMPANY, "DIVI": c.division, "CUNO": c.cuno, "CUNM": a.name, "ADRT": adrt,
+        "ADID": a.adid, **_street(list(a.lines)), "PONO": a.postal_code, "ECAR": a.state,
+        "PHNO": a.phone, "CSCD": a.country, "VRNO": a.vat_number, "TOWN": a.town,
     }  # fmt: skip
 
 
@@ -244,58 +245,73 @@ _ADDRESS = {"CUNM": "name", "PONO": "postal_code", "TOWN": "town", "CSCD": "coun
             "ECAR": "state", "PHNO": "phone", "VRNO": "vat_number"}  # fmt: skip
 
 
+def _set_lines(address: S.Address, inp: dict[str, str]) -> bool:
+    given = {i: _text(inp, f"CUA{i}") for i in range(1, 5)}
+    if not any(given.values()):
+        return False
+    lines = [*address.lines, "", "", "", ""][:4]
+    for i, value in given.items():
+        if value:
+            lines[i - 1] = value
+    while lines and not lines[-1]:
+        lines.pop()
+    changed = tuple(lines) != address.lines
+    address.lines = tuple(lines)
+    return changed
+
+
 def _add_address(st: M3State, ses: Session, inp: dict[str, str]) -> list[Record]:
     st.check_company(ses, inp)
     customer = _customer(st, inp)
     adrt, adid = _address_key(inp)
-    if (customer.cuno, adrt, adid) in st.data.addresses:
+    if (adrt, adid) in customer.addresses:
         raise MiError("WAD0201", f"Address number {adid} already exists", "ADID")
-    address = S.CustomerAddress(
-        cuno=customer.cuno, adrt=adrt, adid=adid, name=_text(inp, "CUNM") or customer.name,
-        street=[], town=_required(inp, "TOWN", "City"),
+    address = S.Address(
+        adid=adid, name=_text(inp, "CUNM") or customer.name, lines=(),
+        town=_required(inp, "TOWN", "City"), state="",
         postal_code=_required(inp, "PONO", "Postal code"),
         country=_required(inp, "CSCD", "Country"), changed_at=st.now(),
     )  # fmt: skip
     _set(address, inp, _ADDRESS)
-    _set_street(address, inp)
-    if not address.street:
+    _set_lines(address, inp)
+    if not address.lines:
         raise MiError("WCU0102", "Customer address 1 must be entered", "CUA1")
-    st.data.addresses[(customer.cuno, adrt, adid)] = address
-    return [{"CONO": S.COMPANY, "CUNO": customer.cuno, "ADRT": str(adrt), "ADID": adid}]
+    customer.addresses[(adrt, adid)] = address
+    return [{"CONO": S.COMPANY, "CUNO": customer.cuno, "ADRT": adrt, "ADID": adid}]
+
+
+def _existing_address(st: M3State, inp: dict[str, str]) -> tuple[S.Customer, str, S.Address]:
+    customer = _customer(st, inp)
+    adrt, adid = _address_key(inp)
+    address = customer.addresses.get((adrt, adid))
+    if address is None:
+        raise MiError("WAD0203", f"Address number {adid} does not exist", "ADID")
+    return customer, adrt, address
 
 
 def _chg_address(st: M3State, ses: Session, inp: dict[str, str]) -> list[Record]:
     st.check_company(ses, inp)
-    customer = _customer(st, inp)
-    adrt, adid = _address_key(inp)
-    address = st.data.addresses.get((customer.cuno, adrt, adid))
-    if address is None:
-        raise MiError("WAD0203", f"Address number {adid} does not exist", "ADID")
-    if _set(address, inp, _ADDRESS) | _set_street(address, inp):
+    _, _, address = _existing_address(st, inp)
+    if _set(address, inp, _ADDRESS) | _set_lines(address, inp):
         address.changed_at = st.now()
     return []
 
 
 def _get_address(st: M3State, ses: Session, inp: dict[str, str]) -> list[Record]:
     st.check_company(ses, inp)
-    customer = _customer(st, inp)
-    adrt, adid = _address_key(inp)
-    address = st.data.addresses.get((customer.cuno, adrt, adid))
-    if address is None:
-        raise MiError("WAD0203", f"Address number {adid} does not exist", "ADID")
-    return [_address_record(address, customer)]
+    customer, adrt, address = _existing_address(st, inp)
+    return [_address_record(adrt, address, customer)]
 
 
 def _lst_addresses(st: M3State, ses: Session, inp: dict[str, str]) -> list[Record]:
     st.check_company(ses, inp)
     customer = _customer(st, inp)
-    adrt = _int(inp, "ADRT", 0)
+    wanted = _int(inp, "ADRT", 0)
     since = _text(inp, "LMTS")
     return [
-        _address_record(a, customer)
-        for key, a in sorted(st.data.addresses.items())
-        if a.cuno == customer.cuno
-        and (not adrt or a.adrt == adrt)
+        _address_record(adrt, a, customer)
+        for (adrt, _), a in sorted(customer.addresses.items())
+        if (not wanted or int(adrt) == wanted)
         and (not since or int(_lmts(a.changed_at)) >= int(since))
     ]
 

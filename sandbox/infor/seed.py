@@ -81,6 +81,37 @@ _NOUNS = (
 
 
 @dataclass
+class Address:
+    """An address as M3 keeps it (a customer's in OCUSAD, an order's in OOADRE)."""
+
+    adid: str
+    name: str  # CUNM
+    lines: tuple[str, ...]  # CUA1-CUA4
+    town: str  # TOWN
+    state: str  # ECAR
+    postal_code: str  # PONO
+    country: str  # CSCD
+    phone: str = ""  # PHNO
+    vat_number: str = ""  # VRNO
+    changed_at: datetime = datetime(2024, 1, 1, 8, 0)  # LMTS (customer addresses)
+
+    def fields(self) -> dict[str, str]:
+        street = [*self.lines, "", "", "", ""]
+        return {
+            "ADID": self.adid,
+            "CUNM": self.name,
+            "CUA1": street[0],
+            "CUA2": street[1],
+            "CUA3": street[2],
+            "CUA4": street[3],
+            "TOWN": self.town,
+            "ECAR": self.state,
+            "PONO": self.postal_code,
+            "CSCD": self.country,
+        }
+
+
+@dataclass
 class Customer:
     cuno: str
     name: str
@@ -101,6 +132,7 @@ class Customer:
     customer_type: str = "1"
     country: str = "US"
     changed_at: datetime = datetime(2024, 1, 1, 8, 0)  # LMDT / LMTS
+    addresses: dict[tuple[str, str], Address] = field(default_factory=dict)  # (ADRT, ADID)
     # Basic data (CRS610 E panel) and order info, changeable through CRS610MI.
     street: list[str] = field(default_factory=list)  # CUA1..CUA4
     town: str = ""  # TOWN
@@ -113,24 +145,6 @@ class Customer:
     your_ref: str = ""  # YREF
     template: str = ""  # CUTM it was created from
     registered: date | None = None  # RGDT
-
-
-@dataclass
-class CustomerAddress:
-    """OCUSAD: an alternative address of a customer (``ADRT`` 01 delivery, 03 invoice)."""
-
-    cuno: str
-    adrt: int
-    adid: str
-    name: str
-    street: list[str]
-    town: str
-    postal_code: str
-    country: str
-    state: str = ""
-    phone: str = ""
-    vat_number: str = ""
-    changed_at: datetime = datetime(2024, 1, 1, 8, 0)
 
 
 @dataclass
@@ -256,7 +270,10 @@ class Order:
     status: str = "20"
     lines: list[OrderLine] = field(default_factory=list)
     batch: bool = False  # still an AddBatchHead order, not yet confirmed
-    yref: str = ""  # YREF reference at customer (the customer's PO)
+    yref: str = ""  # YREF, the customer's reference (their PO)
+    adid: str = ""  # ADID, the delivery address number on the head
+    addresses: dict[str, Address] = field(default_factory=dict)  # ADRT "1" delivery, "3" invoice
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (TYTR, text line) of the head
     changed_at: datetime | None = None  # LMDT / LMTS of the head (None: the order date)
 
     @property
@@ -336,7 +353,6 @@ class SeedData:
     invoices: list[Invoice] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     templates: dict[str, Customer] = field(default_factory=dict)  # CUTM for CRS610MI/Add
-    addresses: dict[tuple[str, int, str], CustomerAddress] = field(default_factory=dict)
     contacts: dict[str, ContactPerson] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     accounting_ids: list[AccountingId] = field(default_factory=list)
@@ -377,7 +393,19 @@ def _customer(prefix: str, n: int) -> Customer:
         vat_number=f"{country}{n:09d}",
         price_list=f"L{currency}",
         registered=date(2023, 1, 1) + timedelta(days=n),
+        addresses=_addresses(prefix, n),
     )
+
+
+def _addresses(prefix: str, n: int) -> dict[tuple[str, str], Address]:
+    """Each customer's delivery address ``DOCK1`` (type 1) and invoice address ``AP`` (type 3)."""
+    name = f"{_NAMES[(n - 1) % len(_NAMES)]} {'Inc' if prefix == 'US' else 'Ltd'}"
+    town, state, country = ("Chicago", "IL", "US") if prefix == "US" else ("Toronto", "ON", "CA")
+    dock = Address("DOCK1", name, (f"Dock {n}", f"{100 + n} Harbor Road"), town, state,
+                   f"{60600 + n}" if prefix == "US" else f"M5V {n}A1", country)  # fmt: skip
+    ap = Address("AP", name, ("Accounts Payable", f"{n} Main Street"), town, state,
+                 f"{60600 + n}" if prefix == "US" else f"M5V {n}A2", country)  # fmt: skip
+    return {("1", dock.adid): dock, ("3", ap.adid): ap}
 
 
 def _item(n: int) -> Item:
@@ -515,13 +543,6 @@ def _master_data(data: SeedData) -> None:
             price_list=f"L{currency}",
         )  # fmt: skip
     for n, cust in enumerate(sorted(data.customers.values(), key=lambda c: c.cuno), start=1):
-        if n % 4 == 0:  # every fourth customer has a separate delivery and invoice address
-            for adrt, adid, label in ((1, "DEL1", "Dock"), (3, "INV1", "Accounts")):
-                data.addresses[(cust.cuno, adrt, adid)] = CustomerAddress(
-                    cuno=cust.cuno, adrt=adrt, adid=adid, name=f"{cust.name} {label}",
-                    street=[f"{n} {label} Road"], town=cust.town, postal_code=cust.postal_code,
-                    country=cust.country, state=cust.state, changed_at=cust.changed_at,
-                )  # fmt: skip
         if n % 3 == 0:
             cnpe = f"{cust.cuno}-C1"
             data.contacts[cnpe] = ContactPerson(

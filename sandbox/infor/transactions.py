@@ -40,6 +40,13 @@ FIELD_LABELS = {
     "ORTP": "Order type",
     "CUCD": "Currency",
     "FACI": "Facility",
+    "ADRT": "Address type",
+    "ADID": "Address number",
+    "CUNM": "Name",
+    "CSCD": "Country",
+    "TYTR": "Text type",
+    "TX60": "Text",
+    "YREF": "Your reference",
 }
 MESSAGE_WIDTH = 60  # M3 messages come back space-padded
 
@@ -493,6 +500,10 @@ def _add_batch_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
     if cuor_field is not None and len(cuor) > cuor_field.length:
         raise MiError("WCU0703", "Customer's order number is too long", "CUOR")
     order_date = _parse_date(inp, "ORDT", st.today)
+    _check_lengths("AddBatchHead", inp, "YREF")
+    adid = inp.get("ADID", "").strip()
+    if adid and ("1", adid) not in cust.addresses:
+        raise _unknown("ADID", adid)
     orno = st.new_batch_number()
     st.data.orders[orno] = S.Order(
         orno=orno,
@@ -508,8 +519,82 @@ def _add_batch_head(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict
         status="00",
         batch=True,
         yref=inp.get("YREF", "").strip(),
+        adid=adid,
     )
+    if adid:
+        st.data.orders[orno].addresses["1"] = cust.addresses[("1", adid)]
     return [{"ORNO": orno}]
+
+
+def _check_lengths(transaction: str, inp: dict[str, str], *names: str) -> None:
+    """Inputs longer than their OIS100MI field are refused (message id UNVERIFIED)."""
+    definition = programs()["OIS100MI"].transactions[transaction]
+    for name in names or tuple(inp):
+        field = definition.input(name)
+        value = inp.get(name, "").strip()
+        if field is not None and len(value) > field.length:
+            raise MiError(
+                f"W{name[:2]}0703",
+                f"{FIELD_LABELS.get(name, name)} is too long, at most {field.length} characters",
+                name,
+            )
+
+
+_ADDRESS_TYPES = ("1", "3")  # delivery, invoice (customer order processing)
+
+
+def _add_batch_address(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    """An order's delivery (1) or invoice (3) address: a customer address by ``ADID``, or one
+    given field by field (a one-time address, which needs a name, a city and a country)."""
+    st.check_company(ses, inp)
+    order = st.order(inp, batch=True)
+    adrt = inp.get("ADRT", "").strip().lstrip("0")
+    if adrt not in _ADDRESS_TYPES:
+        raise MiError("WAD0303", f"Address type {inp.get('ADRT', '').strip()} is invalid", "ADRT")
+    if adrt in order.addresses:
+        raise MiError("WAD0202", f"Address type {adrt} already exists for the order", "ADRT")
+    _check_lengths("AddBatchAddress", inp)
+    cust = st.data.customers[order.cuno]
+    adid = inp.get("ADID", "").strip()
+    if adid:
+        found = cust.addresses.get((adrt, adid))
+        if found is None:
+            raise _unknown("ADID", adid)
+        order.addresses[adrt] = found
+        if adrt == "1":
+            order.adid = adid
+        return [{}]
+    given = {k: inp.get(k, "").strip() for k in ("CUNM", "TOWN", "CSCD")}
+    for name, value in given.items():
+        if not value:
+            raise _missing(name)
+    if not given["CSCD"].isalpha() or not given["CSCD"].isupper() or len(given["CSCD"]) != 2:
+        raise _unknown("CSCD", given["CSCD"])
+    order.addresses[adrt] = S.Address(
+        adid="",
+        name=given["CUNM"],
+        lines=tuple(v for v in (inp.get(f"CUA{n}", "").strip() for n in range(1, 5)) if v),
+        town=given["TOWN"],
+        state=inp.get("ECAR", "").strip(),
+        postal_code=inp.get("PONO", "").strip(),
+        country=given["CSCD"],
+    )
+    return [{}]
+
+
+def _add_batch_text(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
+    """One text line of the order head (pre-text 1, post-text 2); a line's text is refused
+    here (the sandbox keeps head texts only)."""
+    st.check_company(ses, inp)
+    order = st.order(inp, batch=True)
+    tytr = inp.get("TYTR", "").strip()
+    if tytr not in ("1", "2"):
+        raise MiError("WTY0303", f"Text type {tytr} is invalid", "TYTR")
+    if inp.get("PONR", "").strip() not in ("", "0"):
+        raise MiError("WPO0303", "Line texts are not kept by this sandbox", "PONR")
+    _check_lengths("AddBatchText", inp, "TX60")
+    order.texts.append((tytr, inp.get("TX60", "").rstrip()))
+    return [{}]
 
 
 def _add_batch_line(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
@@ -574,7 +659,6 @@ def _head_record(o: S.Order) -> dict[str, str]:
         "ORNO": o.orno,
         "CUNO": o.cuno,
         "CUOR": o.cuor,
-        "YREF": o.yref,
         "ORTP": o.ortp,
         "FACI": o.facility,
         "WHLO": o.whlo,
@@ -587,6 +671,11 @@ def _head_record(o: S.Order) -> dict[str, str]:
         "CUCD": o.currency,
         "NTAM": _money(o.net_amount),
         "OBLC": "0",
+        "YREF": o.yref,
+        "ADID": o.adid,
+        # Text indicators: a text id when the order has such texts, else 0.
+        "PRT2": o.orno if any(t == "1" for t, _ in o.texts) else "0",
+        "POTX": o.orno if any(t == "2" for t, _ in o.texts) else "0",
     }
 
 

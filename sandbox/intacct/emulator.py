@@ -139,10 +139,14 @@ class IntacctEmulator:
         closed_before: date | None = None,
         hang_max_s: float = 300.0,
         credentials: IntacctSandboxCredentials = INTACCT_SANDBOX_CREDENTIALS,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
+        """What session timeouts are measured with (tests move a manual one)."""
+        self.wall_clock: Callable[[], datetime] = wall_clock or (lambda: datetime.now(UTC))
+        """What records are stamped with (``WHENMODIFIED``): the company's time."""
         self.today = today or date.today()
         self.session_timeout_s = session_timeout_s
         self.max_in_flight = max_in_flight
@@ -449,7 +453,7 @@ class IntacctEmulator:
     def _authenticate(self, operation: Element) -> tuple[Scope, _Session]:
         auth = operation.find("authentication")
         assert auth is not None
-        now = time.monotonic()
+        now = self.clock()
         session_el = auth.find("sessionid")
         if session_el is not None:
             session = self._sessions.get((session_el.text or "").strip())
@@ -496,7 +500,7 @@ class IntacctEmulator:
         return self._scope(session), session
 
     def _new_session(self, user_id: str, company_id: str, entity: str | None) -> _Session:
-        now = time.monotonic()
+        now = self.clock()
         for sid in [s for s, v in self._sessions.items() if v.expires_at <= now]:
             del self._sessions[sid]
         session = _Session(
@@ -516,7 +520,7 @@ class IntacctEmulator:
 
     def _stamp_clock(self) -> datetime:
         """The clock for WHENMODIFIED and friends: UTC, whole seconds (as Intacct shows them)."""
-        return self.clock().astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        return self.wall_clock().astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
     def _take_fault(self, names: tuple[str, ...]) -> Fault | None:
         for name in (*names, "*"):

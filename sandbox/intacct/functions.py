@@ -485,6 +485,7 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         )
     now = fmt_datetime(scope.now or scope.today)
     header_recordno = store.next_recordno("SODOCUMENT")
+    parties = {role: _so_contact(store, scope, el, role) for role in ("SHIPTO", "BILLTO")}
     entries: list[Record] = []
     total = Decimal(0)
     for n, line in enumerate(lines, start=1):
@@ -494,6 +495,11 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
             )
         )
         total += Decimal(entries[-1]["TOTAL"])
+    subtotals = _so_subtotals(el, docno=header_recordno, now=now, entity=entity)
+    grand_total = total + sum(
+        (Decimal(s["TOTAL"]) * _SALES_ORDER_SUBTOTALS[s["DESCRIPTION"]] for s in subtotals),
+        Decimal(0),
+    )
     header = dict.fromkeys(OBJECTS["SODOCUMENT"], "")
     header.update(
         RECORDNO=header_recordno,
@@ -511,7 +517,9 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         else "",
         CURRENCY=currency,
         SUBTOTAL=fmt_num(total),
-        TOTAL=fmt_num(total),
+        TOTAL=fmt_num(grand_total),
+        TRX_SUBTOTAL=fmt_num(total),
+        TRX_TOTAL=fmt_num(grand_total),
         MESSAGE=_text(el, "message"),
         WHENCREATED=fmt_date(created),
         AUWHENCREATED=now,
@@ -524,13 +532,100 @@ def create_sotransaction(store: Store, scope: Scope, el: Element) -> list[Elemen
         MEGAENTITYNAME=f"Isthmus {entity}" if entity else "",
     )
     header["TERM.NAME"] = _text(el, "termname") or customer["TERMNAME"]
+    for role, contact in parties.items():
+        if contact is not None:
+            header[f"{role}KEY"] = contact["RECORDNO"]
+            for name in OBJECTS["SODOCUMENT"]:
+                if name.startswith(f"{role}.") and name[len(role) + 1 :] in contact:
+                    header[name] = contact[name[len(role) + 1 :]]
     store.tables["SODOCUMENT"].append(header)
     for entry in entries:
         entry["RECORDNO"] = store.next_recordno("SODOCUMENTENTRY")
         store.tables["SODOCUMENTENTRY"].append(entry)
+    for subtotal in subtotals:
+        subtotal["RECORDNO"] = store.next_recordno("SODOCUMENTSUBTOTALS")
+        store.tables["SODOCUMENTSUBTOTALS"].append(subtotal)
     key = Element("key")
     key.text = docid
     return [key]
+
+
+_SALES_ORDER_SUBTOTALS = {"Tax": Decimal(1), "Shipping": Decimal(1), "Discount": Decimal(-1)}
+"""The sandbox's "Sales Order" definition: its subtotals and whether each adds or subtracts."""
+
+
+def _so_contact(store: Store, scope: Scope, el: Element, role: str) -> Record | None:
+    """``<shipto>``/``<billto>`` name an existing contact by ``<contactname>``."""
+    box = el.find(role.lower())
+    if box is None:
+        return None
+    for child in box:
+        if child.tag != "contactname":
+            raise bad_request(
+                "XML schema error", f"Element {child.tag} is not allowed in {role.lower()}"
+            )
+    name = _text(box, "contactname")
+    if not name:
+        raise bad_request(
+            "XML schema error", f"Missing required element {role.lower()}/contactname"
+        )
+    contact = store.find("CONTACT", scope, "CONTACTNAME", name)
+    if contact is None or contact.get("STATUS") == "inactive":
+        raise business(
+            f"Invalid contact '{name}' specified for {role.lower()}.",
+            then=_FAILED_SO,
+            correction="Use the name of an existing, active contact",
+        )
+    return contact
+
+
+_SUBTOTAL_TAGS = ("description", "total", "absval", "percentval", "locationid", "departmentid",
+                  "projectid", "customerid", "vendorid", "employeeid", "classid", "itemid",
+                  "contractid")  # fmt: skip
+
+
+def _so_subtotals(el: Element, *, docno: str, now: str, entity: str) -> list[Record]:
+    """``<subtotals>``: each names a subtotal of the definition by ``description``; its amount is
+    ``absval`` (or ``total``), or ``percentval`` percent of the lines (not taken here)."""
+    box = el.find("subtotals")
+    found: list[Record] = []
+    for sub in box.findall("subtotal") if box is not None else []:
+        for child in sub:
+            if child.tag not in _SUBTOTAL_TAGS:
+                raise bad_request(
+                    "XML schema error", f"Element {child.tag} is not allowed in subtotal"
+                )
+        description = _text(sub, "description")
+        if description not in _SALES_ORDER_SUBTOTALS:
+            raise business(
+                f"Invalid subtotal '{description}' for transaction definition Sales Order.",
+                then=_FAILED_SO,
+                correction="Use a subtotal of the transaction definition",
+            )
+        if any(f["DESCRIPTION"] == description for f in found):
+            raise business(f"Subtotal '{description}' is given twice.", then=_FAILED_SO)
+        if _text(sub, "percentval"):
+            raise business(
+                f"Subtotal '{description}' is an amount in this definition; give absval.",
+                then=_FAILED_SO,
+            )
+        amount_text = _text(sub, "absval") or _text(sub, "total")
+        amount = _decimal(amount_text, "subtotal amount") if amount_text else Decimal(0)
+        record = dict.fromkeys(OBJECTS["SODOCUMENTSUBTOTALS"], "")
+        record.update(
+            DOCHDRNO=docno,
+            DESCRIPTION=description,
+            ABSVAL=fmt_num(amount),
+            TOTAL=fmt_num(amount),
+            TRX_ABSVAL=fmt_num(amount),
+            TRX_TOTAL=fmt_num(amount),
+            STATUS="active",
+            LOCATION=_text(sub, "locationid") or entity,
+            DEPARTMENT=_text(sub, "departmentid"),
+            MEGAENTITYID=entity,
+        )
+        found.append(record)
+    return found
 
 
 def _so_line(
@@ -612,6 +707,9 @@ def _so_line(
     if discount:
         price = price * (1 - _decimal(discount, "discountpercent") / 100)
     total = (price * quantity).quantize(_CENT, rounding=ROUND_HALF_UP)
+    taxable = _text(line, "taxable")
+    if taxable and taxable not in ("true", "false"):
+        raise business(f"Invalid value '{taxable}' for taxable", then=_FAILED_SO)
     entry = dict.fromkeys(OBJECTS["SODOCUMENTENTRY"], "")
     entry.update(
         DOCHDRID=docid,
@@ -627,6 +725,7 @@ def _so_line(
         STATE="Pending",
         LOCATIONID=location,
         MEMO=_text(line, "memo"),
+        TAXABLEAMOUNT=("0" if taxable == "false" else fmt_num(total)) if taxable else "",
         WHENCREATED=now,
         WHENMODIFIED=now,
         MEGAENTITYID=entity,

@@ -430,26 +430,14 @@ def _seed_price_lists(seed: Seed, items: list[Record], audit: Record) -> None:
 
 def _mail_address(entity: str, i: int) -> dict[str, str]:
     """A customer's mail address (its display contact's), as ``MAILADDRESS__*`` seed fields."""
-    if entity == "DE01":
-        street, city, zip_code, country, code = (
-            f"Hauptstrasse {i}",
-            "Berlin",
-            f"10{i:03d}",
-            "Germany",
-            "DE",
-        )
-    else:
-        street, city, zip_code, country, code = (
-            f"{i} High Street",
-            "London",
-            f"EC1A {i % 10}BB",
-            "United Kingdom",
-            "GB",
-        )
+    de = entity == "DE01"
     return {
-        "MAILADDRESS__ADDRESS1": street, "MAILADDRESS__CITY": city, "MAILADDRESS__ZIP": zip_code,
-        "MAILADDRESS__COUNTRY": country, "MAILADDRESS__COUNTRYCODE": code,
-    }  # fmt: skip
+        "MAILADDRESS__ADDRESS1": f"{10 + i} {'Hafenstrasse' if de else 'Dock Road'}",
+        "MAILADDRESS__CITY": "Hamburg" if de else "Bristol",
+        "MAILADDRESS__ZIP": f"20{457 + i}" if de else f"BS1 {i}AA",
+        "MAILADDRESS__COUNTRY": "Germany" if de else "United Kingdom",
+        "MAILADDRESS__COUNTRYCODE": "DE" if de else "GB",
+    }
 
 
 def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record) -> None:
@@ -640,6 +628,18 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                     },
                     AUWHENCREATED=audit["WHENCREATED"],
                 )
+                seed.add(  # free shipping: the order's total stays the lines' total
+                    "SODOCUMENTSUBTOTALS",
+                    DOCHDRNO=header["RECORDNO"],
+                    DESCRIPTION="Shipping",
+                    ABSVAL="0",
+                    TOTAL="0",
+                    TRX_ABSVAL="0",
+                    TRX_TOTAL="0",
+                    STATUS="active",
+                    LOCATION=entity,
+                    MEGAENTITYID=entity,
+                )
                 seed.add(
                     "SODOCUMENTENTRY",
                     DOCHDRID=f"Sales Order-{docno}",
@@ -661,3 +661,4 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 )
     seed.tables.setdefault("SODOCUMENT", [])
     seed.tables.setdefault("SODOCUMENTENTRY", [])
+    seed.tables.setdefault("SODOCUMENTSUBTOTALS", [])

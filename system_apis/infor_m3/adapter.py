@@ -12,8 +12,11 @@ Field mapping (M3 → canonical), chosen where M3 offers several candidates:
 - availability: ``GetItmWhsBal`` (``STQT`` on hand, ``ALQT`` allocated, ``AV01`` available)
   + ``OIS100MI/GetATP`` (receipts are the increases of the ``AVTQ`` series after its first date).
 - orders: ``CUOR`` carries ``external_ref``; ``LstHead`` by customer is searched for it first,
-  then ``AddBatchHead``/``AddBatchLine`` (M3 numbers the lines: ``PONR`` is an output, not an
-  input)/``Confirm``; ``GetHead`` + ``LstLine`` read it back.
+  then ``AddBatchHead`` (the customer's PO as ``YREF``, a known delivery address as ``ADID``),
+  ``AddBatchAddress`` (full addresses: ``ADRT`` 1 delivery, 3 invoice), ``AddBatchText``
+  (notes as pre-text lines of 60), ``AddBatchLine`` (M3 numbers the lines: ``PONR`` is an
+  output, not an input), ``Confirm``; ``GetHead`` + ``LstLine`` read it back. Line tax is not
+  sent: M3 taxes an order from its own tax codes and its order API takes no tax amount.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import asyncio
 import base64
 import hashlib
 import itertools
+import textwrap
+import time
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
@@ -40,6 +45,7 @@ from system_apis.contract import (
     Item,
     OrderAck,
     OrderLineAck,
+    OrderParty,
     OrderRequest,
     Price,
     PriceQuery,
@@ -54,13 +60,56 @@ from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError
 from system_apis.infor_m3.tokens import TokenProvider
 from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 
-__all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for"]
+__all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for", "text_lines"]
 
 T = TypeVar("T")
 T2 = TypeVar("T2")
 CUOR_LENGTH = 20
 _NO_LIMIT = Decimal("99999999")
 _INACTIVE_STATUSES = frozenset({"90"})
+
+
+_DELIVERY, _INVOICE = "1", "3"
+"""``ADRT`` address types: 01 delivery address, 03 invoice address (OIS002)."""
+_PRE_TEXT = "1"
+"""``TYTR`` text type of ``AddBatchText``: 1 pre-text, 2 post-text (UNVERIFIED)."""
+_TEXT_WIDTH = 60
+
+
+def _address_inputs(
+    batch: str, adrt: str, party: OrderParty | None
+) -> dict[str, str | None] | None:
+    """``AddBatchAddress`` for an order address: a full one, or an invoice address by number
+    (a known delivery address is ``ADID`` on the head already)."""
+    if party is None or (party.address is None and adrt == _DELIVERY):
+        return None
+    if party.address is None:
+        return {"ORNO": batch, "ADRT": adrt, "ADID": party.address_id}
+    a = party.address
+    street = [*a.lines, "", "", "", ""]
+    return {
+        "ORNO": batch,
+        "ADRT": adrt,
+        "CUNM": a.name,
+        "CUA1": street[0],
+        "CUA2": street[1],
+        "CUA3": street[2],
+        "CUA4": street[3],
+        "TOWN": a.city,
+        "ECAR": a.region,
+        "PONO": a.postal_code,
+        "CSCD": a.country,
+    }
+
+
+def text_lines(text: str | None, width: int = _TEXT_WIDTH) -> list[str]:
+    """Notes as M3 text lines (``TX60``): its own lines, wrapped at word breaks to ``width``."""
+    out: list[str] = []
+    for paragraph in (text or "").splitlines():
+        out.extend(textwrap.wrap(paragraph, width) or [""])
+    while out and not out[-1]:
+        out.pop()
+    return out
 
 
 def cuor_for(external_ref: str) -> str:
@@ -82,9 +131,11 @@ class M3Adapter:
         ionapi: IonApiCredentials,
         request_timeout: float = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock``: what token lifetimes are measured with (tests pass a manual one)."""
         self._ionapi = ionapi
-        self.tokens = TokenProvider(client, ionapi)
+        self.tokens = TokenProvider(client, ionapi, clock=clock)
         self.mi = MiClient(
             client,
             ionapi,
@@ -270,7 +321,8 @@ class M3Adapter:
     async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
         cuor = cuor_for(order.external_ref)
         # Duplicates racing inside this process queue up here; the CUOR lookup then finds the
-        # first one's order. (Across replicas the process layer's idempotency record guards.)
+        # first one's order. Across replicas nothing here closes the gap between the lookup and
+        # the create: the caller must submit each order from one place at a time.
         key = f"{ctx.company}/{order.customer_id}/{cuor}"
         lock = self._order_locks.get(key)
         if lock is None:
@@ -311,17 +363,26 @@ class M3Adapter:
             {
                 "CUNO": order.customer_id,
                 "CUOR": cuor,
-                "YREF": order.customer_po,
                 "ORDT": order.order_date.strftime("%Y%m%d"),
                 "RLDT": order.requested_date.strftime("%Y%m%d") if order.requested_date else None,
                 "CUCD": order.currency,
                 "WHLO": first_whlo,
+                "YREF": order.customer_po,
+                "ADID": order.ship_to.address_id if order.ship_to else None,
             },
         )
         batch = head.get("ORNO", "")
         if not batch:
             raise M3ProtocolError(
                 "AddBatchHead returned no order number", transaction="OIS100MI/AddBatchHead"
+            )
+        for adrt, party in ((_DELIVERY, order.ship_to), (_INVOICE, order.bill_to)):
+            inputs = _address_inputs(batch, adrt, party)
+            if inputs is not None:
+                await self.mi.execute(ctx, "OIS100MI", "AddBatchAddress", inputs)
+        for text in text_lines(order.notes):
+            await self.mi.execute(
+                ctx, "OIS100MI", "AddBatchText", {"ORNO": batch, "TYTR": _PRE_TEXT, "TX60": text}
             )
         for line in sorted(order.lines, key=lambda ln: ln.line_no):
             requested = line.requested_date or order.requested_date

@@ -21,7 +21,6 @@ import httpx
 import msgspec
 
 from system_apis.contract import CallContext
-from system_apis.deadlines import remaining_seconds
 from system_apis.infor_m3.credentials import IonApiCredentials
 from system_apis.infor_m3.errors import (
     VENDOR,
@@ -36,6 +35,7 @@ from system_apis.infor_m3.errors import (
 )
 from system_apis.infor_m3.tokens import TokenProvider
 from system_apis.infor_m3.wire import MiResponse, mi_response_decoder
+from system_apis.resilience import remaining_seconds
 from system_apis.response_cap import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ResponseTooLargeError,

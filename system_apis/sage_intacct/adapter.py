@@ -13,7 +13,6 @@ from typing import Literal, TypeVar
 import httpx
 import msgspec
 
-from system_apis.concurrency import ConcurrencySlots
 from system_apis.contract import (
     Availability,
     CallContext,
@@ -23,7 +22,9 @@ from system_apis.contract import (
     Item,
     OrderAck,
     OrderLineAck,
+    OrderParty,
     OrderRequest,
+    PostalAddress,
     Price,
     PriceQuery,
     Source,
@@ -31,6 +32,7 @@ from system_apis.contract import (
     Vendor,
 )
 from system_apis.errors import BackendError
+from system_apis.resilience import ConcurrencySlots
 from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 from system_apis.sage_intacct.client import IntacctClient, IntacctCredentials
 from system_apis.sage_intacct.errors import (
@@ -47,16 +49,22 @@ from system_apis.sage_intacct.pricing import (
     select_entry,
 )
 from system_apis.sage_intacct.wire import (
+    ContactAddress,
     Record,
     SoLine,
+    SoSubtotal,
     filter_op,
+    fn_create_contact,
     fn_create_sotransaction,
     fn_read_by_query,
     intacct_date,
     quote,
 )
 
-__all__ = ["DEFAULT_PRICE_LISTS", "IntacctAdapter"]
+__all__ = ["DEFAULT_PRICE_LISTS", "DEFAULT_TAX_SUBTOTAL", "IntacctAdapter", "contact_name_for"]
+
+DEFAULT_TAX_SUBTOTAL = "Tax"
+"""The Sales Order definition's tax subtotal, which receives the lines' tax (configurable)."""
 
 DEFAULT_PRICE_LISTS: Mapping[str, str] = {"DE01": "EUR Standard", "UK01": "GBP Standard"}
 """Entity → its default sales price list, when the caller configures none (sandbox names)."""
@@ -209,7 +217,9 @@ class IntacctAdapter:
         default_price_lists: Mapping[str, str] | None = None,
         slots: ConcurrencySlots | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        tax_subtotal: str = DEFAULT_TAX_SUBTOTAL,
     ) -> None:
+        self._tax_subtotal = tax_subtotal
         self._client = IntacctClient(
             client,
             endpoint_url=endpoint_url,
@@ -523,14 +533,18 @@ class IntacctAdapter:
         existing = await self._find_order(ctx, order.external_ref)
         if existing is not None:
             return await self._ack(ctx, existing, created=False)
+        ship_to = await self._contact(ctx, order.ship_to)
+        bill_to = await self._contact(ctx, order.bill_to)
+        taxed = [line.tax_amount for line in order.lines if line.tax_amount is not None]
         fn = fn_create_sotransaction(
             customer_id=order.customer_id,
             date_created=order.order_date,
             reference_no=order.external_ref,
             currency=order.currency,
             date_due=order.requested_date,
-            message=f"Customer PO {order.customer_po}" if order.customer_po else None,
-            ship_to=order.ship_to,
+            message=_message(order),
+            ship_to_contact=ship_to,
+            bill_to_contact=bill_to,
             lines=[
                 SoLine(
                     item_id=line.item_id,
@@ -543,9 +557,13 @@ class IntacctAdapter:
                     project_id=line.dimensions.get("project"),
                     class_id=line.dimensions.get("class"),
                     memo=line.memo,
+                    taxable=None if line.tax_amount is None else line.tax_amount > 0,
                 )
                 for line in sorted(order.lines, key=lambda ln: ln.line_no)
             ],
+            subtotals=[SoSubtotal(self._tax_subtotal, format(sum(taxed, _ZERO), "f"))]
+            if taxed
+            else [],
         )
         try:
             result = await self._client.call(
@@ -564,6 +582,41 @@ class IntacctAdapter:
 
     async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
         return await self._ack(ctx, order_id, created=True)
+
+    async def _contact(self, ctx: CallContext, party: OrderParty | None) -> str | None:
+        """The contact a ship-to/bill-to names: the given contact name, or a contact holding
+        the full address, created once (its name derives from the address, so a repeat finds
+        it rather than creating another)."""
+        if party is None:
+            return None
+        if party.address is None:
+            return party.address_id
+        address = party.address
+        name = contact_name_for(address)
+        if await self._contact_exists(ctx, name):
+            return name
+        contact = ContactAddress(
+            contact_name=name,
+            print_as=address.name or name,
+            company_name=address.name,
+            lines=_intacct_lines(address.lines),
+            city=address.city,
+            state=address.region,
+            zip=address.postal_code,
+            country_code=address.country,
+        )
+        try:
+            await self._client.call(ctx, fn_create_contact(contact))
+        except IntacctRejectedError:
+            if not await self._contact_exists(ctx, name):  # else: created meanwhile
+                raise
+        return name
+
+    async def _contact_exists(self, ctx: CallContext, name: str) -> bool:
+        rows = await self._client.read_by_query(
+            ctx, "CONTACT", ("RECORDNO",), f"CONTACTNAME = {quote(name)}", pagesize=1, limit=1
+        )
+        return bool(rows)
 
     async def find_order(
         self, ctx: CallContext, customer_id: str, external_ref: str
@@ -621,6 +674,29 @@ class IntacctAdapter:
 
     async def ping(self, ctx: CallContext) -> None:
         await self._client.call(ctx, fn_read_by_query("LOCATION", ("LOCATIONID",), "", 1))
+
+
+def contact_name_for(address: PostalAddress) -> str:
+    """A stable contact name for a full address: its name (or city) and a digest of it all."""
+    content = msgspec.json.encode(address)
+    digest = hashlib.sha256(content).hexdigest()[:10].upper()
+    label = " ".join((address.name or address.city).split())[:60]
+    return f"{label} ({digest})"
+
+
+def _intacct_lines(lines: tuple[str, ...]) -> tuple[str, ...]:
+    """Intacct holds three street lines; a fourth joins the third."""
+    if len(lines) <= 3:
+        return lines
+    return (*lines[:2], ", ".join(lines[2:]))
+
+
+def _message(order: OrderRequest) -> str | None:
+    """The order's message: the customer's PO first, then the notes."""
+    parts = [f"Customer PO {order.customer_po}"] if order.customer_po else []
+    if order.notes:
+        parts.append(order.notes)
+    return "\n".join(parts) or None
 
 
 def _order_controlid(order: OrderRequest) -> str:

@@ -340,9 +340,9 @@ class IntacctChangeFeed:
 
 
 def _customer_po(message: str) -> str | None:
-    """The customer's PO the adapter wrote into the order's message (``Customer PO …``)."""
-    text = message.strip()
-    return text[len(_PO_PREFIX) :].strip() or None if text.startswith(_PO_PREFIX) else None
+    """The customer's PO the adapter wrote on the message's first line (``Customer PO …``)."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return first[len(_PO_PREFIX) :].strip() or None if first.startswith(_PO_PREFIX) else None
 
 
 def _phase(

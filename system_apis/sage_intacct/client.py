@@ -12,10 +12,9 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
-from system_apis.concurrency import ConcurrencySlots, LocalSlots
 from system_apis.contract import CallContext
-from system_apis.deadlines import remaining_seconds
 from system_apis.errors import BackendTimeoutError
+from system_apis.resilience import ConcurrencySlots, LocalSlots, remaining_seconds
 from system_apis.response_cap import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ResponseTooLargeError,

@@ -17,10 +17,14 @@ from defusedxml.ElementTree import fromstring
 from system_apis.sage_intacct.errors import IntacctErrorDetail, IntacctProtocolError
 
 __all__ = [
+    "ContactAddress",
     "FunctionResult",
     "IntacctResponse",
     "Login",
+    "SoLine",
+    "SoSubtotal",
     "build_request",
+    "fn_create_contact",
     "fn_create_sotransaction",
     "fn_get_api_session",
     "fn_query",
@@ -210,6 +214,15 @@ class SoLine:
     project_id: str | None = None
     class_id: str | None = None
     memo: str | None = None
+    taxable: bool | None = None
+
+
+@dataclass(frozen=True)
+class SoSubtotal:
+    """A subtotal of the transaction definition (matched by ``description``), e.g. its tax."""
+
+    description: str
+    total: str
 
 
 def fn_create_sotransaction(
@@ -221,9 +234,14 @@ def fn_create_sotransaction(
     lines: Sequence[SoLine],
     date_due: date | None = None,
     message: str | None = None,
-    ship_to: str | None = None,
+    ship_to_contact: str | None = None,
+    bill_to_contact: str | None = None,
+    subtotals: Sequence[SoSubtotal] = (),
 ) -> Element:
-    """Legacy ``create_sotransaction`` for a "Sales Order", elements in DTD order."""
+    """Legacy ``create_sotransaction`` for a "Sales Order", elements in DTD order.
+
+    ``shipto``/``billto`` name existing contacts (``contactname``); a subtotal's amount goes
+    in both ``total`` and ``absval`` (an amount, not a percentage)."""
     fn = Element("create_sotransaction")
     _add(fn, "transactiontype", "Sales Order")
     _date_el(fn, "datecreated", date_created)
@@ -233,13 +251,17 @@ def fn_create_sotransaction(
         _date_el(fn, "datedue", date_due)
     if message:
         _add(fn, "message", message)
-    if ship_to:
-        _add(SubElement(fn, "shipto"), "contactname", ship_to)
+    if ship_to_contact:
+        _add(SubElement(fn, "shipto"), "contactname", ship_to_contact)
+    if bill_to_contact:
+        _add(SubElement(fn, "billto"), "contactname", bill_to_contact)
     _add(fn, "currency", currency)
     items = SubElement(fn, "sotransitems")
     for line in lines:
         item = SubElement(items, "sotransitem")
         _add(item, "itemid", line.item_id)
+        if line.taxable is not None:
+            _add(item, "taxable", "true" if line.taxable else "false")
         if line.warehouse_id:
             _add(item, "warehouseid", line.warehouse_id)
         _add(item, "quantity", line.quantity)
@@ -256,6 +278,47 @@ def fn_create_sotransaction(
             _add(item, "projectid", line.project_id)
         if line.class_id:
             _add(item, "classid", line.class_id)
+    if subtotals:
+        box = SubElement(fn, "subtotals")
+        for subtotal in subtotals:
+            entry = SubElement(box, "subtotal")
+            _add(entry, "description", subtotal.description)
+            _add(entry, "total", subtotal.total)
+            _add(entry, "absval", subtotal.total)
+    return fn
+
+
+@dataclass(frozen=True)
+class ContactAddress:
+    contact_name: str
+    print_as: str
+    company_name: str | None = None
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country_code: str | None = None
+
+
+def fn_create_contact(contact: ContactAddress) -> Element:
+    """``<create><CONTACT>`` with its mail address (``ADDRESS1``-``ADDRESS3``)."""
+    fn = Element("create")
+    body = SubElement(fn, "CONTACT")
+    _add(body, "CONTACTNAME", contact.contact_name)
+    _add(body, "PRINTAS", contact.print_as)
+    if contact.company_name:
+        _add(body, "COMPANYNAME", contact.company_name)
+    mail = SubElement(body, "MAILADDRESS")
+    for n, line in enumerate(contact.lines[:3], start=1):
+        _add(mail, f"ADDRESS{n}", line)
+    for tag, value in (
+        ("CITY", contact.city),
+        ("STATE", contact.state),
+        ("ZIP", contact.zip),
+        ("COUNTRYCODE", contact.country_code),
+    ):
+        if value:
+            _add(mail, tag, value)
     return fn
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sandbox.infor.faults import Fault
 from tests.browser.conftest import shot
 from tests.support.apps import TEST_API_KEY
-from tests.support.console_env import ConsoleWorld
+from tests.support.console_env import ConsoleWorld, readme_rejected_order
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,8 @@ def test_an_operator_fixes_the_sku_of_a_rejected_order_and_it_is_booked(
     page: Page, world: ConsoleWorld
 ) -> None:
     ref = new_ref("SKU")
-    order_id = world.submit(ref, "SKU-0013")  # A1013: blocked in M3 (status 90)
+    # README's walkthrough order: CA01, SKU-0013 = item A1013, blocked in M3 (status 90)
+    order_id = world.post_order(readme_rejected_order(ref))
     world.run_worker()
 
     sign_in(page)

@@ -11,9 +11,17 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from msgspec.structs import replace as msgspec_replace
 
 from sandbox.intacct import Fault, IntacctEmulator
-from system_apis.contract import CallContext, OrderLine, OrderRequest, PriceQuery
+from system_apis.contract import (
+    CallContext,
+    OrderLine,
+    OrderParty,
+    OrderRequest,
+    PostalAddress,
+    PriceQuery,
+)
 from system_apis.errors import BackendError
 from system_apis.sage_intacct import (
     IntacctAdapter,
@@ -401,6 +409,92 @@ async def test_order_lines_carry_dimensions(env: Env) -> None:
         "DE01",
         "WH-MUC",
     )
+
+
+DOCK = PostalAddress(
+    name="Kunde GmbH Lager 2",
+    lines=("Tor 4", "Hafenstrasse 12", "Gebaeude B"),
+    city="Hamburg",
+    postal_code="20457",
+    country="DE",
+)
+
+
+async def test_an_order_carries_its_addresses_message_and_tax(env: Env) -> None:
+    customer = env.emulator.store.find("CUSTOMER", _top(), "CUSTOMERID", "CUST-DE-001")
+    assert customer is not None
+    bill_to = customer["DISPLAYCONTACT.CONTACTNAME"]
+    request = OrderRequest(
+        external_ref="SF-ADDR",
+        customer_id="CUST-DE-001",
+        currency="EUR",
+        order_date=TODAY,
+        customer_po="PO-4711",
+        notes="Deliver before noon.\nCall ahead.",
+        ship_to=OrderParty(address=DOCK),
+        bill_to=OrderParty(address_id=bill_to),
+        lines=(
+            OrderLine(line_no=1, item_id="ITM-0001", quantity=Decimal(2), uom="BOX",
+                      unit_price=Decimal("10.00"), tax_amount=Decimal("3.80")),
+            OrderLine(line_no=2, item_id="ITM-0002", quantity=Decimal(1), uom="EA",
+                      unit_price=Decimal("5.00"), tax_amount=Decimal(0)),
+        ),
+    )  # fmt: skip
+    contact = env.emulator.store.find("CONTACT", _top(), "CONTACTNAME", bill_to)
+    assert contact is not None, "the seed holds the customer's contact"
+
+    ack = await env.adapter.create_order(DE, request)
+
+    header = env.emulator.store.find("SODOCUMENT", _top(), "DOCNO", ack.order_id)
+    assert header is not None
+    assert header["MESSAGE"] == "Customer PO PO-4711\nDeliver before noon.\nCall ahead."
+    assert (
+        header["SHIPTO.PRINTAS"],
+        header["SHIPTO.MAILADDRESS.ADDRESS1"],
+        header["SHIPTO.MAILADDRESS.ADDRESS2"],
+        header["SHIPTO.MAILADDRESS.ADDRESS3"],
+        header["SHIPTO.MAILADDRESS.CITY"],
+        header["SHIPTO.MAILADDRESS.ZIP"],
+        header["SHIPTO.MAILADDRESS.COUNTRYCODE"],
+    ) == ("Kunde GmbH Lager 2", "Tor 4", "Hafenstrasse 12", "Gebaeude B", "Hamburg", "20457", "DE")
+    assert header["BILLTO.CONTACTNAME"] == bill_to
+    assert header["BILLTO.MAILADDRESS.CITY"] == contact["MAILADDRESS.CITY"]
+    assert header["BILLTOKEY"] == contact["RECORDNO"]
+    subtotals = [
+        (r["DESCRIPTION"], r["TOTAL"])
+        for r in env.emulator.store.tables["SODOCUMENTSUBTOTALS"]
+        if r["DOCHDRNO"] == header["RECORDNO"]
+    ]
+    assert subtotals == [("Tax", "3.8")]
+    assert Decimal(header["TOTAL"]) == Decimal(header["SUBTOTAL"]) + Decimal("3.80")
+    lines = [
+        r["TAXABLEAMOUNT"]
+        for r in env.emulator.store.tables["SODOCUMENTENTRY"]
+        if r["DOCHDRNO"] == header["RECORDNO"]
+    ]
+    assert lines == ["20", "0"]
+    assert ack.total == Decimal(header["TOTAL"])
+
+
+async def test_a_full_address_becomes_one_contact_that_later_orders_reuse(env: Env) -> None:
+    ship = OrderParty(address=DOCK)
+    first = await env.adapter.create_order(DE, msgspec_replace(order("SF-C1"), ship_to=ship))
+    second = await env.adapter.create_order(DE, msgspec_replace(order("SF-C2"), ship_to=ship))
+
+    contacts = [r for r in env.emulator.store.tables["CONTACT"] if r["COMPANYNAME"] == DOCK.name]
+    assert len(contacts) == 1
+    for ack in (first, second):
+        header = env.emulator.store.find("SODOCUMENT", _top(), "DOCNO", ack.order_id)
+        assert header is not None
+        assert header["SHIPTO.CONTACTNAME"] == contacts[0]["CONTACTNAME"]
+
+
+async def test_a_ship_to_naming_no_contact_is_refused_by_intacct(env: Env) -> None:
+    request = msgspec_replace(order("SF-NOCONTACT"), ship_to=OrderParty(address_id="Nobody"))
+    with pytest.raises(IntacctRejectedError) as caught:
+        await env.adapter.create_order(DE, request)
+    assert "Nobody" in caught.value.message
+    assert env.emulator.store.find("SODOCUMENT", _top(), "PONUMBER", "SF-NOCONTACT") is None
 
 
 async def test_a_create_whose_answer_was_lost_is_not_created_twice(env: Env) -> None:

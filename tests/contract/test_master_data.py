@@ -54,7 +54,7 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[Env]:
                 data=IntacctMasterData(erp.backend),  # type: ignore[arg-type]
                 ctx=erp.ctx, emulator=erp.emulator, currency="EUR", terms="N30",
                 price_list="EUR Standard", seeded_customer="CUST-DE-001",
-                seeded_tax_id="DE100007919", seeded_postal_code="10001", country="DE",
+                seeded_tax_id="DE100007919", seeded_postal_code="20458", country="DE",
                 inactive_item="ITM-0007", item_with_breaks="ITM-0005",
                 inactive_dimension=("project", "PRJ-002"),
                 active_dimension=("department", "SALES"),

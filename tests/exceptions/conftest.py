@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from store import Database
-from tests.support.clock import ManualClock
+from tests.support.datetime_clock import ManualClock
 
 
 @pytest.fixture

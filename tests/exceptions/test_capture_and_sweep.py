@@ -23,7 +23,7 @@ from store.audit import audit_trail
 from store.audit_log import AuditQuery, entries, stream
 from store.outbox import pending_count
 from store.tables import audit_log
-from tests.support.clock import ManualClock
+from tests.support.datetime_clock import ManualClock
 from tests.support.exceptions import failed_order, order_failure
 
 REF = "801Sbx000000001AAA"

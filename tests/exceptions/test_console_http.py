@@ -24,7 +24,7 @@ from store import orders as order_rows
 from store.tables import audit_log
 from store.watermarks import advance_watermark
 from tests.support.apps import TEST_API_KEY, TEST_PARTNER_KEYS, settings_for
-from tests.support.clock import ManualClock
+from tests.support.datetime_clock import ManualClock
 from tests.support.exceptions import erp_request, failed_order, order_failure
 from tests.support.inprocess import running
 

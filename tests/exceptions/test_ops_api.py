@@ -22,7 +22,7 @@ from store import Database
 from store import orders as order_rows
 from store.outbox import pending_count
 from tests.support.apps import TEST_API_KEY, settings_for
-from tests.support.clock import ManualClock
+from tests.support.datetime_clock import ManualClock
 from tests.support.exceptions import erp_request, failed_order, order_failure
 from tests.support.inprocess import running
 

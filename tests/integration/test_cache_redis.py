@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, PriceQuery
 from tests.support.fake_erp import FakeErp, seeded_fake
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
@@ -32,42 +33,46 @@ QUERY = PriceQuery(
 )
 
 
-def _redis(url: str) -> Redis:
+def _redis(url: str, timeout: float = 0.05) -> Redis:
     # As the gateway builds it: a dying Redis must cost tens of milliseconds.
     return Redis.from_url(
-        url, socket_timeout=0.05, socket_connect_timeout=0.05, health_check_interval=5
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=5
     )
-
-
-def _within(seconds: float) -> CallContext:
-    return CallContext(company="100", division="US1", deadline=time.monotonic() + seconds)
-
-
-async def _eventually(check: Callable[[], bool], within: float = 2.0) -> bool:
-    """Poll ``check`` every 10 ms for at most ``within`` seconds."""
-    until = time.monotonic() + within
-    while time.monotonic() < until:
-        if check():
-            return True
-        await asyncio.sleep(0.01)
-    return check()
 
 
 Replica = Callable[..., Awaitable[CachedBackend]]
 
 
+class PeerWatchingCache(TwoLevelCache):
+    """The real cache, telling the test when it starts waiting for another replica's fill."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting_for_peer = asyncio.Event()
+
+    async def wait_for_peer(self, *args: Any, **kwargs: Any) -> Any:
+        self.waiting_for_peer.set()
+        return await super().wait_for_peer(*args, **kwargs)
+
+
 @pytest.fixture
 async def replica() -> AsyncIterator[Replica]:
-    """Builds gateway replicas: each its own Redis client, L1 and listener, sharing one ERP."""
+    """Builds gateway replicas: each its own Redis client, L1 and listener, sharing one ERP.
+
+    ``redis_timeout``: the client's and L2's bound on one Redis call. Patient by default, so
+    that a busy machine cannot make L2 look down to tests that are not about a slow Redis.
+    """
     async with AsyncExitStack() as stack:
 
-        async def make(url: str, fake: FakeErp, **policy: object) -> CachedBackend:
-            redis = _redis(url)
+        async def make(
+            url: str, fake: FakeErp, *, redis_timeout: float = 5.0, **policy: object
+        ) -> CachedBackend:
+            redis = _redis(url, redis_timeout)
             stack.push_async_callback(redis.aclose)
-            cache = TwoLevelCache(redis, l2_retry_after=0.2)
+            cache = PeerWatchingCache(redis, l2_retry_after=0.2, l2_timeout=redis_timeout)
             await cache.start()
             stack.push_async_callback(cache.aclose)
-            values = {"price": LONG, "credit": LONG, "item": LONG, "stock": LONG, **policy}
+            values = {"price": LONG, "credit": LONG, "item": LONG, "availability": LONG, **policy}
             backend = CachedBackend(fake, cache=cache, policy=CachePolicy(**values))  # type: ignore[arg-type]
             stack.push_async_callback(backend.aclose)
             return backend
@@ -94,12 +99,27 @@ async def test_200_concurrent_cold_requests_across_two_replicas_make_one_backend
     redis_url: str, replica: Replica
 ) -> None:
     fake = seeded_fake()
-    fake.delay["get_price"] = 0.1
-    first, second = await replica(redis_url, fake), await replica(redis_url, fake)
-
-    prices = await asyncio.gather(
-        *((first if i % 2 else second).get_price(_within(2.0), QUERY) for i in range(200))
+    erp = fake.gate("get_price")  # the one ERP call waits until both replicas are in line
+    # Generous bounds: this test is about who calls the ERP, not about time.
+    patient = {"lock_seconds": 30.0, "refresh_timeout": 30.0}
+    first, second = (
+        await replica(redis_url, fake, **patient),
+        await replica(redis_url, fake, **patient),
     )
+
+    requests = asyncio.gather(
+        *((first if i % 2 else second).get_price(CTX, QUERY) for i in range(200))
+    )
+    # One replica holds the lock and is inside the ERP call; the other waits for its value.
+    await erp.reached.wait()
+    caches = [first.cache, second.cache]
+    assert all(isinstance(c, PeerWatchingCache) for c in caches)
+    waiting = [asyncio.ensure_future(c.waiting_for_peer.wait()) for c in caches]  # type: ignore[attr-defined]
+    _, not_waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    for task in not_waiting:
+        task.cancel()
+    erp.open()
+    prices = await requests
 
     assert fake.calls == [("get_price", "I1")]
     assert {p.net_price for p in prices} == {Decimal("10.00")}
@@ -118,7 +138,7 @@ async def test_a_price_invalidated_on_one_replica_is_not_served_stale_by_the_oth
     fake.prices["I1"] = Decimal("12.50")
 
     result = await first.invalidate(kind="price", customer_id="C1")
-    assert await _eventually(lambda: second.cache.snapshot().invalidations_received == 1)
+    assert await eventually(lambda: second.cache.snapshot().invalidations_received == 1)
     price = await second.get_price(CTX, QUERY)
 
     assert result.propagated
@@ -135,25 +155,23 @@ async def test_requests_keep_succeeding_while_redis_is_down_and_use_it_again_whe
     await gateway.get_price(CTX, QUERY)
 
     killable_redis.stop()
-    started = time.monotonic()
-    during = [await gateway.get_price(_within(0.5), QUERY) for _ in range(20)]
-    item = await gateway.get_item(_within(0.5), "I1")  # not cached: live, L1 only
-    outage_cost = time.monotonic() - started
+    during = [await gateway.get_price(CTX, QUERY) for _ in range(20)]
+    item = await gateway.get_item(CTX, "I1")  # not cached: live, L1 only
     stats = gateway.cache.snapshot()
 
     assert {p.net_price for p in during} == {Decimal("10.00")}
     assert item.item_id == "I1"
-    assert outage_cost < 0.5  # one short L2 timeout at most, then L2 is skipped
     assert stats.l2_errors >= 1
+    assert stats.l2_skipped >= 1  # after the first failure L2 is not even tried for a while
     assert not stats.l2_available
 
     killable_redis.start()
     await asyncio.sleep(0.25)  # past l2_retry_after
-    await gateway.get_item(_within(0.5), "I2")  # a fill after recovery goes to Redis again
-    assert await _eventually(lambda: gateway.cache.snapshot().listener_connected)
+    await gateway.get_item(CTX, "I2")  # a fill after recovery goes to Redis again
+    assert await eventually(lambda: gateway.cache.snapshot().listener_connected)
     other = await replica(killable_redis.url, fake)
     calls_before = len(fake.calls)
-    shared = await other.get_item(_within(0.5), "I2")
+    shared = await other.get_item(CTX, "I2")
 
     assert len(fake.calls) == calls_before
     assert shared.freshness.cached
@@ -210,16 +228,15 @@ async def test_a_redis_that_stops_answering_costs_one_short_timeout_then_nothing
     server = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     redis = _redis(f"redis://127.0.0.1:{port}/0")
-    cache = TwoLevelCache(redis, l2_timeout=0.05, l2_retry_after=5.0)
+    cache = TwoLevelCache(redis, l2_timeout=0.05, l2_retry_after=3600.0)
     gateway = CachedBackend(seeded_fake(), cache=cache, policy=CachePolicy(price=LONG))
     try:
-        timings = []
+        prices = []
         for quantity in range(1, 11):  # cold keys: each would read, lock and write L2
-            started = time.monotonic()
             query = msgspec.structs.replace(QUERY, quantity=Decimal(quantity))
-            price = await gateway.get_price(_within(0.5), query)
-            timings.append(time.monotonic() - started)
-            assert price.net_price == Decimal("10.00")
+            # No request deadline: only the L2 guard's own timeout stands between this
+            # request and a Redis that never answers.
+            prices.append(await gateway.get_price(CTX, query))
         stats = cache.snapshot()
     finally:
         await gateway.aclose()
@@ -229,7 +246,8 @@ async def test_a_redis_that_stops_answering_costs_one_short_timeout_then_nothing
         server.close()
         await server.wait_closed()
 
-    assert timings[0] < 0.1  # one L2 timeout (50 ms), then the live call
-    assert max(timings[1:]) < 0.01  # L2 latched off: not even tried
-    assert stats.l2_errors == 1
-    assert stats.l2_skipped >= 9 * 3
+    assert {p.net_price for p in prices} == {Decimal("10.00")}
+    assert all(not p.freshness.cached for p in prices)  # answered live, L1 only
+    assert stats.l2_errors == 1  # one timed-out call ...
+    assert stats.l2_skipped >= 9 * 3  # ... then L2 latched off: not even tried
+    assert len(connections) == 1  # no reconnect storm either

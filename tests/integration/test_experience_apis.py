@@ -15,8 +15,8 @@ from litestar.testing import TestClient
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from app.experience.portal.views import band_of
 from app.factory import create_app
-from app.routes.portal import band_of
 from tests.support.apps import TEST_PARTNER_KEYS
 from tests.support.experience import (
     A1,

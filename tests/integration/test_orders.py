@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from sandbox.xref import salesforce_account_id
 from store import idempotency
@@ -26,6 +27,17 @@ from tests.support.orders_env import (
     services_of,
     worker_for,
 )
+from tests.support.stores import empty
+
+# One gateway per store backend for the whole module (building an app costs about a second),
+# so the tests run in the module's event loop; each test starts from empty tables.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+WARN_ENTITIES = ("CA01", "UK01")
+"""Entities whose orders are accepted with warnings (the others block)."""
+PARTNERS = {
+    "PARTNER-A": [salesforce_account_id(n) for n in range(1, 6)],
+    "PARTNER-B": [salesforce_account_id(n) for n in range(6, 11)],
+}
 
 
 @dataclass(frozen=True)
@@ -50,10 +62,26 @@ def erp(request: pytest.FixtureRequest) -> Erp:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-async def client(sandbox: OrderSandbox, store_url: str) -> AsyncIterator[GatewayClient]:
-    async with gateway_client(sandbox, store_url) as c:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_store_url(request: pytest.FixtureRequest) -> str:
+    """This module's migrated database on each backend."""
+    return str(request.getfixturevalue(f"{request.param}_store_url"))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def gateway(sandbox: OrderSandbox, module_store_url: str) -> AsyncIterator[GatewayClient]:
+    env = {f"orders__validation__{entity}": "warn" for entity in WARN_ENTITIES}
+    env["security__partners"] = json.dumps(PARTNERS)
+    async with gateway_client(sandbox, module_store_url, **env) as c:
         yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def client(gateway: GatewayClient) -> GatewayClient:
+    store = services_of(gateway).store
+    assert store is not None
+    await empty(store)
+    return gateway
 
 
 def new_ref() -> str:
@@ -105,6 +133,72 @@ async def test_an_accepted_order_is_booked_and_its_status_shows_the_erp_number(
         assert (line["DEPARTMENTID"], line["LOCATIONID"], line["CLASSID"]) == (
             "SALES", "DE01", "RETAIL",
         )  # fmt: skip
+
+
+DOCK = {
+    "name": "Dock 7",
+    "street": ["Gate 3", "1200 Pier Road"],
+    "city": "Hamburg",
+    "region": "HH",
+    "postalCode": "20457",
+    "country": "DE",
+}
+NOTES = "Deliver to the rear entrance before noon; ask for Pat at the gate house.\nNo pallets."
+
+
+async def test_addresses_tax_and_notes_reach_the_erp(
+    client: GatewayClient, sandbox: OrderSandbox, erp: Erp
+) -> None:
+    ref = new_ref()
+    payload = order(erp, ref, shipTo={"address": DOCK}, notes=NOTES)
+    payload["lines"] = [
+        {**payload["lines"][0], "taxAmount": "0.38"},
+        {**payload["lines"][0], "sku": "SKU-0002", "taxAmount": "0.19"},
+    ]
+    if erp.name == "sage_intacct":
+        customer = sandbox.intacct.store.find(
+            "CUSTOMER", _intacct_scope(), "CUSTOMERID", "CUST-DE-001"
+        )
+        assert customer is not None
+        payload["billTo"] = {"addressId": customer["DISPLAYCONTACT.CONTACTNAME"]}
+    else:
+        payload["billTo"] = {"addressId": "AP"}
+    accepted = await client.post("/process/v1/orders", json=payload, headers=key())
+    assert accepted.status_code == 202, accepted.text
+
+    await worker_for(client).run_until_idle()
+
+    shown = (await client.get(accepted.headers["location"])).json()
+    assert shown["status"] == "booked", shown["timeline"]
+    number = shown["erpOrderNumber"]
+    if erp.name == "sage_intacct":
+        header = sandbox.intacct_order(number)
+        assert header["MESSAGE"] == f"Customer PO PO-4711\n{NOTES}"
+        assert (header["SHIPTO.MAILADDRESS.ADDRESS1"], header["SHIPTO.MAILADDRESS.CITY"]) == (
+            "Gate 3", "Hamburg",
+        )  # fmt: skip
+        assert header["BILLTO.CONTACTNAME"] == payload["billTo"]["addressId"]
+        assert [(s["DESCRIPTION"], s["TOTAL"]) for s in sandbox.subtotals_for(number)] == [
+            ("Tax", "0.57")
+        ]
+        assert [ln["TAXABLEAMOUNT"] != "" for ln in sandbox.lines_for(number)] == [True, True]
+    else:
+        held = sandbox.infor_order(number)
+        assert held.yref == "PO-4711"
+        assert (held.addresses["1"].name, held.addresses["1"].lines) == (
+            "Dock 7", ("Gate 3", "1200 Pier Road"),
+        )  # fmt: skip
+        assert (held.addresses["1"].town, held.addresses["1"].country) == ("Hamburg", "DE")
+        assert held.addresses["3"].adid == "AP"
+        assert " ".join(text for _, text in held.texts) == " ".join(NOTES.split())
+
+
+def _intacct_scope() -> object:
+    from datetime import date
+
+    from sandbox.intacct.functions import Scope
+
+    return Scope(company_id="", user_id="tests", entity=None, today=date.today())
 
 
 async def test_a_repeat_replays_another_body_is_refused_and_the_reference_is_unique(
@@ -180,26 +274,27 @@ async def test_an_erp_that_hangs_after_booking_gets_no_duplicate(
 
 
 async def test_an_erp_refusal_is_classified_and_captured_as_a_failure(
-    sandbox: OrderSandbox, store_url: str, erp: Erp
+    client: GatewayClient, sandbox: OrderSandbox, erp: Erp
 ) -> None:
-    # Accept with warnings (so the ERP itself refuses): Intacct's closed period, M3's stop.
-    env = {"orders__validation_default": "warn"}
-    async with gateway_client(sandbox, store_url, **env) as client:
-        ref = new_ref()
-        if erp.name == "sage_intacct":
-            payload = order(erp, ref, orderDate="2020-01-15")
-        else:
-            payload = order(erp, ref, account=erp.hold_account)
-        accepted = await client.post(
-            "/process/v1/orders", json=payload, headers={**key(), "X-Correlation-ID": "corr-42"}
-        )
-        assert accepted.status_code == 202, accepted.text
-        await worker_for(client).run_until_idle()
-        shown = (await client.get(accepted.headers["location"])).json()
-        async with services_of(client).store.transaction() as conn:  # type: ignore[union-attr]
-            from store.failures import failures_for
+    # Entities that accept with warnings (WARN_ENTITIES), so that the ERP itself refuses:
+    # Intacct's closed period (UK01), M3's customer stop (CA01, customer CA0005).
+    ref = new_ref()
+    if erp.name == "sage_intacct":
+        payload = order(erp, ref, orderDate="2020-01-15", entity="UK01", currency="GBP")
+        payload["lines"][0]["location"] = "UK01"
+    else:
+        payload = order(erp, ref, account=5, entity="CA01", currency="CAD")
+    accepted = await client.post(
+        "/process/v1/orders", json=payload, headers={**key(), "X-Correlation-ID": "corr-42"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["warnings"] or erp.name == "sage_intacct"
+    await worker_for(client).run_until_idle()
+    shown = (await client.get(accepted.headers["location"])).json()
+    async with services_of(client).store.transaction() as conn:  # type: ignore[union-attr]
+        from store.failures import failures_for
 
-            (failure,) = await failures_for(conn, "order", shown["id"])
+        (failure,) = await failures_for(conn, "order", shown["id"])
     assert shown["status"] == "rejected"
     assert sandbox.orders_for(erp.name, ref) == []
     expected = "closed_period" if erp.name == "sage_intacct" else "credit"
@@ -219,26 +314,65 @@ async def test_prefer_wait_answers_with_the_erp_number_in_the_same_call(
     worker = worker_for(client)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
+    body, headers = order(erp, new_ref()), {**key(), "Prefer": "wait=8"}
     try:
-        answer = await client.post(
-            "/process/v1/orders",
-            json=order(erp, new_ref()),
-            headers={**key(), "Prefer": "wait=8"},
-        )
+        answer = await client.post("/process/v1/orders", json=body, headers=headers)
     finally:
         stop.set()
         await running
+    again = await client.post("/process/v1/orders", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "booked"
     assert answer.json()["erpOrderNumber"]
     assert answer.headers["preference-applied"] == "wait"
+    # A repeat replays what the first call answered: the 200 with the ERP number.
+    assert (again.status_code, again.content) == (200, answer.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == answer.headers["location"]
 
 
-async def test_bad_input_is_answered_with_problem_json(
-    client: GatewayClient, store_url: str
+def readme_orders() -> list[dict[str, Any]]:
+    """The order bodies README.md's demo commands send (``$REF`` filled in)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    bodies = re.findall(r"^ORDER='(.*?)'$", readme, re.S | re.M)
+    return [json.loads(b.replace("\"'$REF'\"", f'"{new_ref()}"')) for b in bodies]
+
+
+async def test_the_readme_demo_orders_are_booked_and_replayed(
+    client: GatewayClient, sandbox: OrderSandbox
 ) -> None:
-    if "postgresql" in store_url:
-        pytest.skip("input checks do not depend on the store")
+    """What README.md tells a user to run against ``make demo`` works as it says."""
+    bodies = readme_orders()
+    assert [b["entity"] for b in bodies] == ["US01", "DE01"]
+    worker = worker_for(client)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        for body in bodies:
+            headers = {**key(), "Prefer": "wait=5"}
+            first = await client.post("/process/v1/orders", json=body, headers=headers)
+            again = await client.post("/process/v1/orders", json=body, headers=headers)
+            found = await client.get(
+                "/process/v1/orders", params={"externalRef": body["externalRef"]}
+            )
+            assert (first.status_code, first.json()["status"]) == (200, "booked"), first.text
+            assert first.json()["warnings"] == []
+            assert (again.content, again.headers["idempotent-replayed"]) == (
+                first.content, "true",
+            )  # fmt: skip
+            (shown,) = found.json()["orders"]
+            number = first.json()["erpOrderNumber"]
+            assert shown["erpOrderNumber"] == number
+            assert sandbox.orders_for(shown["erp"], body["externalRef"]) == [number]
+    finally:
+        stop.set()
+        await running
+
+
+async def test_bad_input_is_answered_with_problem_json(client: GatewayClient) -> None:
     erp = ERPS[0]
     good = order(erp, new_ref())
     cases: list[tuple[dict[str, Any], dict[str, str], int, str, str | None]] = [
@@ -262,6 +396,12 @@ async def test_bad_input_is_answered_with_problem_json(
          "validation_error", "/lines/0/taxAmount"),
         ({**good, "accountId": salesforce_account_id(erp.hold_account)}, key(), 422,
          "order_refused", None),
+        ({**good, "shipTo": {"address": {**DOCK, "region": "Hamburg"}}}, key(), 422,
+         "validation_error", "/shipTo/address/region"),
+        ({**good, "shipTo": {"addressId": "DOCK1", "address": DOCK}}, key(), 422,
+         "validation_error", "/shipTo/addressId"),
+        ({**good, "billTo": {}}, key(), 422, "validation_error", "/billTo/addressId"),
+        ({**good, "customerPo": "P" * 31}, key(), 422, "validation_error", "/customerPo"),
     ]  # fmt: skip
     for body, headers, status, code, pointer in cases:
         answer = await client.post("/process/v1/orders", json=body, headers=headers)
@@ -302,43 +442,28 @@ async def test_a_refusal_is_replayed_for_the_same_key_and_an_in_flight_key_is_a_
     assert busy.json()["code"] == "idempotency_key_reused"
 
 
-async def test_partners_order_for_their_own_accounts_only(
-    sandbox: OrderSandbox, store_url: str
-) -> None:
-    if "postgresql" in store_url:
-        pytest.skip("tenancy does not depend on the store")
+async def test_partners_order_for_their_own_accounts_only(client: GatewayClient) -> None:
     from tests.support.apps import TEST_PARTNER_KEYS
 
     erp = ERPS[0]
-    partners = {
-        "PARTNER-A": [salesforce_account_id(n) for n in range(1, 6)],
-        "PARTNER-B": [salesforce_account_id(n) for n in range(6, 11)],
-    }
-    async with gateway_client(
-        sandbox, store_url, security__partners=json.dumps(partners)
-    ) as client:
-        partner_a = {"X-API-Key": TEST_PARTNER_KEYS["PARTNER-A"]}
-        partner_b = {"X-API-Key": TEST_PARTNER_KEYS["PARTNER-B"]}
-        ref = new_ref()
-        own = await client.post(
-            "/portal/v1/orders", json=order(erp, ref, account=1), headers={**partner_a, **key()}
-        )
-        foreign = await client.post(
-            "/portal/v1/orders", json=order(erp, new_ref(), account=7),
-            headers={**partner_a, **key()},
-        )  # fmt: skip
-        assert own.status_code == 202, own.text
-        location = own.headers["location"]
-        assert location.startswith("/portal/v1/orders/")
-        mine = await client.get(location, headers=partner_a)
-        theirs = await client.get(location, headers=partner_b)
-        listed_b = await client.get(
-            "/portal/v1/orders", params={"externalRef": ref}, headers=partner_b
-        )
-        internal = await client.post("/portal/v1/orders", json=order(erp, ref), headers=key())
-        lightning = await client.post(
-            "/lightning/v1/orders", json=order(erp, new_ref()), headers=key()
-        )
+    partner_a = {"X-API-Key": TEST_PARTNER_KEYS["PARTNER-A"]}
+    partner_b = {"X-API-Key": TEST_PARTNER_KEYS["PARTNER-B"]}
+    ref = new_ref()
+    own = await client.post(
+        "/portal/v1/orders", json=order(erp, ref, account=1), headers={**partner_a, **key()}
+    )
+    foreign = await client.post(
+        "/portal/v1/orders", json=order(erp, new_ref(), account=7),
+        headers={**partner_a, **key()},
+    )  # fmt: skip
+    assert own.status_code == 202, own.text
+    location = own.headers["location"]
+    assert location.startswith("/portal/v1/orders/")
+    mine = await client.get(location, headers=partner_a)
+    theirs = await client.get(location, headers=partner_b)
+    listed_b = await client.get("/portal/v1/orders", params={"externalRef": ref}, headers=partner_b)
+    internal = await client.post("/portal/v1/orders", json=order(erp, ref), headers=key())
+    lightning = await client.post("/lightning/v1/orders", json=order(erp, new_ref()), headers=key())
     assert foreign.status_code == 404
     assert mine.status_code == 200
     assert theirs.status_code == 404

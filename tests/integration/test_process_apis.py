@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -206,20 +205,19 @@ def test_more_than_500_lines_is_refused(client: TestClient[Litestar]) -> None:
     assert response.status_code == 422
 
 
-def test_fan_out_is_concurrent(fake: FakeErp) -> None:
+def test_a_slow_erp_still_gives_a_whole_answer_within_the_budget(fake: FakeErp) -> None:
+    # That the reads run concurrently is shown with gates in tests/unit/process.
     fake.delay = {
-        "get_customer_credit": 0.3,
-        "get_item": 0.3,
-        "get_price": 0.3,
-        "get_availability": 0.3,
+        "get_customer_credit": 0.05,
+        "get_item": 0.05,
+        "get_price": 0.05,
+        "get_availability": 0.05,
     }
     with gateway_over({"infor_m3": fake}, _xref()) as c:
-        started = time.perf_counter()
-        response = c.post("/process/v1/validate-quote", json=_quote())
-        elapsed = time.perf_counter() - started
+        response = c.post(
+            "/process/v1/validate-quote", json=_quote(), headers={"X-Deadline-Ms": "8000"}
+        )
     assert response.json()["verdict"] == "ok"
-    # credit ∥ (item → price ∥ availability): two rounds of 300 ms, not five or more.
-    assert elapsed < 0.85
 
 
 def test_hanging_backend_answers_within_the_deadline_naming_the_missing_section(
@@ -227,14 +225,11 @@ def test_hanging_backend_answers_within_the_deadline_naming_the_missing_section(
 ) -> None:
     fake.delay = {"get_availability": float("inf")}
     with gateway_over({"infor_m3": fake}, _xref()) as c:
-        started = time.perf_counter()
         response = c.post(
             "/process/v1/validate-quote", json=_quote(), headers={"X-Deadline-Ms": "300"}
         )
-        elapsed = time.perf_counter() - started
     body = response.json()
-    assert response.status_code == 200
-    assert elapsed < 0.3 + 0.25
+    assert response.status_code == 200  # the ERP never answers: the deadline ended the wait
     assert body["availabilityProvenance"]["status"] == "unavailable"
     assert body["availabilityProvenance"]["reason"] == "DEADLINE_EXCEEDED"
     assert body["priceProvenance"]["status"] == "complete"

@@ -9,8 +9,8 @@ from redis.asyncio import Redis
 
 from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as cred
 from sandbox.intacct import Fault, IntacctEmulator
-from system_apis.concurrency import SharedSlots
 from system_apis.contract import CallContext
+from system_apis.resilience import SharedSlots
 from system_apis.sage_intacct import IntacctAdapter
 from tests.support.redis_server import RedisServer
 from tests.support.servers import free_port, serve

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ import pytest
 
 from sandbox.infor import Fault, InforEmulator
 from sandbox.infor.seed import BLOCKED_ITEMS, CUSTOMER_STOPS, WAREHOUSES, build_seed
+from tests.support.clock import ManualClock
 from tests.support.servers import free_port, serve
 
 BASE = "http://m3.test"
@@ -148,11 +148,13 @@ async def test_refresh_grant_rotates_the_refresh_token(
 
 
 async def test_expired_token_is_refused_401() -> None:
-    emulator = _emulator(token_lifetime=0.1)
+    clock = ManualClock()
+    emulator = _emulator(token_lifetime=60, clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app)) as http:
         token = (await _token(http, emulator))["access_token"]
+        clock.advance(59.9)
         assert (await _mi(http, emulator, "MNS150MI/GetUserData", token)).status_code == 200
-        await asyncio.sleep(0.15)
+        clock.advance(0.1)
         response = await _mi(http, emulator, "MNS150MI/GetUserData", token)
 
     assert response.status_code == 401

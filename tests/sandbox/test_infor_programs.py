@@ -86,9 +86,9 @@ SAMPLES: dict[str, Inputs] = {
         "CSCD": "US",
     },
     "CRS610MI/ChgAddress": _fixed(
-        CUNO="US0004", ADRT="1", ADID="DEL1", CUA1="4 Dock Road", CSCD="US"
+        CUNO="US0004", ADRT="1", ADID="DOCK1", CUA1="4 Dock Road", CSCD="US"
     ),
-    "CRS610MI/GetAddress": _fixed(CUNO="US0004", ADRT="3", ADID="INV1"),
+    "CRS610MI/GetAddress": _fixed(CUNO="US0004", ADRT="3", ADID="AP"),
     "CRS610MI/LstAddresses": _fixed(CUNO="US0004"),
     "CRS618MI/Add": lambda _em: {"CNPE": _unique("SMP-"), "STAT": "20", "TX50": "Sample Person"},
     "CRS618MI/Upd": lambda em: {"CNPE": _new_contact(em), "JTIT": "Buyer"},
@@ -117,6 +117,19 @@ SAMPLES: dict[str, Inputs] = {
         "ORNO": _batch(em, with_line=False),
         "ITNO": "A1002",
         "ORQT": "3",
+    },
+    "OIS100MI/AddBatchAddress": lambda em: {
+        "ORNO": _batch(em, with_line=False),
+        "ADRT": "1",
+        "CUNM": "Dock 7",
+        "CUA1": "7 Pier Road",
+        "TOWN": "Chicago",
+        "CSCD": "US",
+    },
+    "OIS100MI/AddBatchText": lambda em: {
+        "ORNO": _batch(em, with_line=False),
+        "TYTR": "1",
+        "TX60": "Deliver to the rear entrance",
     },
     "OIS100MI/Confirm": lambda em: {"ORNO": _batch(em, with_line=True)},
     "OIS100MI/GetHead": _fixed(ORNO="1000000001"),

@@ -14,6 +14,7 @@ import pytest
 
 from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as CRED
 from sandbox.intacct import Fault, IntacctEmulator
+from tests.support.clock import ManualClock
 
 URL = "/ia/xml/xmlgw.phtml"
 TODAY = date.today()
@@ -163,16 +164,17 @@ async def test_get_api_session_returns_a_session_and_an_endpoint_back_to_the_emu
 
 
 async def test_sessions_slide_forward_and_expire_when_idle() -> None:
-    emulator = IntacctEmulator(public_url="http://intacct.test", session_timeout_s=0.3)
+    clock = ManualClock()
+    emulator = IntacctEmulator(public_url="http://intacct.test", session_timeout_s=300, clock=clock)
     transport = httpx.ASGITransport(app=emulator.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intacct.test") as http:
         sid = await session_id(http)
         auth = f"<sessionid>{sid}</sessionid>"
-        for _ in range(4):  # 0.6 s in total, each use slides the timeout forward
-            await asyncio.sleep(0.15)
+        for _ in range(4):  # 600 s in total, each use slides the timeout forward
+            clock.advance(150)
             _, root = await post(http, request(rbq("LOCATION"), auth=auth))
             assert root.findtext("operation/authentication/status") == "success"
-        await asyncio.sleep(0.4)
+        clock.advance(300)
         _, root = await post(http, request(rbq("LOCATION"), auth=auth))
     assert root.findtext("operation/authentication/status") == "failure"
     assert errors_of(root.find("operation")) == ["XL03000006"]

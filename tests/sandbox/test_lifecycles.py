@@ -25,7 +25,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def intacct(clock: FakeClock) -> AsyncIterator[tuple[IntacctEmulator, httpx.AsyncClient]]:
-    emulator = IntacctEmulator(public_url=BASE, clock=clock.now)
+    emulator = IntacctEmulator(public_url=BASE, wall_clock=clock.now)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app),
                                  base_url=BASE) as http:  # fmt: skip
         yield emulator, http
@@ -33,7 +33,7 @@ async def intacct(clock: FakeClock) -> AsyncIterator[tuple[IntacctEmulator, http
 
 @pytest.fixture
 async def infor(clock: FakeClock) -> AsyncIterator[tuple[InforEmulator, httpx.AsyncClient]]:
-    emulator = InforEmulator(public_url=BASE, clock=clock.now)
+    emulator = InforEmulator(public_url=BASE, wall_clock=clock.now)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app),
                                  base_url=BASE) as http:  # fmt: skip
         yield emulator, http

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from app.settings import ApiKeySetting, Settings, load_settings
 from app.wiring import build_process_api
 from process_apis.xref import CrossReference
 from system_apis.contract import ErpBackend, Vendor
+from tests.support.stores import migrate
 
 # Test credentials. They are secrets as far as the gateway knows: no log line may show them.
 TEST_API_KEY = "isk_test_internal_7d1f0c9a2b5e"
@@ -66,15 +69,23 @@ def with_test_credentials(settings: Settings) -> Settings:
 
 
 _STORE_DIR: tempfile.TemporaryDirectory[str] | None = None
+_TEMPLATE = "template.db"
 
 
 def scratch_store_url() -> str:
-    """A SQLite file of its own, in a directory removed when the test run ends."""
+    """A SQLite file of its own, in a directory removed when the test run ends: a copy of one
+    migrated once per run (so an app's start finds its schema current instead of building it)."""
     global _STORE_DIR
     if _STORE_DIR is None:
         _STORE_DIR = tempfile.TemporaryDirectory(prefix="isthmus-stores-")
         atexit.register(_STORE_DIR.cleanup)
-    return f"sqlite+aiosqlite:///{Path(_STORE_DIR.name) / uuid.uuid4().hex}.db"
+        template = Path(_STORE_DIR.name) / _TEMPLATE
+        # In a thread of its own: the caller may be inside a running event loop.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(migrate, f"sqlite+aiosqlite:///{template}").result()
+    target = Path(_STORE_DIR.name) / f"{uuid.uuid4().hex}.db"
+    shutil.copyfile(Path(_STORE_DIR.name) / _TEMPLATE, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 def settings_for(**env: str) -> Settings:

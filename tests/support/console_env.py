@@ -4,6 +4,8 @@ plus the order worker run on demand in its own event loop."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import threading
 import time
 import uuid
@@ -26,7 +28,7 @@ from tests.support.orders_env import OrderSandbox
 from tests.support.servers import free_port
 from tests.support.stores import _migrate
 
-__all__ = ["ConsoleWorld", "console_world", "in_own_loop"]
+__all__ = ["ConsoleWorld", "console_world", "in_own_loop", "readme_rejected_order"]
 
 T = TypeVar("T")
 
@@ -44,11 +46,13 @@ class ConsoleWorld:
 
     def submit(self, ref: str, sku: str, *, account: int = 1) -> str:
         """POST an order for US01 (Infor M3); returns its id."""
-        body = {
+        return self.post_order({
             "externalRef": ref, "entity": "US01", "accountId": salesforce_account_id(account),
             "currency": "USD", "customerPo": "PO-CONSOLE",
             "lines": [{"sku": sku, "quantity": "2", "uom": "Each", "unitPrice": "1.00"}],
-        }  # fmt: skip
+        })  # fmt: skip
+
+    def post_order(self, body: dict[str, Any]) -> str:
         answer = httpx.post(
             f"{self.base_url}/process/v1/orders", json=body, timeout=30,
             headers={"X-API-Key": TEST_API_KEY, "Idempotency-Key": str(uuid.uuid4())},
@@ -102,6 +106,7 @@ def console_world(sandbox: OrderSandbox, tmp: Path) -> Iterator[ConsoleWorld]:
         **sandbox.env,
         store__url=url,
         orders__validation_default="warn",  # accepted with warnings: the ERP itself refuses
+        orders__validation='{"CA01": "warn"}',  # as in make demo
         worker__embedded="false",  # the test runs the worker when it wants to
         exceptions__sweep="false",
         console__session_secret="console-tests-session-secret",
@@ -122,3 +127,10 @@ def console_world(sandbox: OrderSandbox, tmp: Path) -> Iterator[ConsoleWorld]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def readme_rejected_order(ref: str) -> dict[str, Any]:
+    """The order README.md's console walkthrough sends (``$REF`` filled in)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (body,) = re.findall(r"^REJECTED='(.*?)'$", readme, re.S | re.M)
+    return dict(json.loads(body.replace("\"'$REF'\"", f'"{ref}"')))

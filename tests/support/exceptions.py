@@ -10,7 +10,7 @@ from process_apis.exceptions import capture
 from store import Database, NewFailure, NewOrder
 from store import orders as order_rows
 from system_apis.contract import OrderRequest
-from tests.support.clock import ManualClock
+from tests.support.datetime_clock import ManualClock
 
 __all__ = ["erp_request", "failed_order", "order_failure"]
 

@@ -10,17 +10,20 @@ import httpx
 import msgspec
 from litestar import Litestar
 from litestar.testing import TestClient
+from redis.asyncio import Redis
 
 from app.factory import create_app
+from app.security import Security
 from app.services import Services
 from app.settings import Settings
-from app.wiring import build_process_api, build_redis
+from app.wiring import build_process_api
 from process_apis.exceptions import ORDER_SUBMIT, ExceptionQueue, OrderSubmitFlow
 from process_apis.orders import OrderService
 from process_apis.xref import CrossReference
 from sandbox.xref import salesforce_account_id
 from store import Database
 from tests.support.apps import client_for, settings_for
+from tests.support.clock import ManualClock
 from tests.support.fake_erp import seeded_fake
 from tests.support.stores import migrate
 
@@ -54,15 +57,26 @@ def experience_settings(**env: str) -> Settings:
     return msgspec.structs.replace(settings, security=security)
 
 
+WINDOW_START = 1_800_000_000.0
+"""Where the tests' rate-limit clock stands: the start of a window, so no test's requests
+straddle two windows however slowly they run."""
+
+
 def experience_app(settings: Settings | None = None) -> tuple[Litestar, Services]:
     settings = settings or experience_settings()
     backends: Any = {"infor_m3": seeded_fake(), "sage_intacct": seeded_fake("sage_intacct")}
+    # A patient Redis client: a busy machine must not make Redis look down to these tests.
+    redis = (
+        Redis.from_url(settings.redis_url, socket_timeout=5.0, socket_connect_timeout=5.0)
+        if settings.redis_url is not None
+        else None
+    )
     services = Services(
         settings=settings,
         http=httpx.AsyncClient(),
         process=build_process_api(settings, backends),
         backends=backends,
-        redis=build_redis(settings),
+        redis=redis,
     )
     services.process.xref = experience_xref()
     # Orders over a scratch SQLite store; a connection per use, as the app's loop may change.
@@ -70,7 +84,10 @@ def experience_app(settings: Settings | None = None) -> tuple[Litestar, Services
     services.store = Database(settings.store.url, null_pool=True)
     services.orders = OrderService(services.store, services.process)
     services.exceptions = ExceptionQueue(services.store, {ORDER_SUBMIT: OrderSubmitFlow()})
-    return create_app(settings, services=services), services
+    security = Security.from_settings(
+        settings, wall_clock=ManualClock(WINDOW_START), redis_timeout_s=5.0
+    )
+    return create_app(settings, services=services, security=security), services
 
 
 @contextmanager

@@ -31,11 +31,25 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @dataclass
+class Gate:
+    """Holds every call of one method until the test opens it: ordering without sleeps."""
+
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the first call arrives at the gate."""
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+@dataclass
 class FakeErp:
     vendor_name: Vendor = "infor_m3"
     delay: dict[str, float] = field(default_factory=dict)
     """Seconds to sleep per method name (``float('inf')`` hangs)."""
     fail: dict[str, BackendError] = field(default_factory=dict)
+    gates: dict[str, Gate] = field(default_factory=dict)
+    """Calls of a method named here wait at its gate (after being recorded in ``calls``)."""
     calls: list[tuple[str, str]] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     customers: dict[str, CustomerCredit] = field(default_factory=dict)
@@ -51,10 +65,19 @@ class FakeErp:
     def _source(self) -> Source:
         return Source(vendor=self.vendor_name, system="fake")
 
+    def gate(self, method: str) -> Gate:
+        """From now on, calls of ``method`` wait until the returned gate is opened."""
+        gate = self.gates[method] = Gate()
+        return gate
+
     async def _enter(self, method: str, key: str) -> None:
         self.calls.append((method, key))
         delay = self.delay.get(method, 0.0)
+        gate = self.gates.get(method)
         try:
+            if gate is not None:
+                gate.reached.set()
+                await gate.opened.wait()
             if delay == float("inf"):
                 await asyncio.Event().wait()
             elif delay:
@@ -79,6 +102,8 @@ class FakeErp:
 
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
         await self._enter("get_price", query.item_id)
+        if query.item_id not in self.prices:
+            raise NotFoundError(f"No price for item {query.item_id}", vendor=self.vendor_name)
         net = self.prices[query.item_id]
         if query.quantity >= 100:
             net = net * Decimal("0.9")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -35,12 +36,18 @@ async def infor_emulator_served(
 
 @asynccontextmanager
 async def infor_contract_env(
-    *, request_timeout: float = 5.0, **emulator_options: Any
+    *,
+    request_timeout: float = 5.0,
+    token_clock: Callable[[], float] = time.monotonic,
+    **emulator_options: Any,
 ) -> AsyncIterator[ContractEnv]:
+    """``token_clock``: what the adapter measures token lifetimes with."""
     async with infor_emulator_served(**emulator_options) as (emulator, ionapi_path):
         credentials = IonApiCredentials.from_file(ionapi_path)
         async with httpx.AsyncClient() as client:
-            adapter = M3Adapter(client, ionapi=credentials, request_timeout=request_timeout)
+            adapter = M3Adapter(
+                client, ionapi=credentials, request_timeout=request_timeout, clock=token_clock
+            )
             yield ContractEnv(
                 backend=adapter,
                 ctx=CallContext(company="100", division="US1"),

@@ -20,6 +20,7 @@ from app.factory import create_app
 from app.services import Services
 from process_apis.orders import OrderWorker, WorkerPolicy
 from sandbox.infor import InforEmulator
+from sandbox.infor.seed import Order as M3Order
 from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS, IntacctEmulator
 from sandbox.intacct.seed import ENTITY_DEFAULT_PRICE_LIST
 from sandbox.xref import XREF_PATH
@@ -121,11 +122,29 @@ class OrderSandbox:
             if r["PONUMBER"] == external_ref
         )
 
-    def lines_for(self, docno: str) -> list[dict[str, str]]:
-        docid = f"Sales Order-{docno}"
-        return [
-            r for r in list(self.intacct.store.tables["SODOCUMENTENTRY"]) if r["DOCHDRID"] == docid
+    def intacct_order(self, docno: str) -> dict[str, str]:
+        """The Intacct sales order header (SODOCUMENT) with this document number."""
+        (header,) = [
+            r for r in list(self.intacct.store.tables["SODOCUMENT"]) if r["DOCNO"] == docno
         ]
+        return header
+
+    def lines_for(self, docno: str) -> list[dict[str, str]]:
+        key = self.intacct_order(docno)["RECORDNO"]
+        return [
+            r for r in list(self.intacct.store.tables["SODOCUMENTENTRY"]) if r["DOCHDRNO"] == key
+        ]
+
+    def subtotals_for(self, docno: str) -> list[dict[str, str]]:
+        key = self.intacct_order(docno)["RECORDNO"]
+        return [
+            r
+            for r in list(self.intacct.store.tables["SODOCUMENTSUBTOTALS"])
+            if r["DOCHDRNO"] == key
+        ]
+
+    def infor_order(self, orno: str) -> M3Order:
+        return self.infor.state.data.orders[orno]
 
 
 @contextmanager

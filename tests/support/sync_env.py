@@ -83,9 +83,9 @@ def sync_world() -> Iterator[SyncWorld]:
         clock = FakeClock(at=datetime.now(UTC).replace(microsecond=0))
         ports = {name: free_port() for name in ("intacct", "infor", "salesforce")}
         intacct = IntacctEmulator(
-            public_url=f"http://127.0.0.1:{ports['intacct']}", clock=clock.now
+            public_url=f"http://127.0.0.1:{ports['intacct']}", wall_clock=clock.now
         )
-        infor = InforEmulator(public_url=f"http://127.0.0.1:{ports['infor']}", clock=clock.now)
+        infor = InforEmulator(public_url=f"http://127.0.0.1:{ports['infor']}", wall_clock=clock.now)
         infor.write_ionapi(tmp / "sandbox.ionapi")
         tls = SandboxTls.create(tmp)
         org = SalesforceEmulator(public_url=f"https://127.0.0.1:{ports['salesforce']}",

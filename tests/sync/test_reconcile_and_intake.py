@@ -3,10 +3,12 @@ that reach the configured status enter the orders path exactly once."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,3 +183,26 @@ async def test_an_order_that_came_through_a_callout_is_not_taken_again(
     assert run["read"] >= 1
     found = (await client.get("/process/v1/orders", params={"externalRef": order_id})).json()
     assert len(found["orders"]) == 1
+
+
+def test_isthmus_reconcile_writes_the_drift_report(
+    world: SyncWorld,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import main
+
+    for key, value in world.env.items():
+        monkeypatch.setenv(f"ISTHMUS_{key.upper()}", value)
+    monkeypatch.setenv("ISTHMUS_STORE__URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("ISTHMUS_LOG_JSON", "false")
+    today = world.clock.now().date().isoformat()
+    out = tmp_path / "drift.json"
+    assert main(["reconcile", "--entity", "DE01", "--from", today, "--report-only",
+                 "-o", str(out)]) == 0  # fmt: skip
+    report = json.loads(out.read_text())
+    assert (report["entity"], report["erp"], report["date_from"]) == ("DE01", "sage_intacct", today)
+    assert all(not d["repaired"] for d in report["drift"])
+    assert main(["sync", "list"]) == 0
+    assert "sage_intacct.invoices.DE01" in capsys.readouterr().out

@@ -1,4 +1,9 @@
-"""CachedBackend over the in-memory ERP, L1 only (no Redis): what a caller sees, and when."""
+"""CachedBackend over the in-memory ERP, L1 only (no Redis): what a caller sees, and when.
+
+Ages are read from a clock the tests move by hand; a slow or hanging ERP is a gate the test
+holds shut. Only the request's own deadline and the fill's bound are real time, and no test
+asserts how long anything took.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,24 @@ from decimal import Decimal
 
 import pytest
 
-from system_apis.caching import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
 from system_apis.contract import CallContext, ErpBackend, Freshness, PriceQuery
 from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
 from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
+from tests.support.clock import ManualClock
 from tests.support.fake_erp import FakeErp, seeded_fake
+from tests.support.waiting import eventually
 
 CTX = CallContext(company="100", division="US1")
-SHORT = KindPolicy(fresh_seconds=0.05, stale_seconds=0.05, error_seconds=60)
-"""Fresh for 50 ms, then served stale while refreshing for 50 ms, then live-or-degraded."""
+SHORT = KindPolicy(fresh_seconds=5, stale_seconds=5, error_seconds=60)
+"""Fresh for 5 s, then served stale while refreshing for 5 s, then live-or-degraded."""
+PAST_FRESH = 6
+PAST_STALE = 11
 
 
 def _policy(**overrides: object) -> CachePolicy:
-    kinds = {"credit": SHORT, "item": SHORT, "price": SHORT, "stock": SHORT}
-    return CachePolicy(**{**kinds, "refresh_timeout": 0.5, **overrides})  # type: ignore[arg-type]
+    kinds = {"credit": SHORT, "item": SHORT, "price": SHORT, "availability": SHORT}
+    return CachePolicy(**{**kinds, "refresh_timeout": 30, **overrides})  # type: ignore[arg-type]
 
 
 def _within(seconds: float, company: str = "100") -> CallContext:
@@ -48,8 +57,19 @@ def fake() -> FakeErp:
 
 
 @pytest.fixture
-async def cached(fake: FakeErp) -> AsyncIterator[CachedBackend]:
-    backend = CachedBackend(fake, cache=TwoLevelCache(None), policy=_policy())
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+def _cached(inner: ErpBackend, clock: ManualClock, **policy: object) -> CachedBackend:
+    return CachedBackend(
+        inner, cache=TwoLevelCache(None, clock=clock), policy=_policy(**policy), clock=clock
+    )
+
+
+@pytest.fixture
+async def cached(fake: FakeErp, clock: ManualClock) -> AsyncIterator[CachedBackend]:
+    backend = _cached(fake, clock)
     yield backend
     await backend.aclose()
 
@@ -63,85 +83,83 @@ def test_cached_backend_implements_the_contract(cached: CachedBackend) -> None:
 
 
 async def test_first_read_is_live_and_the_next_comes_from_cache(
-    cached: CachedBackend, fake: FakeErp
+    cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
     first = await cached.get_customer_credit(CTX, "C1")
+    clock.advance(2)
     second = await cached.get_customer_credit(CTX, "C1")
 
     assert first.freshness == Freshness()
     assert second.freshness.cached
     assert not second.freshness.stale
-    assert second.freshness.age_seconds < 0.05
+    assert second.freshness.age_seconds == 2
     assert second.credit_limit == first.credit_limit
     assert _calls(fake, "get_customer_credit") == 1
 
 
 async def test_stale_value_is_answered_at_once_and_refreshed_in_the_background(
-    fake: FakeErp,
+    cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
-    policy = _policy(item=KindPolicy(fresh_seconds=0.1, stale_seconds=10, error_seconds=60))
-    cached = CachedBackend(fake, cache=TwoLevelCache(None), policy=policy)
     await cached.get_item(CTX, "I1")
-    await asyncio.sleep(0.11)
-    fake.delay["get_item"] = 0.1
+    clock.advance(PAST_FRESH)
+    erp = fake.gate("get_item")
 
-    started = time.monotonic()
-    stale = await cached.get_item(CTX, "I1")
-    answered_in = time.monotonic() - started
-    await asyncio.sleep(0.13)
+    stale = await cached.get_item(CTX, "I1")  # answered while the refresh waits at the gate
+    assert cached.snapshot().fills_in_flight == 1
+    erp.open()
+    assert await eventually(lambda: cached.snapshot().fills_in_flight == 0)
     refreshed = await cached.get_item(CTX, "I1")
 
-    assert answered_in < 0.02
     assert stale.freshness.stale
     assert not stale.freshness.degraded
     assert _calls(fake, "get_item") == 2
     assert refreshed.freshness.cached
     assert not refreshed.freshness.stale
+    assert refreshed.freshness.age_seconds == 0
 
 
 async def test_failing_backend_gets_the_old_value_flagged_degraded_with_its_age(
-    cached: CachedBackend, fake: FakeErp
+    cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
     await cached.get_price(CTX, _query())
-    await asyncio.sleep(0.12)  # past fresh + stale
+    clock.advance(PAST_STALE)
     fake.fail["get_price"] = BackendUnavailableError("503", vendor="infor_m3", status_code=503)
 
-    price = await cached.get_price(_within(0.5), _query())
+    price = await cached.get_price(CTX, _query())
 
     assert price.net_price == Decimal("10.00")
     assert price.freshness.degraded
     assert price.freshness.stale
-    assert price.freshness.age_seconds >= 0.12
+    assert price.freshness.age_seconds == PAST_STALE
 
 
-async def test_hanging_backend_gets_the_old_value_before_the_deadline(
-    cached: CachedBackend, fake: FakeErp
+async def test_hanging_backend_gets_the_old_value_when_the_deadline_comes(
+    cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
     await cached.get_availability(CTX, "I1", ("W1",))
-    await asyncio.sleep(0.12)
+    clock.advance(PAST_STALE)
     fake.delay["get_availability"] = float("inf")
 
-    started = time.monotonic()
-    rows = await cached.get_availability(_within(0.2), "I1", ("W1",))
+    rows = await cached.get_availability(_within(0.05), "I1", ("W1",))
 
-    assert time.monotonic() - started < 0.2
+    assert cached.snapshot().fills_in_flight == 1  # the deadline, not the ERP, ended the wait
     assert [(r.warehouse_id, r.available_now) for r in rows] == [("W1", Decimal(50))]
     assert all(r.freshness.degraded for r in rows)
 
 
-async def test_the_abandoned_call_is_cancelled_at_the_refresh_timeout(fake: FakeErp) -> None:
-    cached = CachedBackend(fake, cache=TwoLevelCache(None), policy=_policy(refresh_timeout=0.15))
+async def test_the_abandoned_call_is_cancelled_at_the_refresh_timeout(
+    fake: FakeErp, clock: ManualClock
+) -> None:
+    cached = _cached(fake, clock, refresh_timeout=0.05)
     await cached.get_item(CTX, "I1")
-    await asyncio.sleep(0.12)
+    clock.advance(PAST_STALE)
     fake.delay["get_item"] = float("inf")
 
-    degraded = await cached.get_item(_within(0.05), "I1")
-    assert cached.snapshot().fills_in_flight == 1
-    await asyncio.sleep(0.2)
+    degraded = await cached.get_item(_within(0.01), "I1")
+    assert await eventually(lambda: cached.snapshot().fills_in_flight == 0)
 
     assert degraded.freshness.degraded
     assert fake.cancelled == ["get_item"]
-    assert cached.snapshot().fills_in_flight == 0
     assert cached.snapshot().kinds["item"].backend_failures == 1
 
 
@@ -151,54 +169,58 @@ async def test_nothing_cached_and_backend_failing_raises_the_backend_error(
     fake.fail["get_item"] = BackendUnavailableError("down", vendor="infor_m3")
 
     with pytest.raises(BackendUnavailableError):
-        await cached.get_item(_within(0.5), "I1")
+        await cached.get_item(CTX, "I1")
 
 
 async def test_nothing_cached_and_backend_hanging_times_out_at_the_deadline(
     cached: CachedBackend, fake: FakeErp
 ) -> None:
     fake.delay["get_item"] = float("inf")
-    started = time.monotonic()
 
     with pytest.raises(BackendTimeoutError):
-        await cached.get_item(_within(0.1), "I1")
+        await cached.get_item(_within(0.05), "I1")
 
-    assert time.monotonic() - started < 0.1
+    assert cached.snapshot().fills_in_flight == 1  # the call goes on, bounded by its own limit
 
 
 async def test_not_found_is_an_answer_never_hidden_behind_a_cached_value(
-    cached: CachedBackend, fake: FakeErp
+    cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
     await cached.get_item(CTX, "I1")
-    await asyncio.sleep(0.12)
+    clock.advance(PAST_STALE)
     del fake.items["I1"]
 
     with pytest.raises(NotFoundError):
-        await cached.get_item(_within(0.5), "I1")
+        await cached.get_item(CTX, "I1")
     with pytest.raises(NotFoundError):
-        await cached.get_item(_within(0.5), "I1")
+        await cached.get_item(CTX, "I1")
 
     assert cached.cache.peek(cached._item(CTX, "I1").key) is None
 
 
-async def test_too_old_values_are_not_served_even_when_the_backend_fails(fake: FakeErp) -> None:
-    short = KindPolicy(fresh_seconds=0.02, stale_seconds=0.02, error_seconds=0.06)
-    cached = CachedBackend(fake, cache=TwoLevelCache(None), policy=_policy(item=short))
+async def test_too_old_values_are_not_served_even_when_the_backend_fails(
+    fake: FakeErp, clock: ManualClock
+) -> None:
+    short = KindPolicy(fresh_seconds=2, stale_seconds=2, error_seconds=6)
+    cached = _cached(fake, clock, item=short)
     await cached.get_item(CTX, "I1")
-    await asyncio.sleep(0.07)
+    clock.advance(7)
     fake.fail["get_item"] = BackendUnavailableError("down", vendor="infor_m3")
 
     with pytest.raises(BackendUnavailableError):
-        await cached.get_item(_within(0.5), "I1")
+        await cached.get_item(CTX, "I1")
     await cached.aclose()
 
 
 async def test_200_concurrent_cold_requests_make_one_backend_call(
     cached: CachedBackend, fake: FakeErp
 ) -> None:
-    fake.delay["get_price"] = 0.05
+    erp = fake.gate("get_price")
 
-    prices = await asyncio.gather(*(cached.get_price(_within(1.0), _query()) for _ in range(200)))
+    requests = asyncio.gather(*(cached.get_price(CTX, _query()) for _ in range(200)))
+    await erp.reached.wait()
+    erp.open()
+    prices = await requests
 
     assert _calls(fake, "get_price") == 1
     assert {p.net_price for p in prices} == {Decimal("10.00")}
@@ -222,26 +244,28 @@ async def test_keys_tell_apart_every_query_field(cached: CachedBackend, fake: Fa
     assert _calls(fake, "get_price") == len(variants) + 2
 
 
-async def test_open_breaker_answers_from_cache_in_milliseconds(fake: FakeErp) -> None:
-
+async def test_open_breaker_answers_from_cache_without_calling_the_erp(
+    fake: FakeErp, clock: ManualClock
+) -> None:
     resilient = ResilientBackend(
         fake,
         policy=ResiliencePolicy(
             retry=RetryPolicy.without_backoff(), breaker=BreakerPolicy(consecutive_failures=2)
         ),
+        clock=clock,
     )
-    cached = CachedBackend(resilient, cache=TwoLevelCache(None), policy=_policy())
+    cached = _cached(resilient, clock)
     await cached.get_customer_credit(CTX, "C1")
-    await asyncio.sleep(0.12)
+    clock.advance(PAST_STALE)
     fake.fail["get_customer_credit"] = BackendUnavailableError("down", vendor="infor_m3")
     for _ in range(2):
-        await cached.get_customer_credit(_within(0.5), "C1")
+        await cached.get_customer_credit(CTX, "C1")
     assert resilient.breaker_state("100") == "open"
+    calls = len(fake.calls)
 
-    started = time.monotonic()
-    credit = await cached.get_customer_credit(_within(0.5), "C1")
+    credit = await cached.get_customer_credit(CTX, "C1")
 
-    assert time.monotonic() - started < 0.01
+    assert len(fake.calls) == calls  # refused by the breaker, answered from cache
     assert credit.freshness.degraded
     await cached.aclose()
 
@@ -268,7 +292,7 @@ async def test_invalidating_a_customer_drops_its_credit_and_prices_only(
     assert [name for name, _ in fake.calls[5:]] == ["get_customer_credit", "get_price"]
 
 
-async def test_invalidating_an_item_drops_item_stock_and_its_prices(
+async def test_invalidating_an_item_drops_item_availability_and_its_prices(
     cached: CachedBackend,
 ) -> None:
     await cached.get_item(CTX, "I1")
@@ -313,10 +337,10 @@ async def test_warm_loads_a_customers_data_ahead_of_time(
     assert [r.warehouse_id for r in rows] == ["W1", "W2"]
 
 
-async def test_l1_is_bounded_by_entries(fake: FakeErp) -> None:
+async def test_l1_is_bounded_by_entries(fake: FakeErp, clock: ManualClock) -> None:
     fake.prices.update({f"X{i}": Decimal(i) for i in range(50)})
-    cache = TwoLevelCache(None, l1_max_entries=10)
-    cached = CachedBackend(fake, cache=cache, policy=_policy())
+    cache = TwoLevelCache(None, l1_max_entries=10, clock=clock)
+    cached = CachedBackend(fake, cache=cache, policy=_policy(), clock=clock)
 
     for i in range(50):
         await cached.get_price(CTX, _query(item_id=f"X{i}"))
@@ -325,15 +349,16 @@ async def test_l1_is_bounded_by_entries(fake: FakeErp) -> None:
 
 
 async def test_snapshot_counts_hits_stale_misses_and_degraded(
-    cached: CachedBackend, fake: FakeErp
+    cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
     await cached.get_item(CTX, "I1")  # miss, live
     await cached.get_item(CTX, "I1")  # hit
-    await asyncio.sleep(0.06)
+    clock.advance(PAST_FRESH)
     await cached.get_item(CTX, "I1")  # stale (+ background refresh)
-    await asyncio.sleep(0.12)
+    assert await eventually(lambda: cached.snapshot().fills_in_flight == 0)
+    clock.advance(PAST_STALE)
     fake.fail["get_item"] = BackendUnavailableError("down", vendor="infor_m3")
-    await cached.get_item(_within(0.5), "I1")  # miss, degraded
+    await cached.get_item(CTX, "I1")  # miss, degraded
 
     stats = cached.snapshot().kinds["item"]
 
@@ -380,6 +405,6 @@ async def test_fills_that_hang_past_their_bound_open_the_breaker_and_stop_callin
     assert resilient.snapshot().in_flight == 0
     for _ in range(20):  # hung calls do not pile up: the open breaker makes none
         with pytest.raises(BackendUnavailableError):
-            await cached.get_customer_credit(_within(0.4), "C4")
+            await cached.get_customer_credit(CTX, "C4")
     assert len(fake.calls) == 3
     await cached.aclose()

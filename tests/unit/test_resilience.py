@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 
-from system_apis._resilience_breaker import BreakerPolicy, CircuitBreaker
 from system_apis.contract import CallContext, ErpBackend, OrderRequest, Price, PriceQuery
 from system_apis.errors import (
     BackendError,
@@ -22,13 +21,16 @@ from system_apis.errors import (
     NotFoundError,
 )
 from system_apis.resilience import (
+    BreakerPolicy,
     BulkheadFullError,
+    CircuitBreaker,
     CircuitOpenError,
     ResiliencePolicy,
     ResilientBackend,
     RetryPolicy,
 )
 from tests.support.fake_erp import FakeErp, seeded_fake
+from tests.support.waiting import eventually
 
 CTX = CallContext(company="100", division="US1")
 
@@ -166,13 +168,12 @@ async def test_no_retry_when_the_wait_would_pass_the_deadline() -> None:
         "throttled", vendor="infor_m3", status_code=429, retry_after=1.0
     )
     backend = _backend(fake, retry=RetryPolicy())
-    started = time.monotonic()
 
     with pytest.raises(BackendRateLimitedError):
         await backend.get_item(_within(0.2), "I1")
 
-    assert time.monotonic() - started < 0.1
-    assert len(fake.calls) == 1
+    assert len(fake.calls) == 1  # a second attempt would have waited past the deadline
+    assert backend.snapshot().retries == 0
 
 
 async def test_retry_budget_holds_a_failing_backend_to_about_1_2x_the_calls(
@@ -202,13 +203,12 @@ async def test_a_hung_backend_is_cut_off_at_the_deadline() -> None:
     fake = seeded_fake()
     fake.delay["get_item"] = float("inf")
     backend = _backend(fake)
-    started = time.monotonic()
 
     with pytest.raises(BackendTimeoutError):
         await backend.get_item(_within(0.1), "I1")
 
-    assert time.monotonic() - started < 0.15
-    assert fake.cancelled == ["get_item"]
+    assert fake.cancelled == ["get_item"]  # our timer, at the deadline, ended the hang
+    assert backend.snapshot().timeouts == 1
 
 
 async def test_a_call_past_its_deadline_is_not_made() -> None:
@@ -234,12 +234,10 @@ async def test_breaker_opens_after_consecutive_failures_and_then_answers_at_once
         with pytest.raises(BackendUnavailableError):
             await backend.get_item(CTX, "I1")
 
-    started = time.monotonic()
     with pytest.raises(CircuitOpenError) as raised:
         await backend.get_item(CTX, "I1")
 
-    assert time.monotonic() - started < 0.01
-    assert len(fake.calls) == 3
+    assert len(fake.calls) == 3  # refused without a call
     assert raised.value.retry_after is not None
     assert backend.snapshot().breakers["100"].state == "open"
 
@@ -334,41 +332,38 @@ async def test_breaker_is_kept_per_company(no_backoff: RetryPolicy) -> None:
 
 async def test_bulkhead_caps_calls_in_flight_and_refuses_the_rest_quickly() -> None:
     fake = seeded_fake()
-    fake.delay["get_item"] = float("inf")
+    erp = fake.gate("get_item")
     backend = _backend(fake, max_in_flight=2, queue_wait=0.02)
-    hung = [asyncio.create_task(backend.get_item(_within(1.0), "I1")) for _ in range(2)]
-    await asyncio.sleep(0.01)
-    started = time.monotonic()
+    hung = [asyncio.create_task(backend.get_item(CTX, "I1")) for _ in range(2)]
+    assert await eventually(lambda: len(fake.calls) == 2)
 
     with pytest.raises(BulkheadFullError):
-        await backend.get_item(_within(1.0), "I1")
+        await backend.get_item(CTX, "I1")
 
-    assert time.monotonic() - started < 0.1
     assert backend.snapshot().in_flight == 2
     assert len(fake.calls) == 2
-    for task in hung:
-        task.cancel()
-    await asyncio.gather(*hung, return_exceptions=True)
+    erp.open()
+    await asyncio.gather(*hung)
     assert backend.snapshot().in_flight == 0
     assert backend.breaker_state("100") == "closed"  # a full bulkhead says nothing of the ERP
 
 
 async def test_a_hung_backend_does_not_starve_another() -> None:
     infor, intacct = seeded_fake("infor_m3"), seeded_fake("sage_intacct")
-    infor.delay["get_item"] = float("inf")
+    erp = infor.gate("get_item")
     hung_backend = _backend(infor, max_in_flight=2, queue_wait=0.01)
     other = _backend(intacct, max_in_flight=2)
-    hung = [asyncio.create_task(hung_backend.get_item(_within(0.5), "I1")) for _ in range(5)]
-    await asyncio.sleep(0.02)
+    hung = [asyncio.create_task(hung_backend.get_item(CTX, "I1")) for _ in range(5)]
+    assert await eventually(lambda: sum(t.done() for t in hung) == 3)  # refused by the bulkhead
 
-    started = time.monotonic()
-    items = await asyncio.gather(*(other.get_item(_within(0.5), "I1") for _ in range(10)))
+    items = await asyncio.gather(*(other.get_item(CTX, "I1") for _ in range(10)))
 
-    assert time.monotonic() - started < 0.1
     assert {i.item_id for i in items} == {"I1"}
+    assert hung_backend.snapshot().in_flight == 2  # answered while Infor still hangs
+    erp.open()
     results = await asyncio.gather(*hung, return_exceptions=True)
     assert sum(isinstance(r, BulkheadFullError) for r in results) == 3
-    assert sum(isinstance(r, BackendTimeoutError) for r in results) == 2
+    assert sum(not isinstance(r, BaseException) for r in results) == 2
 
 
 # ---------------------------------------------------------------------------- hangs

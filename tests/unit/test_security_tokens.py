@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from app.security.jwks import UNAVAILABLE_RETRY_S
 from app.security.tokens import JwtVerifier, TokenRefused
 from app.settings import IssuerSetting
 from sandbox.issuer import Fault, TokenIssuer
+from tests.support.clock import ManualClock
 
 ISSUER_URL = "http://issuer.test"
 SCOPES = ("quotes:validate", "credit:read")
@@ -33,11 +33,19 @@ async def http(issuer: TokenIssuer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _verifier(cooldown_s: float = 30.0, ttl_s: float = 600.0) -> JwtVerifier:
+def _verifier(
+    cooldown_s: float = 30.0, ttl_s: float = 600.0, clock: ManualClock | None = None
+) -> JwtVerifier:
     setting = IssuerSetting(
         issuer=ISSUER_URL, jwks_url=f"{ISSUER_URL}/jwks.json", audience="isthmus"
     )
-    return JwtVerifier([setting], skew_s=60, jwks_cooldown_s=cooldown_s, jwks_ttl_s=ttl_s)
+    return JwtVerifier(
+        [setting],
+        skew_s=60,
+        jwks_cooldown_s=cooldown_s,
+        jwks_ttl_s=ttl_s,
+        clock=clock or ManualClock(),
+    )
 
 
 def _token(issuer: TokenIssuer, **claims: Any) -> str:
@@ -151,7 +159,8 @@ async def test_clock_skew_is_tolerated_up_to_60_seconds(
 async def test_unknown_kid_flood_refetches_the_jwks_at_most_once_per_cooldown(
     issuer: TokenIssuer, http: httpx.AsyncClient
 ) -> None:
-    verifier = _verifier(cooldown_s=0.2)
+    clock = ManualClock()
+    verifier = _verifier(cooldown_s=30, clock=clock)
     await verifier.verify(_token(issuer), http)  # first fetch
     claims = jwt.decode(_token(issuer), options={"verify_signature": False})
 
@@ -164,7 +173,10 @@ async def test_unknown_kid_flood_refetches_the_jwks_at_most_once_per_cooldown(
 
     await flood()
     assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 1  # within the cooldown
-    await asyncio.sleep(0.25)
+    clock.advance(29.9)
+    await flood()
+    assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 1  # still within it
+    clock.advance(0.1)
     await flood()
     assert sum(1 for r in issuer.received if r.endpoint == "jwks") == 2  # one refetch for 50
 
@@ -181,10 +193,11 @@ async def test_rotated_key_is_picked_up_by_a_refetch(
 async def test_issuer_down_keeps_the_last_good_keys(
     issuer: TokenIssuer, http: httpx.AsyncClient
 ) -> None:
-    verifier = _verifier(cooldown_s=0, ttl_s=0.001)  # every call wants a refresh
+    clock = ManualClock()
+    verifier = _verifier(cooldown_s=0, ttl_s=600, clock=clock)
     await verifier.verify(_token(issuer), http)
     issuer.set_fault("jwks", Fault(kind="status", status=503))
-    await asyncio.sleep(0.01)
+    clock.advance(600)  # the keys are due for a refresh
     caller = await verifier.verify(_token(issuer), http)
     assert caller.client == "sf-org"
     assert verifier.caches[ISSUER_URL].fetches == 2  # it tried, failed, and kept the keys
@@ -205,14 +218,6 @@ async def test_unknown_issuer_causes_no_fetch(issuer: TokenIssuer, http: httpx.A
     assert verifier.caches[ISSUER_URL].fetches == 0
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _clocked_verifier(clock: ManualClock) -> JwtVerifier:
     setting = IssuerSetting(
         issuer=ISSUER_URL, jwks_url=f"{ISSUER_URL}/jwks.json", audience="isthmus"
@@ -231,7 +236,7 @@ async def test_a_cold_start_with_the_issuer_down_refetches_within_the_advertised
     assert refused.value.unavailable
 
     issuer.clear_faults()  # the issuer is back ...
-    clock.now += UNAVAILABLE_RETRY_S  # ... and the caller retries when told to
+    clock.advance(UNAVAILABLE_RETRY_S)  # ... and the caller retries when told to
 
     assert (await verifier.verify(_token(issuer), http)).client == "sf-org"
 
@@ -244,14 +249,14 @@ async def test_a_key_rotated_in_while_the_issuer_is_down_is_unavailable_not_refu
     await verifier.verify(_token(issuer), http)  # keys known
     issuer.set_fault("jwks", Fault(kind="status", status=503))
     issuer.rotate()
-    clock.now += 30
+    clock.advance(30)
 
     with pytest.raises(TokenRefused) as refused:
         await verifier.verify(_token(issuer), http)
     assert refused.value.unavailable  # 503 + Retry-After: the key may well be genuine
 
     issuer.clear_faults()
-    clock.now += UNAVAILABLE_RETRY_S
+    clock.advance(UNAVAILABLE_RETRY_S)
     assert (await verifier.verify(_token(issuer), http)).client == "sf-org"
 
 

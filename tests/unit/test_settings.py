@@ -72,3 +72,13 @@ def test_intacct_settings_repr_hides_passwords() -> None:
     )
     assert "s3nder-pw" not in repr(settings)
     assert "us3r-pw" not in repr(settings)
+
+
+@pytest.mark.parametrize("name", ["AVAILABILITY", "STOCK"], ids=["availability", "old-name-stock"])
+def test_availability_cache_ages_are_read_under_their_name_and_the_old_one(name: str) -> None:
+    from app.wiring import cache_policy
+
+    ages = {"FRESH_S": "7", "STALE_S": "8", "ERROR_S": "9"}
+    settings = load_settings({f"ISTHMUS_CACHE__{name}__{k}": v for k, v in ages.items()})
+    policy = cache_policy(settings).availability
+    assert (policy.fresh_seconds, policy.stale_seconds, policy.error_seconds) == (7, 8, 9)

@@ -1,4 +1,4 @@
-"""Timeouts, retries, a circuit breaker and a bulkhead around one ERP backend.
+"""``ResilientBackend``: timeouts, retries, a circuit breaker and a bulkhead around one ERP.
 
 ``ResilientBackend`` implements ``ErpBackend`` over another implementation (an adapter):
 
@@ -30,13 +30,6 @@ from typing import TypeVar
 
 import msgspec
 
-from system_apis._resilience_breaker import (
-    BreakerPolicy,
-    BreakerSnapshot,
-    BreakerState,
-    CircuitBreaker,
-)
-from system_apis._resilience_retry import RetryBudget, RetryPolicy, retry_delay, should_retry
 from system_apis.contract import (
     Availability,
     CallContext,
@@ -56,23 +49,25 @@ from system_apis.errors import (
     BackendTimeoutError,
     BackendUnavailableError,
 )
+from system_apis.resilience.breaker import (
+    BreakerPolicy,
+    BreakerSnapshot,
+    BreakerState,
+    CircuitBreaker,
+)
+from system_apis.resilience.bulkhead import LocalSlots
+from system_apis.resilience.deadline import MIN_USEFUL_SECONDS, remaining_seconds
+from system_apis.resilience.retry import RetryBudget, RetryPolicy, retry_delay, should_retry
 
 __all__ = [
-    "BreakerPolicy",
-    "BreakerSnapshot",
-    "BreakerState",
     "BulkheadFullError",
     "CircuitOpenError",
     "ResiliencePolicy",
     "ResilienceSnapshot",
     "ResilientBackend",
-    "RetryPolicy",
 ]
 
 T = TypeVar("T")
-
-# Less than this left of the deadline: an attempt could not finish, so it is not started.
-_MIN_USEFUL_SECONDS = 0.005
 
 
 class CircuitOpenError(BackendUnavailableError):
@@ -113,32 +108,6 @@ class ResilienceSnapshot(msgspec.Struct, kw_only=True):
     """Per ``ctx.company``."""
 
 
-class _Bulkhead:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.in_flight = 0
-        self.rejections = 0
-        self._slots = asyncio.Semaphore(size)
-
-    async def acquire(self, wait: float, vendor: str) -> None:
-        if not self._slots.locked():
-            await self._slots.acquire()  # a free slot is taken without yielding
-        else:
-            try:
-                async with asyncio.timeout(max(0.0, wait)):
-                    await self._slots.acquire()
-            except TimeoutError:
-                self.rejections += 1
-                raise BulkheadFullError(
-                    f"{self.size} calls already in flight to {vendor}", vendor=vendor
-                ) from None
-        self.in_flight += 1
-
-    def release(self) -> None:
-        self.in_flight -= 1
-        self._slots.release()
-
-
 class ResilientBackend:
     """``ErpBackend`` adding deadline-bound timeouts, safe retries, breakers and a bulkhead.
 
@@ -159,7 +128,7 @@ class ResilientBackend:
         self._policy = policy or ResiliencePolicy()
         self._clock = clock
         self._now = now
-        self._bulkhead = _Bulkhead(self._policy.max_in_flight)
+        self._bulkhead = LocalSlots(self._policy.max_in_flight)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
         self._calls = 0
@@ -286,16 +255,19 @@ class ResilientBackend:
 
     async def _attempt(self, ctx: CallContext, make: Callable[[], Awaitable[T]]) -> T:
         vendor = self.vendor
-        timeout = self._policy.attempt_timeout
-        if ctx.deadline is not None:
-            left = ctx.deadline - self._now()
-            if left < _MIN_USEFUL_SECONDS:
-                self._timeouts += 1
-                raise BackendTimeoutError(
-                    "deadline reached before the call was made", vendor=vendor
-                )
-            timeout = min(timeout, left)
-        await self._bulkhead.acquire(min(self._policy.queue_wait, timeout), vendor)
+        try:
+            timeout = remaining_seconds(
+                ctx, vendor=vendor, cap=self._policy.attempt_timeout, now=self._now
+            )
+        except BackendTimeoutError:
+            self._timeouts += 1
+            raise
+        try:
+            await self._bulkhead.acquire(min(self._policy.queue_wait, timeout))
+        except TimeoutError:
+            raise BulkheadFullError(
+                f"{self._bulkhead.limit} calls already in flight to {vendor}", vendor=vendor
+            ) from None
         self._attempts += 1
         if ctx.deadline is not None:  # waiting for the slot took some of the time
             timeout = max(0.0, min(timeout, ctx.deadline - self._now()))
@@ -312,23 +284,23 @@ class ResilientBackend:
 
     def _out_of_time(self, ctx: CallContext) -> bool:
         """Is (nearly) nothing left of the call's deadline? Then a cancellation is a timeout."""
-        return ctx.deadline is not None and ctx.deadline - self._now() < _MIN_USEFUL_SECONDS
+        return ctx.deadline is not None and ctx.deadline - self._now() < MIN_USEFUL_SECONDS
 
     def _fits(self, ctx: CallContext, delay: float) -> bool:
         if ctx.deadline is None:
             return True
-        return self._now() + delay + _MIN_USEFUL_SECONDS < ctx.deadline
+        return self._now() + delay + MIN_USEFUL_SECONDS < ctx.deadline
 
     def snapshot(self) -> ResilienceSnapshot:
         return ResilienceSnapshot(
             vendor=self.vendor,
             in_flight=self._bulkhead.in_flight,
-            max_in_flight=self._bulkhead.size,
+            max_in_flight=self._bulkhead.limit,
             calls=self._calls,
             attempts=self._attempts,
             retries=self._retries,
             retries_refused_by_budget=sum(b.exhausted for b in self._budgets.values()),
-            bulkhead_rejections=self._bulkhead.rejections,
+            bulkhead_rejections=self._bulkhead.refused,
             timeouts=self._timeouts,
             breakers={company: b.snapshot() for company, b in self._breakers.items()},
         )

@@ -115,6 +115,20 @@ class InvalidationResult:
     """True when other replicas were told (Redis reachable); False means L1-only."""
 
 
+class Invalidation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What to drop, as published to the other replicas (``key`` or ``pattern``)."""
+
+    key: str | None = None
+    pattern: str | None = None
+    """A glob whose only wildcard is ``*``."""
+    origin: str = ""
+    """The publishing replica's ``instance_id``: it has applied the message already."""
+
+
+_INVALIDATION = msgspec.json.Encoder()
+_INVALIDATION_DECODER = msgspec.json.Decoder(Invalidation)
+
+
 @dataclass(frozen=True)
 class LockHandle:
     key: str
@@ -279,6 +293,11 @@ class TwoLevelCache:
         failed), when L2 fails, or at ``until`` (``time.monotonic()``).
         """
         while time.monotonic() < until:
+            # The lock first, then the value: the holder stores its value before it releases
+            # the lock, so a lock seen free means the value (if any) is there to be read.
+            held = await self._l2(lambda r: r.exists(self._lock_prefix + key))
+            if held is _L2_DOWN:
+                return None
             raw = await self._l2(lambda r: _get_bytes(r, self._prefix + key))
             if raw is _L2_DOWN:
                 return None
@@ -289,8 +308,7 @@ class TwoLevelCache:
                 if found.stored_at > newer_than:
                     self._l1[key] = _L1Entry(found.value, found.stored_at, found.expires_at)
                     return found
-            held = await self._l2(lambda r: r.exists(self._lock_prefix + key))
-            if held is _L2_DOWN or not held:
+            if not held:
                 return None
             await asyncio.sleep(min(poll, max(0.0, until - time.monotonic())))
         return None
@@ -298,26 +316,24 @@ class TwoLevelCache:
     # ------------------------------------------------------------------ invalidation
 
     async def invalidate_key(self, key: str) -> InvalidationResult:
-        return await self._invalidate({"k": key})
-
-    async def invalidate_prefix(self, prefix: str) -> InvalidationResult:
-        return await self._invalidate({"p": prefix})
+        return await self._invalidate(Invalidation(key=key))
 
     async def invalidate_matching(self, pattern: str) -> InvalidationResult:
-        """Drop every key matching a glob whose only wildcard is ``*`` (see ``_cache_keys``)."""
-        return await self._invalidate({"g": pattern})
+        """Drop every key matching a glob whose only wildcard is ``*`` (see ``system_apis.cache.keys``)."""
+        return await self._invalidate(Invalidation(pattern=pattern))
 
-    async def _invalidate(self, message: dict[str, str]) -> InvalidationResult:
+    async def _invalidate(self, message: Invalidation) -> InvalidationResult:
         l1_removed = self._apply_locally(message)
         l2_removed: int | _Down = 0
-        if "k" in message:
-            l2_removed = await self._l2(lambda r: r.delete(self._prefix + message["k"]))
+        if message.key is not None:
+            key = message.key
+            l2_removed = await self._l2(lambda r: r.delete(self._prefix + key))
         else:
-            pattern = message["g"] if "g" in message else _escape_glob(message["p"]) + "*"
+            pattern = message.pattern or ""
             l2_removed = await self._l2(
                 lambda r: self._delete_matching(r, pattern), bound=self._admin_timeout
             )
-        payload = msgspec.json.encode({**message, "o": self.instance_id})
+        payload = _INVALIDATION.encode(msgspec.structs.replace(message, origin=self.instance_id))
         published = await self._l2(lambda r: r.publish(self.channel, payload))
         propagated = published is not _L2_DOWN
         if propagated:
@@ -349,16 +365,12 @@ class TwoLevelCache:
         for callback in self._invalidation_callbacks:
             callback()
 
-    def _apply_locally(self, message: dict[str, str]) -> int:
+    def _apply_locally(self, message: Invalidation) -> int:
         self._notify_invalidated()
-        if "k" in message:
-            return 1 if self._l1.pop(message["k"], None) is not None else 0
-        if "p" in message:
-            prefix = message["p"]
-            doomed = [key for key in list(self._l1.keys()) if key.startswith(prefix)]
-        else:
-            pattern = message.get("g", "")
-            doomed = [key for key in list(self._l1.keys()) if fnmatch.fnmatchcase(key, pattern)]
+        if message.key is not None:
+            return 1 if self._l1.pop(message.key, None) is not None else 0
+        pattern = message.pattern or ""
+        doomed = [key for key in list(self._l1.keys()) if fnmatch.fnmatchcase(key, pattern)]
         for key in doomed:
             self._l1.pop(key, None)
         return len(doomed)
@@ -424,10 +436,10 @@ class TwoLevelCache:
 
     def _receive(self, data: bytes) -> None:
         try:
-            message = msgspec.json.decode(data, type=dict[str, str])
-        except msgspec.DecodeError:
+            message = _INVALIDATION_DECODER.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
             return
-        if message.get("o") == self.instance_id:
+        if message.origin == self.instance_id:
             return
         self._stats.invalidations_received += 1
         self._apply_locally(message)
@@ -467,7 +479,3 @@ async def _get_bytes(redis: Redis, name: str) -> bytes | None:
     raw = await redis.get(name)
     # Entries are msgpack: a client built with decode_responses=True cannot read them.
     return raw if isinstance(raw, bytes) else None
-
-
-def _escape_glob(text: str) -> str:
-    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

@@ -22,8 +22,8 @@ __all__ = [
     "price_key",
 ]
 
-Kind = Literal["credit", "item", "price", "stock"]
-KINDS: tuple[Kind, ...] = ("credit", "item", "price", "stock")
+Kind = Literal["credit", "item", "price", "availability"]
+KINDS: tuple[Kind, ...] = ("credit", "item", "price", "availability")
 
 _ESCAPES = str.maketrans(
     {
@@ -84,7 +84,7 @@ def availability_key(
 ) -> str:
     # The order of warehouses is kept: it is the order of the answer.
     listed = ",".join(_part(w) for w in warehouses) if warehouses else _NONE
-    return f"{_scope('stock', vendor, ctx)}:{_part(item_id)}:{listed}"
+    return f"{_scope('availability', vendor, ctx)}:{_part(item_id)}:{listed}"
 
 
 def pattern_for(
@@ -103,7 +103,7 @@ def pattern_for(
     components, so a pattern can select a few more entries than asked (a customer id equal to
     an item id elsewhere): invalidation errs on the side of dropping too much, never too little.
     """
-    if customer_id is not None and kind in ("item", "stock"):
+    if customer_id is not None and kind in ("item", "availability"):
         return None
     if item_id is not None and kind == "credit":
         return None
@@ -121,7 +121,7 @@ def pattern_for(
         tail = customer
     elif kind == "item":
         tail = item
-    elif kind == "stock":
+    elif kind == "availability":
         tail = f"{item}:{_ANY}"
     else:
         tail = f"{customer}:{item}:{_ANY}"

@@ -1,6 +1,6 @@
-"""Reference-data cache: an ``ErpBackend`` over another one, answering from L1/L2 when it can.
+"""``CachedBackend``: an ``ErpBackend`` over another one, answering from L1/L2 when it can.
 
-Per data kind (``credit``, ``item``, ``price``, ``stock``) a ``KindPolicy`` says how long a
+Per data kind (``credit``, ``item``, ``price``, ``availability``) a ``KindPolicy`` says how long a
 value is fresh, how long after that it may still be served at once while a background
 refresh runs (stale-while-revalidate), and up to what age it may be served when the backend
 fails or runs out of time (stale-if-error, flagged ``degraded``).
@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from system_apis._cache_keys import (
+from system_apis.cache.keys import (
     KINDS,
     Kind,
     availability_key,
@@ -41,7 +41,7 @@ from system_apis._cache_keys import (
     pattern_for,
     price_key,
 )
-from system_apis._cache_store import (
+from system_apis.cache.store import (
     Codec,
     InvalidationResult,
     Stored,
@@ -67,12 +67,8 @@ __all__ = [
     "CachePolicy",
     "CacheSnapshot",
     "CachedBackend",
-    "InvalidationResult",
-    "Kind",
     "KindPolicy",
     "KindStats",
-    "TwoLevelCache",
-    "TwoLevelStats",
     "WarmReport",
 ]
 
@@ -99,13 +95,13 @@ class KindPolicy:
 @dataclass(frozen=True)
 class CachePolicy:
     # Credit moves with every order and payment; item master and UoM barely move; prices
-    # and stock sit in between.
+    # and availability sit in between.
     credit: KindPolicy = KindPolicy(fresh_seconds=30, stale_seconds=60, error_seconds=15 * 60)
     item: KindPolicy = KindPolicy(
         fresh_seconds=3600, stale_seconds=6 * 3600, error_seconds=7 * 86400
     )
     price: KindPolicy = KindPolicy(fresh_seconds=300, stale_seconds=900, error_seconds=4 * 3600)
-    stock: KindPolicy = KindPolicy(fresh_seconds=60, stale_seconds=240, error_seconds=3600)
+    availability: KindPolicy = KindPolicy(fresh_seconds=60, stale_seconds=240, error_seconds=3600)
     deadline_margin: float = 0.02
     """A live call gives up this long before ``ctx.deadline`` so the stale answer is in time."""
     refresh_timeout: float = 5.0
@@ -168,7 +164,7 @@ def _mark_rows(value: tuple[Availability, ...], freshness: Freshness) -> tuple[A
 _CREDIT: Codec[CustomerCredit] = Codec(CustomerCredit)
 _ITEM: Codec[Item] = Codec(Item)
 _PRICE: Codec[Price] = Codec(Price)
-_STOCK: Codec[tuple[Availability, ...]] = Codec(tuple[Availability, ...])
+_AVAILABILITY: Codec[tuple[Availability, ...]] = Codec(tuple[Availability, ...])
 _LIVE = Freshness()
 
 
@@ -243,11 +239,13 @@ class CachedBackend:
             _mark_one,
         )
 
-    def _stock(self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...]) -> _Read:
+    def _availability(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...]
+    ) -> _Read:
         return _Read(
-            "stock",
+            "availability",
             availability_key(self.vendor, ctx, item_id, warehouse_ids),
-            _STOCK,
+            _AVAILABILITY,
             lambda c: self._inner.get_availability(c, item_id, warehouse_ids),
             _mark_rows,
         )
@@ -268,7 +266,7 @@ class CachedBackend:
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
         rows: tuple[Availability, ...] = await self._read(
-            ctx, self._stock(ctx, item_id, warehouse_ids)
+            ctx, self._availability(ctx, item_id, warehouse_ids)
         )
         return rows
 
@@ -390,17 +388,19 @@ class CachedBackend:
                 try:
                     stats.backend_calls += 1
                     value = await read.fetch(fill_ctx)
+                    # Stored before the lock goes: a replica waiting on the lock must find the
+                    # value once it is free, or it would call the backend a second time.
+                    await self.cache.set(
+                        read.key,
+                        value,
+                        read.codec,
+                        keep_for=policy.for_kind(read.kind).keep_seconds,
+                    )
                 except NotFoundError:
                     await self.cache.invalidate_key(read.key)
                     raise
                 finally:
                     await self.cache.release_lock(lock)
-                await self.cache.set(
-                    read.key,
-                    value,
-                    read.codec,
-                    keep_for=policy.for_kind(read.kind).keep_seconds,
-                )
                 return value
         except TimeoutError:
             raise BackendTimeoutError(
@@ -425,7 +425,7 @@ class CachedBackend:
             *(self._credit(ctx, c) for c in customers),
             *(self._item(ctx, i) for i in items),
             *(self._price(ctx, q) for q in prices),
-            *(self._stock(ctx, i, w) for i, w in availability),
+            *(self._availability(ctx, i, w) for i, w in availability),
         ]
         report = WarmReport()
         slots = asyncio.Semaphore(self._policy.warm_concurrency)
@@ -455,7 +455,7 @@ class CachedBackend:
         """Drop this vendor's cached entries, here, in Redis and in every replica's L1.
 
         Narrow by kind, company/division and an entity (a customer: credit and prices; an
-        item: item master, stock and prices). Nothing given: everything of this vendor.
+        item: item master, availability and prices). Nothing given: everything of this vendor.
         """
         kinds = (kind,) if kind is not None else KINDS
         l1 = l2 = 0

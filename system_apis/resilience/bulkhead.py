@@ -1,9 +1,11 @@
-"""Caps on requests in flight to one backend: per process, or shared by every replica.
+"""Bulkheads: caps on requests in flight to one backend, per process or shared by every replica.
 
-Intacct allows a company only a few concurrent requests (two is common). A per-process
-semaphore keeps one gateway process within that; ``SharedSlots`` keeps N replicas within it
-together, holding each slot as a short lease in a Redis sorted set. When Redis cannot be
-reached the cap falls back to this process's share, so a Redis outage never stops ERP calls.
+``LocalSlots`` is the one implementation of a per-process cap: ``ResilientBackend`` uses it so a
+hung backend holds a bounded number of tasks and sockets, and the Intacct client uses it for
+the vendor's per-company concurrency limit (two is common). ``SharedSlots`` keeps N replicas
+within such a limit together, holding each slot as a short lease in a Redis sorted set on top
+of a ``LocalSlots``; when Redis cannot be reached the cap falls back to this process's share,
+so a Redis outage never stops ERP calls.
 """
 
 from __future__ import annotations
@@ -45,17 +47,43 @@ class ConcurrencySlots(Protocol):
 
 
 class LocalSlots:
+    """At most ``limit`` holders in this process; counts who holds and who was turned away."""
+
     def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.refused = 0
+        """Acquisitions that timed out waiting for a slot."""
         self._semaphore = asyncio.Semaphore(limit)
+
+    async def acquire(self, wait_s: float | None) -> None:
+        """Take a slot, waiting at most ``wait_s`` (None: as long as it takes).
+
+        A free slot is taken without yielding to the event loop; ``TimeoutError`` when none
+        frees up in time. Every successful ``acquire`` must be followed by one ``release``.
+        """
+        if self._semaphore.locked():
+            try:
+                async with asyncio.timeout(None if wait_s is None else max(0.0, wait_s)):
+                    await self._semaphore.acquire()
+            except TimeoutError:
+                self.refused += 1
+                raise
+        else:
+            await self._semaphore.acquire()
+        self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._semaphore.release()
 
     @contextlib.asynccontextmanager
     async def slot(self, wait_s: float) -> AsyncIterator[None]:
-        async with asyncio.timeout(wait_s):
-            await self._semaphore.acquire()
+        await self.acquire(wait_s)
         try:
             yield
         finally:
-            self._semaphore.release()
+            self.release()
 
 
 class SharedSlots:
@@ -77,14 +105,14 @@ class SharedSlots:
         self._lease_ms = int(lease_s * 1000)
         self._redis_timeout = redis_timeout_s
         self._poll = poll_s
-        self._local = asyncio.Semaphore(limit)
+        self._local = LocalSlots(limit)
         self._script = redis.register_script(_ACQUIRE)
         self._redis_down_until = 0.0
 
     @contextlib.asynccontextmanager
     async def slot(self, wait_s: float) -> AsyncIterator[None]:
         async with asyncio.timeout(wait_s):
-            await self._local.acquire()
+            await self._local.acquire(None)
             try:
                 token = await self._acquire_shared()
             except BaseException:

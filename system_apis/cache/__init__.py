@@ -1,0 +1,33 @@
+"""The reference-data cache: an ``ErpBackend`` that answers from memory and Redis when it can.
+
+- ``backend``: ``CachedBackend``, the wrapper (fresh, stale-while-revalidate, stale-if-error,
+  single flight), with its ``CachePolicy`` per data kind; its docstring is the algorithm.
+- ``store``: ``TwoLevelCache``, L1 in this process and L2 in Redis shared by every replica,
+  with cross-replica invalidation.
+- ``keys``: cache keys per data kind, and the patterns that select them for invalidation.
+"""
+
+from system_apis.cache.backend import (
+    CachedBackend,
+    CachePolicy,
+    CacheSnapshot,
+    KindPolicy,
+    KindStats,
+    WarmReport,
+)
+from system_apis.cache.keys import KINDS, Kind
+from system_apis.cache.store import InvalidationResult, TwoLevelCache, TwoLevelStats
+
+__all__ = [
+    "KINDS",
+    "CachePolicy",
+    "CacheSnapshot",
+    "CachedBackend",
+    "InvalidationResult",
+    "Kind",
+    "KindPolicy",
+    "KindStats",
+    "TwoLevelCache",
+    "TwoLevelStats",
+    "WarmReport",
+]
