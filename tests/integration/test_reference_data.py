@@ -154,3 +154,18 @@ def test_the_cli_imports_a_seed_and_exports_the_same_links(
     assert json.loads(capsys.readouterr().out)["unchanged"] == 414
     assert main(["xref", "export", "-o", str(out)]) == 0
     assert json.loads(out.read_text()) == build_xref()
+
+
+async def test_a_failed_refresh_keeps_the_last_snapshot(tmp_path: Path) -> None:
+    from process_apis.mapping import ReferenceCache
+    from store import Database
+
+    installed: list[object] = []
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/never-migrated.db")
+    try:
+        cache = ReferenceCache(db, on_xref=installed.append)
+        assert await cache.refresh() is False  # no tables: the store cannot answer
+        assert (cache.failures, installed) == (1, [])
+        assert not cache.catalog.known("DE01", "department")
+    finally:
+        await db.aclose()

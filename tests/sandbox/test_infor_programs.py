@@ -206,8 +206,8 @@ async def test_a_transaction_answers_every_output_field_as_its_metadata_says(
     )
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]
-    if not definition.outputs:  # a change that answers no fields answers no records
-        assert result["records"] == []
+    if not definition.outputs:  # a change that answers no fields has no fields to answer
+        assert all(record == {} for record in result["records"])
         return
     assert result["records"], "the seed answers every sample with at least one record"
     names = [f.name for f in definition.outputs]
