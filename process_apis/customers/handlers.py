@@ -54,6 +54,10 @@ class OnboardingFlow:
         entity = record.entity or str((record.payload or {}).get("entity", ""))
         account_id = record.subject_id
         held = await claims.get(conn, account_id, entity)
+        if held is not None and held.state == "claimed" and payload is None:
+            return (
+                f"Account {account_id} is retried by the next run of salesforce.accounts.{entity}"
+            )
         if held is None or held.state != "held":
             raise ActionRefusedError(
                 f"Account {account_id} is not waiting for review in {entity} (it is "
