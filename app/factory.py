@@ -16,7 +16,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from app import __version__
 from app.correlation import CorrelationMiddleware, echo_correlation_id
 from app.errors import exception_handlers
-from app.experience import LightningController, PortalController
+from app.experience import (
+    LightningController,
+    LightningOrdersController,
+    PortalController,
+    PortalOrdersController,
+)
 from app.middleware import require_json_body
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
@@ -31,12 +36,7 @@ from app.ops import (
     SyncController,
 )
 from app.ops import metrics as metrics_route
-from app.routes import ProcessController
-from app.routes.orders import (
-    LightningOrdersController,
-    PortalOrdersController,
-    ProcessOrdersController,
-)
+from app.routes import ProcessController, ProcessOrdersController
 from app.routes.shared import provide_ask
 from app.security import (
     PROCESS_INVOKE,
@@ -57,7 +57,7 @@ __all__ = ["create_app"]
 DESCRIPTION = """\
 Isthmus answers Salesforce (Apex callouts, Lightning components) and partner portals in real
 time with ERP truth: credit, prices and available-to-promise stock, from Infor M3 (ION API)
-and Sage Intacct. Every error is RFC 9457 `application/problem+json` with a stable `type`,
+and Sage Intacct, and books their orders there (asynchronous, idempotent). Every error is RFC 9457 `application/problem+json` with a stable `type`,
 our `code` and the request's `correlation_id` (send `X-Correlation-ID` to set it).
 
 Authenticate with an API key in `X-API-Key` or an OAuth 2.0 bearer JWT (client credentials)

@@ -1,5 +1,7 @@
-"""Order submission and status over HTTP: ``/process/v1/orders``, ``/lightning/v1/orders`` and
-the partner variant ``/portal/v1/orders`` (scoped to the partner's accounts).
+"""Order submission and status over HTTP: ``/process/v1/orders`` here, and what the experiences'
+order routes share with it (``app/experience/lightning/orders.py`` for ``/lightning/v1/orders``,
+``app/experience/portal/orders.py`` for the partner variant ``/portal/v1/orders``, scoped to the
+partner's accounts): the headers, the submission and the documented answers.
 
 ``Idempotency-Key`` is required on submission (IETF httpapi draft semantics): the same key and
 body replay the first response, errors included, for ``orders.idempotency_retention_s``
@@ -28,22 +30,25 @@ from app.correlation import current_correlation_id
 from app.errors import response_for
 from app.problems import PROBLEM_JSON, ProblemError
 from app.routes.shared import deadline_for, problem_responses
-from app.security import (
-    ORDERS_READ,
-    ORDERS_SUBMIT,
-    Caller,
-    PartnerDirectory,
-    requires,
-    security_requirements,
-)
+from app.security import Caller
 from app.services import Services
 from process_apis.orders import OrderService, OrderSubmission, OrderView, StoredResponse
 
 __all__ = [
-    "LightningOrdersController",
+    "ACCEPTED",
+    "ORDER_EXAMPLE",
+    "SUBMIT_DOC",
+    "AnyRequest",
+    "EntityFilter",
+    "ExternalRefQuery",
+    "IdempotencyKey",
+    "OrderIdPath",
     "OrderList",
-    "PortalOrdersController",
+    "PreferHeader",
     "ProcessOrdersController",
+    "order_service",
+    "read",
+    "submit",
 ]
 
 AnyRequest = Request[Caller, Any, Any]
@@ -104,7 +109,7 @@ class OrderList(msgspec.Struct, kw_only=True, rename="camel"):
     orders: list[OrderView]
 
 
-_ACCEPTED = {
+ACCEPTED = {
     202: ResponseSpec(
         data_container=OrderView,
         description="Accepted: stored with its outbox entry; `Location` names the order.",
@@ -130,7 +135,7 @@ _ACCEPTED = {
 }
 
 
-def _orders(services: Services) -> OrderService:
+def order_service(services: Services) -> OrderService:
     if services.orders is None:
         raise ProblemError(
             503, "store_not_configured", "Orders are not enabled",
@@ -183,7 +188,7 @@ async def submit(
     prefer: str | None,
 ) -> Response[Any]:
     started = time.monotonic()
-    orders = _orders(services)
+    orders = order_service(services)
     key = _key(key_header)
     client = request.user.client
     fingerprint = OrderService.fingerprint(request.method, request.url.path, data)
@@ -239,13 +244,13 @@ async def submit(
 
 
 async def read(services: Services, order_id: str) -> OrderView:
-    found = await _orders(services).view(order_id)
+    found = await order_service(services).view(order_id)
     if found is None:
         raise NotFoundException(detail=f"No order {order_id}.")
     return found
 
 
-_SUBMIT_DOC = (
+SUBMIT_DOC = (
     "Validates the order strictly, re-checks it against the ERP (prices, stock, credit: "
     "the validate-quote checks; per entity a blocking verdict refuses the order or it is "
     "accepted with warnings), then stores it with its outbox entry in one transaction and "
@@ -264,8 +269,8 @@ class ProcessOrdersController(Controller):
         "/",
         operation_id="submitOrder",
         summary="Submit an order to its ERP (asynchronous, idempotent)",
-        description=_SUBMIT_DOC,
-        responses={**_ACCEPTED, **problem_responses(400, 401, 403, 413, 415, 422, 429, 503)},
+        description=SUBMIT_DOC,
+        responses={**ACCEPTED, **problem_responses(400, 401, 403, 413, 415, 422, 429, 503)},
         status_code=202,
     )
     async def submit_order(
@@ -301,143 +306,4 @@ class ProcessOrdersController(Controller):
         external_ref: ExternalRefQuery,
         entity: EntityFilter = None,
     ) -> OrderList:
-        return OrderList(orders=await _orders(services).by_external_ref(external_ref, entity))
-
-
-class LightningOrdersController(Controller):
-    """The same operations for Apex (External Services / callouts) with the orders scopes."""
-
-    path = "/lightning/v1/orders"
-    tags = ["lightning"]
-
-    @post(
-        "/",
-        operation_id="lightningSubmitOrder",
-        summary="Submit an order from Salesforce (asynchronous, idempotent)",
-        description=_SUBMIT_DOC,
-        responses={**_ACCEPTED, **problem_responses(400, 401, 403, 413, 415, 422, 429, 503)},
-        status_code=202,
-        opt=requires(ORDERS_SUBMIT),
-        security=security_requirements(ORDERS_SUBMIT),
-    )
-    async def submit_order(
-        self,
-        request: AnyRequest,
-        data: Annotated[OrderSubmission, Body(examples=[ORDER_EXAMPLE])],
-        services: NamedDependency[Services],
-        idempotency_key: IdempotencyKey = None,
-        prefer: PreferHeader = None,
-    ) -> Response[Any]:
-        return await submit(request, services, data, idempotency_key, prefer)
-
-    @get(
-        "/{order_id:str}",
-        operation_id="lightningGetOrder",
-        summary="An order's status and ERP order number",
-        responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
-        opt=requires(ORDERS_READ),
-        security=security_requirements(ORDERS_READ),
-    )
-    async def get_order(
-        self, services: NamedDependency[Services], order_id: OrderIdPath
-    ) -> OrderView:
-        return await read(services, order_id)
-
-    @get(
-        "/",
-        operation_id="lightningFindOrders",
-        summary="Orders by Salesforce Order id",
-        responses=problem_responses(400, 401, 403, 422, 429, 503),
-        opt=requires(ORDERS_READ),
-        security=security_requirements(ORDERS_READ),
-    )
-    async def find_orders(
-        self,
-        services: NamedDependency[Services],
-        external_ref: ExternalRefQuery,
-        entity: EntityFilter = None,
-    ) -> OrderList:
-        return OrderList(orders=await _orders(services).by_external_ref(external_ref, entity))
-
-
-def _owned(partners: PartnerDirectory, caller: Caller, order: OrderView) -> bool:
-    if order.account_id is None or caller.partner_id is None:
-        return False
-    with contextlib.suppress(NotFoundException):
-        partners.owned_account(caller, order.account_id)
-        return True
-    return False
-
-
-class PortalOrdersController(Controller):
-    """Partners submit and read orders for their own accounts only (others answer 404)."""
-
-    path = "/portal/v1/orders"
-    tags = ["portal"]
-
-    @post(
-        "/",
-        operation_id="portalSubmitOrder",
-        summary="Submit an order for one of your accounts (asynchronous, idempotent)",
-        description=_SUBMIT_DOC + " `accountId` must be one of your accounts.",
-        responses={**_ACCEPTED, **problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 503)},
-        status_code=202,
-        opt=requires(ORDERS_SUBMIT),
-        security=security_requirements(ORDERS_SUBMIT),
-    )
-    async def submit_order(
-        self,
-        request: AnyRequest,
-        data: Annotated[OrderSubmission, Body(examples=[ORDER_EXAMPLE])],
-        services: NamedDependency[Services],
-        partners: NamedDependency[PartnerDirectory],
-        *,
-        idempotency_key: IdempotencyKey = None,
-        prefer: PreferHeader = None,
-    ) -> Response[Any]:
-        if data.account_id is None:
-            raise ProblemError(
-                422, "validation_error", "Request failed validation",
-                "Partners name the account by accountId.",
-            )  # fmt: skip
-        partners.owned_account(request.user, data.account_id)
-        return await submit(request, services, data, idempotency_key, prefer)
-
-    @get(
-        "/{order_id:str}",
-        operation_id="portalGetOrder",
-        summary="One of your orders",
-        responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
-        opt=requires(ORDERS_READ),
-        security=security_requirements(ORDERS_READ),
-    )
-    async def get_order(
-        self,
-        request: AnyRequest,
-        services: NamedDependency[Services],
-        partners: NamedDependency[PartnerDirectory],
-        order_id: OrderIdPath,
-    ) -> OrderView:
-        order = await read(services, order_id)
-        if not _owned(partners, request.user, order):
-            raise NotFoundException(detail=f"No order {order_id}.")
-        return order
-
-    @get(
-        "/",
-        operation_id="portalFindOrders",
-        summary="Your orders by your reference",
-        responses=problem_responses(400, 401, 403, 422, 429, 503),
-        opt=requires(ORDERS_READ),
-        security=security_requirements(ORDERS_READ),
-    )
-    async def find_orders(
-        self,
-        request: AnyRequest,
-        services: NamedDependency[Services],
-        partners: NamedDependency[PartnerDirectory],
-        external_ref: ExternalRefQuery,
-        entity: EntityFilter = None,
-    ) -> OrderList:
-        found = await _orders(services).by_external_ref(external_ref, entity)
-        return OrderList(orders=[o for o in found if _owned(partners, request.user, o)])
+        return OrderList(orders=await order_service(services).by_external_ref(external_ref, entity))

@@ -69,7 +69,7 @@ OPS_SCOPES = ("exceptions:view", "exceptions:act", "ops:admin")
 DEMO_API_KEYS = {
     # key -> (client, scopes, partner): documented, for local use only
     "isk_demo_salesforce": ("salesforce-named-credential", INTERNAL_SCOPES, None),
-    "isk_demo_ops": ("ops-demo", OPS_SCOPES, None),
+    "isk_demo_ops": ("ops-console", OPS_SCOPES, None),  # the console, /metrics and /ops/v1/*
     "isk_demo_partner_a": ("partner-a-portal", PORTAL_SCOPES, "PARTNER-A"),
 }
 
