@@ -205,6 +205,41 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_xref(args: argparse.Namespace) -> int:
+    """Import a cross-reference file into the store, or export the store's links as one."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from process_apis.mapping import export_document, import_document, read_document
+    from store import Database, upgrade
+
+    settings = _load_or_exit(args.config)
+
+    async def run() -> object:
+        db = Database(settings.store.url)
+        try:
+            if settings.store.migrate_on_start:
+                await upgrade(db)
+            if args.action == "import":
+                report = await import_document(
+                    db, read_document(args.file), now=datetime.now(UTC), overwrite=args.overwrite
+                )
+                return msgspec.to_builtins(report)
+            return await export_document(db)
+        finally:
+            await db.aclose()
+
+    result = asyncio.run(run())
+    text = json.dumps(result, indent=1, sort_keys=True)
+    if args.action == "export" and args.output != "-":
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Compare an entity's ERP documents with Salesforce; write the drift report JSON."""
     import asyncio
@@ -313,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade.add_argument("revision", nargs="?", default="head")
     db_sub.add_parser("current", help="print the schema revision")
     db.set_defaults(func=cmd_db)
+    xref = sub.add_parser("xref", help="the cross-reference kept in the store")
+    xref_sub = xref.add_subparsers(dest="action", required=True)
+    xref_import = xref_sub.add_parser("import", help="load a cross-reference file (seed)")
+    xref_import.add_argument("file")
+    xref_import.add_argument(
+        "--overwrite", action="store_true", help="also replace links made by flows or people"
+    )
+    xref_export = xref_sub.add_parser("export", help="write the store's links as a file")
+    xref_export.add_argument("-o", "--output", default="-")
+    xref.set_defaults(func=cmd_xref)
 
     reconcile = sub.add_parser(
         "reconcile", help="compare an entity's ERP orders, invoices and payments with Salesforce"

@@ -13,12 +13,14 @@ from app.observability import GatewayMetrics, Tracing
 from app.settings import Settings
 from process_apis import ProcessApi
 from process_apis.exceptions import ExceptionQueue
+from process_apis.mapping import ReferenceCache
 from process_apis.orders import OrderService
 from process_apis.sync import SyncEngine
 from store import Database
 from system_apis.cache import CachedBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.crm import CrmBackend
+from system_apis.master_data import MasterData
 from system_apis.resilience import ResilientBackend
 
 __all__ = ["ReadinessCheck", "Services"]
@@ -53,6 +55,10 @@ class Services:
     """Order acceptance over the store; None when the gateway runs without one (tests)."""
     salesforce: CrmBackend | None = None
     """The Salesforce org (write-back, master data), when configured."""
+    master_data: dict[str, MasterData] = field(default_factory=dict)
+    """Each ERP's master data (customers, items, prices, dimensions), over the raw adapters."""
+    reference: ReferenceCache | None = None
+    """Cross-reference and dimension values from the store, refreshed in the background."""
     sync: SyncEngine | None = None
     """The delta sync's flows (``app/sync_wiring.py``), when Salesforce and the store are."""
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)

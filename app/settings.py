@@ -20,6 +20,15 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from app.master_data_settings import (
+    AccountCheckSetting,
+    CustomerNumbering,
+    CustomerSettings,
+    EntityRuleSetting,
+    MasterDataSettings,
+    ProductSettings,
+)
+
 __all__ = [
     "ApiKeySetting",
     "CacheKindSetting",
@@ -437,6 +446,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     orders: OrdersSettings = msgspec.field(default_factory=OrdersSettings)
     worker: WorkerSettings = msgspec.field(default_factory=WorkerSettings)
+    master_data: MasterDataSettings = msgspec.field(default_factory=MasterDataSettings)
     sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
     exceptions: ExceptionsSettings = msgspec.field(default_factory=ExceptionsSettings)
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
@@ -487,7 +497,9 @@ def _field_names() -> frozenset[str]:
         Settings, IntacctSettings, InforSettings, EntityRoute, FxRateSetting,
         SecuritySettings, RateLimitSettings, CacheSettings, CacheKindSetting, ResilienceSettings,
         ObservabilitySettings, StoreSettings, OrdersSettings, WorkerSettings,
-        ExceptionsSettings, ConsoleSettings, SandboxSettings, SalesforceSettings, SyncSettings,
+        SalesforceSettings, MasterDataSettings, CustomerSettings, ProductSettings,
+        CustomerNumbering, AccountCheckSetting, EntityRuleSetting, SyncSettings, SandboxSettings,
+        ExceptionsSettings, ConsoleSettings,
     )  # fmt: skip
     return frozenset(name for struct in structs for name in struct.__struct_fields__)
 
@@ -505,6 +517,13 @@ _JSON_ENV = {
     ("security", "partners"),
     ("security", "cors_origins"),
     ("orders", "validation"),
+    ("master_data", "products", "master_order"),
+    ("master_data", "products", "item_entities"),
+    ("master_data", "customers", "request_values"),
+    ("master_data", "customers", "record_types"),
+    ("master_data", "customers", "entity_rules"),
+    ("master_data", "customers", "checks"),
+    ("master_data", "customers", "duplicate_checks"),
     ("sync", "intervals"),
     ("sync", "kinds"),
     ("sync", "entities"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import msgspec
 from redis.asyncio import Redis
 
 from app.correlation import CORRELATION_HEADER, current_correlation_id, current_traceparent
@@ -20,6 +22,7 @@ from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
 from process_apis import ProcessApi
 from process_apis.exceptions import FlowHandler
+from process_apis.mapping import ReferenceCache, import_document, read_document
 from process_apis.memo import ResultMemo
 from process_apis.money import FxRate, FxTable
 from process_apis.orders import OrderPolicy, OrderService
@@ -45,6 +48,8 @@ __all__ = [
     "build_salesforce",
     "build_services",
 ]
+
+log = logging.getLogger("isthmus.wiring")
 
 
 async def _propagate_ids(request: httpx.Request) -> None:
@@ -354,6 +359,9 @@ async def build_services(
     from app.sync_wiring import attach_sync
 
     attach_sync(services, adapters)
+    from app.master_data_wiring import attach_master_data
+
+    attach_master_data(services, adapters)
     attach_exception_queue(services)
     return services
 
@@ -376,7 +384,10 @@ async def attach_store(services: Services) -> None:
     if settings.store.migrate_on_start:
         await upgrade(db)
     services.store = db
-    services.orders = OrderService(db, services.process, order_policy(settings))
+    reference = await attach_reference_data(services, db)
+    services.orders = OrderService(
+        db, services.process, order_policy(settings), dimensions=lambda: reference.catalog
+    )
 
     async def store_ping() -> None:
         async with db.transaction() as conn:
@@ -387,6 +398,35 @@ async def attach_store(services: Services) -> None:
         from app.worker import start_embedded_worker
 
         start_embedded_worker(services)
+
+
+async def attach_reference_data(services: Services, db: Database) -> ReferenceCache:
+    """The cross-reference and dimension values from the store (the ``xref_file`` seeds it),
+    kept current in this process by a refresher task."""
+    settings = services.settings
+    if settings.xref_file:
+        report = await import_document(db, read_document(settings.xref_file), now=datetime.now(UTC))
+        log.info("cross-reference seed %s: %s", settings.xref_file, msgspec.to_builtins(report))
+    process = services.process
+
+    def install(xref: CrossReference) -> None:
+        process.xref = xref
+        process.memo.clear()  # remembered answers were mapped with the old links
+        if services.sync is not None:
+            services.sync.xref = xref
+
+    cache = ReferenceCache(db, on_xref=install, refresh_s=settings.master_data.reference_refresh_s)
+    await cache.refresh()
+    services.reference = cache
+    task = asyncio.create_task(cache.run(), name="isthmus-reference-refresh")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    services.exit_stack.push_async_callback(stop)
+    return cache
 
 
 def breaker_probe(services: Services) -> Callable[[str], bool]:
@@ -416,9 +456,14 @@ def attach_exception_queue(services: Services) -> None:
     if services.store is None:
         return
     cfg = services.settings.exceptions
+    from app.master_data_wiring import master_data_handlers
     from process_apis.sync import sync_flow_handlers
 
-    flows: dict[str, FlowHandler] = {ORDER_SUBMIT: OrderSubmitFlow(), **sync_flow_handlers()}
+    flows: dict[str, FlowHandler] = {
+        ORDER_SUBMIT: OrderSubmitFlow(),
+        **sync_flow_handlers(),
+        **master_data_handlers(),
+    }
     redactor = Redactor([*DEFAULT_SENSITIVE, *cfg.sensitive_fields])
     services.exceptions = ExceptionQueue(services.store, flows, redactor=redactor)
     if not cfg.sweep:

@@ -5,6 +5,7 @@ Repositories are functions over an ``AsyncConnection`` so that a caller can put 
 them in one transaction (``Database.transaction()``). The store knows nothing of ERPs or HTTP.
 """
 
+import store.master_tables
 import store.sync_tables  # noqa: F401 - registers the sync tables on the shared metadata
 from store.engine import DEFAULT_SQLITE_URL, Database, normalize_url
 from store.migrate import current_revision, head_revision, upgrade

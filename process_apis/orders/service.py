@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from process_apis.api import ProcessApi
 from process_apis.errors import InvalidInputError
+from process_apis.mapping.dimensions import DimensionCatalog
 from process_apis.models import QuoteLine, Reason, ValidateQuoteRequest
 from process_apis.orders.clock import Clock, SystemClock
 from process_apis.orders.erp_limits import check_customer_po, limits_for, order_party
@@ -88,11 +89,14 @@ class OrderService:
         process: ProcessApi,
         policy: OrderPolicy | None = None,
         clock: Clock | None = None,
+        dimensions: Callable[[], DimensionCatalog] | None = None,
     ) -> None:
         self.db = db
         self.process = process
         self.policy = policy or OrderPolicy()
         self.clock: Clock = clock or SystemClock()
+        self.dimensions = dimensions
+        """The current dimension reference data: lines naming unknown values are refused."""
 
     # ------------------------------------------------------------------ idempotency
 
@@ -291,6 +295,8 @@ class OrderService:
                 )
                 if value
             }
+            if self.dimensions is not None:
+                self.dimensions().check(submission.entity, dims, pointer=at)
             lines.append(
                 OrderLine(
                     line_no=line_no,

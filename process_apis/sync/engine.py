@@ -140,6 +140,7 @@ class SyncEngine:
         clock: Clock | None = None,
         name: str | None = None,
         intake: Any = None,
+        runners: dict[str, Any] | None = None,
     ) -> None:
         self.db = db
         self.crm = crm
@@ -153,6 +154,16 @@ class SyncEngine:
         self.intake = intake
         """``process_apis.sync.intake.OrderIntake`` for ``salesforce.orders.*`` flows."""
         self._flows = {f.name: f for f in flows}
+        self.runners: dict[str, Any] = dict(runners or {})
+        """Further flow kinds (master data): ``kind`` → an object with
+        ``async run(engine, spec, summary)``, run like the intake within the engine's lease,
+        run record and failure handling."""
+
+    def add_flow(self, spec: FlowSpec, runner: Any = None) -> None:
+        """Add a flow (and the runner of its kind) to this engine's schedule."""
+        self._flows[spec.name] = spec
+        if runner is not None:
+            self.runners[spec.kind] = runner
 
     @property
     def flows(self) -> list[FlowSpec]:
@@ -205,7 +216,10 @@ class SyncEngine:
         summary = RunSummary(flow=spec.name, run_id=run_id, watermark_before=watermark,
                              watermark_after=watermark)  # fmt: skip
         try:
-            if spec.system == "salesforce":
+            runner = self.runners.get(spec.kind)
+            if runner is not None:
+                await runner.run(self, spec, summary)
+            elif spec.system == "salesforce":
                 if self.intake is None:
                     raise FlowNotFoundError(f"{spec.name}: no order intake configured")
                 await self.intake.run(self, spec, summary)

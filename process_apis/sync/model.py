@@ -72,3 +72,6 @@ class SalesforceWrite(msgspec.Struct, frozen=True, kw_only=True):
     modified: datetime
     event: dict[str, Any] | None = None
     """A status Platform Event to publish when this write changes something."""
+    current: bool = False
+    """The values were decided against Salesforce's current values (master data merges): the
+    write goes out even when it equals the last proposal (a restore after an edit)."""

@@ -71,7 +71,7 @@ def soql_in(field_name: str, values: Sequence[str]) -> str:
 
 
 def proposal_unchanged(write: SalesforceWrite, shadow: dict[str, Any] | None) -> bool:
-    if not shadow:
+    if not shadow or write.current:
         return False
     return bool(normalize(write.values) == normalize(shadow.get("proposed")))
 

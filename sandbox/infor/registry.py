@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sandbox.infor.documents import DOCUMENT_HANDLERS
 from sandbox.infor.exportmi import EXPORT_HANDLERS
+from sandbox.infor.master_data import MASTER_DATA_HANDLERS
 from sandbox.infor.mi_metadata import METADATA_HANDLERS
 from sandbox.infor.programs import programs
 from sandbox.infor.transactions import (
@@ -67,6 +68,8 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     **METADATA_HANDLERS,
 }
 """The business logic of each emulated transaction; its fields come from ``programs/``."""
+for _program, _handlers in MASTER_DATA_HANDLERS.items():
+    HANDLERS.setdefault(_program, {}).update(_handlers)
 
 
 def _specs() -> dict[str, dict[str, TxSpec]]:

@@ -91,6 +91,9 @@ class Address:
     state: str  # ECAR
     postal_code: str  # PONO
     country: str  # CSCD
+    phone: str = ""  # PHNO
+    vat_number: str = ""  # VRNO
+    changed_at: datetime = datetime(2024, 1, 1, 8, 0)  # LMTS (customer addresses)
 
     def fields(self) -> dict[str, str]:
         street = [*self.lines, "", "", "", ""]
@@ -130,6 +133,60 @@ class Customer:
     country: str = "US"
     changed_at: datetime = datetime(2024, 1, 1, 8, 0)  # LMDT / LMTS
     addresses: dict[tuple[str, str], Address] = field(default_factory=dict)  # (ADRT, ADID)
+    # Basic data (CRS610 E panel) and order info, changeable through CRS610MI.
+    street: list[str] = field(default_factory=list)  # CUA1..CUA4
+    town: str = ""  # TOWN
+    postal_code: str = ""  # PONO
+    state: str = ""  # ECAR
+    phone: str = ""  # PHNO
+    email: str = ""  # MAIL
+    vat_number: str = ""  # VRNO
+    price_list: str = ""  # PLTB
+    your_ref: str = ""  # YREF
+    template: str = ""  # CUTM it was created from
+    registered: date | None = None  # RGDT
+
+
+@dataclass
+class ContactPerson:
+    """CRS618 contact person; ``ERTP`` 1 with ``EMRE`` = the customer number it works for."""
+
+    cnpe: str
+    name: str  # TX50
+    status: str = "20"
+    first_name: str = ""
+    last_name: str = ""
+    title: str = ""  # JTIT
+    email: str = ""
+    phone: str = ""
+    contact_type: str = ""  # RFTP
+    employer_type: int = 0  # ERTP
+    employer: str = ""  # EMRE
+    registered: date | None = None
+    changed_at: datetime = datetime(2024, 1, 1, 8, 0)
+
+
+@dataclass
+class Connection:
+    """CMS055: a contact person connected to a customer (and optionally one of its addresses)."""
+
+    cuno: str
+    cnpe: str
+    adrt: int = 0
+    adid: str = ""
+    contact_type: str = ""
+
+
+@dataclass
+class AccountingId:
+    """FCHACC: an accounting identity of one accounting dimension (AITP 2-7), per division."""
+
+    division: str
+    dimension: int  # AITP
+    code: str  # AITM
+    name: str  # TX40
+    blocked: bool = False  # LCCD
+    changed_at: datetime = datetime(2024, 1, 1, 8, 0)
 
 
 @dataclass
@@ -295,6 +352,10 @@ class SeedData:
     deliveries: list[Delivery] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    templates: dict[str, Customer] = field(default_factory=dict)  # CUTM for CRS610MI/Add
+    contacts: dict[str, ContactPerson] = field(default_factory=dict)
+    connections: list[Connection] = field(default_factory=list)
+    accounting_ids: list[AccountingId] = field(default_factory=list)
 
 
 def _customer(prefix: str, n: int) -> Customer:
@@ -323,6 +384,15 @@ def _customer(prefix: str, n: int) -> Customer:
         discount_percent=Decimal(5) if n % 4 == 1 else Decimal(0) if n % 4 else Decimal("2.5"),
         country=country,
         changed_at=datetime(2024, 1, 1, 8, 0) + timedelta(days=n * 11, minutes=n * 7),
+        street=[f"{cuno[2:]} Main Street"],
+        town="Chicago" if country == "US" else "Toronto",
+        postal_code=f"606{n:02d}" if country == "US" else f"M5V {n % 10}A{n % 10}",
+        state="IL" if country == "US" else "ON",
+        phone=f"+1 555 01{cuno[-2:]}",
+        email=f"orders@{cuno.lower()}.example.com",
+        vat_number=f"{country}{n:09d}",
+        price_list=f"L{currency}",
+        registered=date(2023, 1, 1) + timedelta(days=n),
         addresses=_addresses(prefix, n),
     )
 
@@ -454,7 +524,52 @@ def build_seed(today: date) -> SeedData:
         )
     data = SeedData(today, customers, items, balances, price_lines, orders)
     _deliver_and_invoice(data)
+    _master_data(data)
     return data
+
+
+def _master_data(data: SeedData) -> None:
+    """Templates, customer addresses and contacts, and accounting identities."""
+    for cuno, (division, currency, country) in (
+        ("TUSD", ("US1", "USD", "US")),
+        ("TCAD", ("CA1", "CAD", "CA")),
+    ):
+        data.templates[cuno] = Customer(
+            cuno=cuno, name=f"Template {currency}", division=division, currency=currency,
+            stat="20", blcd=0, credit_limit_1=Decimal(0), credit_limit_2=Decimal(0),
+            credit_limit_3=Decimal(5000), outstanding_invoices=Decimal(0),
+            open_orders=Decimal(0), overdue_amount=Decimal(0), overdue_days=0,
+            max_overdue_days=30, terms="30", discount_percent=Decimal(0), country=country,
+            price_list=f"L{currency}",
+        )  # fmt: skip
+    for n, cust in enumerate(sorted(data.customers.values(), key=lambda c: c.cuno), start=1):
+        if n % 3 == 0:
+            cnpe = f"{cust.cuno}-C1"
+            data.contacts[cnpe] = ContactPerson(
+                cnpe=cnpe, name=f"Buyer {cust.cuno}", first_name="Pat", last_name=f"Buyer{n}",
+                title="Buyer", email=f"buyer{n}@{cust.cuno.lower()}.example.com",
+                employer_type=1, employer=cust.cuno, registered=date(2024, 1, 1),
+                changed_at=cust.changed_at,
+            )  # fmt: skip
+            data.connections.append(Connection(cuno=cust.cuno, cnpe=cnpe))
+    dimensions = {
+        2: (("CC100", "Sales"), ("CC200", "Service"), ("CC300", "Marketing")),
+        3: (("RETAIL", "Retail"), ("WHOLESALE", "Wholesale"), ("OEM", "OEM")),
+        4: (("P1000", "Rollout 2026"), ("P2000", "Legacy migration")),
+        5: (("CHI", "Chicago"), ("TOR", "Toronto"), ("NYC", "New York")),
+    }
+    for division in DIVISIONS:
+        for dimension, values in dimensions.items():
+            for code, name in values:
+                data.accounting_ids.append(
+                    AccountingId(
+                        division=division,
+                        dimension=dimension,
+                        code=code,
+                        name=name,
+                        blocked=code in ("CC300", "P2000"),
+                    )
+                )
 
 
 def _deliver_and_invoice(data: SeedData) -> None:

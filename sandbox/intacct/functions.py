@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, SubElement
 
+from sandbox.intacct import customers
 from sandbox.intacct.errors import (
     DUPLICATE_RECORD,
     QUERY_INVALID_FIELD,
@@ -35,7 +36,7 @@ from sandbox.intacct.query import (
     compile_query,
     sort_key,
 )
-from sandbox.intacct.seed import ENTITIES, Seed, fmt_date, fmt_datetime, fmt_num
+from sandbox.intacct.seed import Seed, fmt_date, fmt_datetime, fmt_num
 
 __all__ = ["HANDLERS", "Scope", "Store"]
 
@@ -76,6 +77,8 @@ class Store:
         self.closed_before = closed_before
         self.result_sets: OrderedDict[str, _ResultSet] = OrderedDict()
         self._so_numbers = itertools.count(len(self.tables["SODOCUMENT"]) + 1001)
+        self.contact_lists: dict[str, list[tuple[str, str]]] = {}
+        """CUSTOMERID → its contact list (category, contact name), as written."""
 
     def snapshot(self) -> dict[str, list[Record]]:
         return {k: [dict(r) for r in v] for k, v in self.tables.items()}
@@ -326,239 +329,6 @@ def _query_fields(obj: str, names: list[str]) -> list[str]:
             )
         )
     return names
-
-
-# --- customers --------------------------------------------------------------------------------
-
-_CUSTOMER_WRITABLE = {
-    "CUSTOMERID",
-    "NAME",
-    "STATUS",
-    "ONETIME",
-    "HIDEDISPLAYCONTACT",
-    "CUSTTYPE",
-    "CUSTREPID",
-    "PARENTID",
-    "GLGROUP",
-    "TERRITORYID",
-    "SUPDOCID",
-    "TERMNAME",
-    "OFFSETGLACCOUNTNO",
-    "ARACCOUNT",
-    "SHIPPINGMETHOD",
-    "RESALENO",
-    "TAXID",
-    "CREDITLIMIT",
-    "RETAINAGEPERCENTAGE",
-    "ONHOLD",
-    "DELIVERY_OPTIONS",
-    "CUSTMESSAGEID",
-    "EMAILOPTIN",
-    "COMMENTS",
-    "CURRENCY",
-    "ADVBILLBY",
-    "ADVBILLBYTYPE",
-    "ARINVOICEPRINTTEMPLATEID",
-    "OEQUOTEPRINTTEMPLATEID",
-    "OEORDERPRINTTEMPLATEID",
-    "OELISTPRINTTEMPLATEID",
-    "OEINVOICEPRINTTEMPLATEID",
-    "OEADJPRINTTEMPLATEID",
-    "OEOTHERPRINTTEMPLATEID",
-    "DISPLAYCONTACT",
-    "CONTACTINFO",
-    "BILLTO",
-    "SHIPTO",
-    "CONTACT_LIST_INFO",
-    "CUSTOMERCONTACTS",
-    "OBJECTRESTRICTION",
-    "RESTRICTEDLOCATIONS",
-    "RESTRICTEDDEPARTMENTS",
-    "CUSTOMEREMAILTEMPLATES",
-    "PRICELIST",
-    "PRICESCHEDULE",
-    "DISCOUNT",
-    "RECORDNO",
-}
-
-
-def _customer_values(body: Element, *, creating: bool) -> Record:
-    values: Record = {}
-    for child in body:
-        tag = child.tag.upper()
-        if tag not in _CUSTOMER_WRITABLE and not tag.startswith("CUSTOMFIELD"):
-            raise business(
-                f"Invalid field {child.tag} for object CUSTOMER",
-                then="Could not create Customer record!"
-                if creating
-                else "Could not update Customer record!",
-                correction="Remove the field or check its name",
-            )
-        if tag == "DISPLAYCONTACT":
-            values["DISPLAYCONTACT.PRINTAS"] = (child.findtext("PRINTAS") or "").strip()
-            values["DISPLAYCONTACT.COMPANYNAME"] = (child.findtext("COMPANYNAME") or "").strip()
-            values["DISPLAYCONTACT.EMAIL1"] = (child.findtext("EMAIL1") or "").strip()
-        elif tag in OBJECTS["CUSTOMER"]:
-            values[tag] = (child.text or "").strip()
-    if "STATUS" in values and values["STATUS"] not in ("active", "inactive"):
-        raise business(f"Invalid STATUS '{values['STATUS']}'", correction="Use active or inactive")
-    for flag in ("ONHOLD", "ONETIME", "HIDEDISPLAYCONTACT"):
-        if flag in values:
-            values[flag] = "true" if values[flag].lower() in ("true", "1", "t") else "false"
-    if values.get("CREDITLIMIT"):
-        try:
-            values["CREDITLIMIT"] = fmt_num(Decimal(values["CREDITLIMIT"]))
-        except InvalidOperation as exc:
-            raise business(f"Invalid CREDITLIMIT '{values['CREDITLIMIT']}'") from exc
-    return values
-
-
-def create(store: Store, scope: Scope, el: Element) -> list[Element]:
-    bodies = list(el)
-    if len(bodies) != 1:
-        raise bad_request("create takes exactly one object element")
-    body = bodies[0]
-    obj = body.tag.upper()
-    if obj not in OBJECTS:
-        raise bad_request(f"Object definition {obj} not found")
-    if obj == "CONTACT":
-        return _create_contact(store, scope, body)
-    if obj != "CUSTOMER":
-        raise business(
-            f"Create of {obj} is not available in this company",
-            correction="The sandbox creates CUSTOMER and CONTACT records only",
-        )
-    values = _customer_values(body, creating=True)
-    cust_id = values.get("CUSTOMERID", "")
-    if not cust_id or not values.get("NAME"):
-        raise business(
-            "Required fields CUSTOMERID and NAME are missing",
-            then="Could not create Customer record!",
-        )
-    if any(r["CUSTOMERID"] == cust_id for r in store.tables["CUSTOMER"]):
-        raise IntacctFailure(
-            ErrorEntry(
-                DUPLICATE_RECORD,
-                "",
-                f"Another Customer with the given value(s) {cust_id} already exists",
-                "Use a unique value instead.",
-            ),
-            ErrorEntry("BL01001973", "", "Could not create Customer record!", ""),
-        )
-    now = fmt_datetime(scope.now or scope.today)
-    record = dict.fromkeys(OBJECTS["CUSTOMER"], "")
-    record.update(
-        STATUS="active",
-        ONHOLD="false",
-        TOTALDUE="0",
-        ONETIME="false",
-        CURRENCY=ENTITIES.get(scope.entity or "", "EUR"),
-        WHENCREATED=now,
-        WHENMODIFIED=now,
-        CREATEDBY=USER_RECORDNO,
-        MODIFIEDBY=USER_RECORDNO,
-        CREATEDBYLOGINID=scope.user_id,
-        MODIFIEDBYLOGINID=scope.user_id,
-        MEGAENTITYID=scope.entity or "",
-        MEGAENTITYNAME=f"Isthmus {scope.entity}" if scope.entity else "",
-    )
-    record.update(values)
-    record["RECORDNO"] = store.next_recordno("CUSTOMER")
-    store.tables["CUSTOMER"].append(record)
-    return [_written("customer", record)]
-
-
-def update(store: Store, scope: Scope, el: Element) -> list[Element]:
-    bodies = list(el)
-    if len(bodies) != 1:
-        raise bad_request("update takes exactly one object element")
-    body = bodies[0]
-    obj = body.tag.upper()
-    if obj not in OBJECTS:
-        raise bad_request(f"Object definition {obj} not found")
-    if obj != "CUSTOMER":
-        raise business(f"Update of {obj} is not available in this company")
-    values = _customer_values(body, creating=False)
-    key_field = "RECORDNO" if values.get("RECORDNO") else "CUSTOMERID"
-    key = values.get(key_field, "")
-    record = store.find("CUSTOMER", scope, key_field, key) if key else None
-    if record is None:
-        raise business(
-            f"Cannot find customer with key '{key}'",
-            then="Could not update Customer record!",
-            correction="Check the RECORDNO or CUSTOMERID",
-        )
-    values.pop("RECORDNO", None)
-    values.pop("CUSTOMERID", None)
-    record.update(values)
-    record["WHENMODIFIED"] = fmt_datetime(scope.now or scope.today)
-    record["MODIFIEDBY"] = USER_RECORDNO
-    record["MODIFIEDBYLOGINID"] = scope.user_id
-    return [_written("customer", record)]
-
-
-def _written(tag: str, record: Record, key: str = "CUSTOMERID") -> Element:
-    data = Element("data", listtype="objects", count="1")
-    item = SubElement(data, tag)
-    SubElement(item, "RECORDNO").text = record["RECORDNO"]
-    SubElement(item, key).text = record[key]
-    return data
-
-
-_CONTACT_FAILED = "Could not create Contact record!"
-
-
-def _create_contact(store: Store, scope: Scope, body: Element) -> list[Element]:
-    """``<create><CONTACT>``: the writable CONTACT fields, the address nested in
-    ``<MAILADDRESS>``; CONTACTNAME (unique) and PRINTAS required."""
-    fields = DEFINITIONS["CONTACT"].fields
-    values: Record = {}
-    for child in body:
-        tag = child.tag.upper()
-        nested = list(child)
-        names = [f"{tag}.{n.tag.upper()}" for n in nested] if nested else [tag]
-        for name, el in zip(names, nested or [child], strict=True):
-            spec = fields.get(name)
-            if spec is None or spec.readonly or name == "RECORDNO":
-                raise business(
-                    f"Invalid field {name} for object CONTACT",
-                    then=_CONTACT_FAILED,
-                    correction="Remove the field or check its name",
-                )
-            values[name] = (el.text or "").strip()
-    name = values.get("CONTACTNAME", "")
-    if not name or not values.get("PRINTAS"):
-        raise business("Required fields CONTACTNAME and PRINTAS are missing", then=_CONTACT_FAILED)
-    if any(r["CONTACTNAME"] == name for r in store.tables["CONTACT"]):
-        raise IntacctFailure(
-            ErrorEntry(
-                DUPLICATE_RECORD,
-                "",
-                f"Another Contact with the given value(s) {name} already exists",
-                "Use a unique value instead.",
-            ),
-            ErrorEntry("BL01001973", "", _CONTACT_FAILED, ""),
-        )
-    status = values.get("STATUS", "active")
-    if status not in ("active", "inactive"):
-        raise business(f"Invalid STATUS '{status}'", correction="Use active or inactive")
-    now = fmt_datetime(scope.today)
-    record = dict.fromkeys(OBJECTS["CONTACT"], "")
-    record.update(
-        STATUS=status,
-        WHENCREATED=now,
-        WHENMODIFIED=now,
-        CREATEDBY=USER_RECORDNO,
-        MODIFIEDBY=USER_RECORDNO,
-        CREATEDBYLOGINID=scope.user_id,
-        MODIFIEDBYLOGINID=scope.user_id,
-        MEGAENTITYID=scope.entity or "",
-        MEGAENTITYNAME=f"Isthmus {scope.entity}" if scope.entity else "",
-    )
-    record.update(values)
-    record["RECORDNO"] = store.next_recordno("CONTACT")
-    store.tables["CONTACT"].append(record)
-    return [_written("contact", record, "CONTACTNAME")]
 
 
 # --- sales orders -----------------------------------------------------------------------------
@@ -983,8 +753,8 @@ HANDLERS: dict[str, Handler] = {
     "read": read,
     "readByName": read_by_name,
     "query": query,
-    "create": create,
-    "update": update,
+    "create": customers.create,
+    "update": customers.update,
     "create_sotransaction": create_sotransaction,
     **METADATA_HANDLERS,
 }

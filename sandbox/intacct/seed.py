@@ -428,6 +428,18 @@ def _seed_price_lists(seed: Seed, items: list[Record], audit: Record) -> None:
             entry("Service Uplift", "EUR", Decimal("2.00"), "Dollar Markup", item=item)
 
 
+def _mail_address(entity: str, i: int) -> dict[str, str]:
+    """A customer's mail address (its display contact's), as ``MAILADDRESS__*`` seed fields."""
+    de = entity == "DE01"
+    return {
+        "MAILADDRESS__ADDRESS1": f"{10 + i} {'Hafenstrasse' if de else 'Dock Road'}",
+        "MAILADDRESS__CITY": "Hamburg" if de else "Bristol",
+        "MAILADDRESS__ZIP": f"20{457 + i}" if de else f"BS1 {i}AA",
+        "MAILADDRESS__COUNTRY": "Germany" if de else "United Kingdom",
+        "MAILADDRESS__COUNTRYCODE": "DE" if de else "GB",
+    }
+
+
 def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record) -> None:
     so_no = 0
     inv_no = 0
@@ -437,6 +449,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
         for i in range(1, CUSTOMERS_PER_ENTITY + 1):
             cust_id = f"{prefix}-{i:03d}"
             name = f"{_NAMES[(i + e * 5) % len(_NAMES)]} {('GmbH', 'Ltd')[e]} {i:02d}"
+            mail = _mail_address(entity, i)
             status = "inactive" if i in (20, 21) else "active"
             on_hold = i in (5, 12, 19)
             limit = "" if i % 11 == 0 else str(5000 + (i * 2500) % 60000)
@@ -460,6 +473,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 ONETIME="false",
                 DISPLAYCONTACT__PRINTAS=name,
                 DISPLAYCONTACT__COMPANYNAME=name,
+                **{f"DISPLAYCONTACT__{k}": v for k, v in mail.items()},
                 PRICELIST=plist,
                 OBJECTRESTRICTION="Unrestricted",
                 MEGAENTITYID=entity,
@@ -472,10 +486,7 @@ def _seed_customers(seed: Seed, items: list[Record], today: date, audit: Record)
                 PRINTAS=name,
                 COMPANYNAME=name,
                 EMAIL1=f"ap@{cust_id.lower()}.example",
-                MAILADDRESS__ADDRESS1=f"{10 + i} {'Hafenstrasse' if entity == 'DE01' else 'Dock Road'}",
-                MAILADDRESS__CITY="Hamburg" if entity == "DE01" else "Bristol",
-                MAILADDRESS__ZIP=f"20{457 + i}" if entity == "DE01" else f"BS1 {i}AA",
-                MAILADDRESS__COUNTRYCODE=entity[:2],
+                **mail,
                 STATUS="active",
                 MEGAENTITYID=entity,
                 **audit,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
@@ -122,6 +123,39 @@ class IntacctClient:
                     continue
                 raise error_from_details(response.auth_errors, level="authentication")
             return self._single_result(response, fn.tag)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def call_all(
+        self, ctx: CallContext, fns: Sequence[Element], *, transaction: bool = False
+    ) -> tuple[FunctionResult, ...]:
+        """Run several functions in one request; with ``transaction`` Intacct applies all of
+        them or none. Raises the error of the function that failed (not the ``aborted`` ones
+        Intacct rolled back because of it)."""
+        for attempt in range(2):
+            session = await self._session(ctx)
+            body = build_request(
+                sender_id=self._cred.sender_id,
+                sender_password=self._cred.sender_password,
+                controlid=self._controlid("batch"),
+                functions=[(self._controlid("fn"), fn) for fn in fns],
+                session_id=session.session_id,
+                transaction=transaction,
+            )
+            response = await self._post(ctx, session.endpoint, body)
+            if response.auth_status == "failure":
+                self._forget_session(ctx.company, session)
+                if attempt == 0:
+                    continue
+                raise error_from_details(response.auth_errors, level="authentication")
+            if len(response.results) != len(fns):
+                raise IntacctProtocolError(
+                    f"{len(fns)} functions sent, {len(response.results)} results answered"
+                )
+            failed = [r for r in response.results if r.status != "success"]
+            if failed:
+                first = next((r for r in failed if r.status == "failure"), failed[0])
+                raise error_from_details(first.errors, level="result")
+            return response.results
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod

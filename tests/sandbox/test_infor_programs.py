@@ -44,7 +44,62 @@ def _batch(em: InforEmulator, *, with_line: bool) -> str:
     return orno
 
 
+_SERIAL = iter(range(1, 1_000_000))
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}{next(_SERIAL):05d}"
+
+
+def _new_contact(em: InforEmulator) -> str:
+    cnpe = _unique("SMP-")
+    TRANSACTIONS["CRS618MI"]["Add"].handler(
+        em.state, Session(cono="100", divi="US1", user="T"),
+        {"CNPE": cnpe, "STAT": "20", "TX50": "Sample Person", "ERTP": "1", "EMRE": "US0001"},
+    )  # fmt: skip
+    return cnpe
+
+
 SAMPLES: dict[str, Inputs] = {
+    "CRS610MI/Add": lambda _em: {
+        "CUTM": "TUSD",
+        "CUNO": _unique("N"),
+        "CUNM": "Sample Co",
+        "CUA1": "1 Sample Road",
+        "PONO": "60699",
+        "TOWN": "Chicago",
+        "CSCD": "US",
+        "STAT": "20",
+    },
+    "CRS610MI/ChgBasicData": _fixed(CUNO="US0003", PHNO="+1 555 0199"),
+    "CRS610MI/ChgFinancial": _fixed(CUNO="US0003", VRNO="US000000003"),
+    "CRS610MI/GetOrderInfo": _fixed(CUNO="US0001"),
+    "CRS610MI/ChgOrderInfo": _fixed(CUNO="US0003", TEPY="30"),
+    "CRS610MI/SearchCustomer": _fixed(SQRY="PONO:60601"),
+    "CRS610MI/AddAddress": lambda _em: {
+        "CUNO": "US0001",
+        "ADRT": "1",
+        "ADID": _unique("D")[:6],
+        "CUA1": "2 Dock Road",
+        "PONO": "60601",
+        "TOWN": "Chicago",
+        "CSCD": "US",
+    },
+    "CRS610MI/ChgAddress": _fixed(
+        CUNO="US0004", ADRT="1", ADID="DOCK1", CUA1="4 Dock Road", CSCD="US"
+    ),
+    "CRS610MI/GetAddress": _fixed(CUNO="US0004", ADRT="3", ADID="AP"),
+    "CRS610MI/LstAddresses": _fixed(CUNO="US0004"),
+    "CRS618MI/Add": lambda _em: {"CNPE": _unique("SMP-"), "STAT": "20", "TX50": "Sample Person"},
+    "CRS618MI/Upd": lambda em: {"CNPE": _new_contact(em), "JTIT": "Buyer"},
+    "CRS618MI/Get": lambda em: {"CNPE": _new_contact(em)},
+    "CRS618MI/Lst": _fixed(),
+    "CMS055MI/AddConnection": lambda em: {"CUNO": "US0002", "CNPE": _new_contact(em)},
+    "CMS055MI/LstByCustomer": lambda em: {"CUNO": em.state.data.connections[0].cuno},
+    "CRS630MI/LstAccountID": _fixed(AITP="2", DIVI="US1"),
+    "OIS017MI/LstPriceList": _fixed(PRRF="LUSD", CUCD="USD"),
+    "OIS017MI/LstBasePrice": _fixed(PRRF="LUSD", CUCD="USD", FVDT="20200101"),
+    "OIS017MI/LstGradSlsPrc": _fixed(PRRF="LUSD", CUCD="USD", FVDT="20200101", ITNO="A1001"),
     "MNS150MI/GetUserData": _fixed(),
     "CRS610MI/GetBasicData": _fixed(CUNO="US0001"),
     "CRS610MI/GetFinancial": _fixed(CUNO="US0001"),
@@ -151,6 +206,9 @@ async def test_a_transaction_answers_every_output_field_as_its_metadata_says(
     )
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]
+    if not definition.outputs:  # a change that answers no fields has no fields to answer
+        assert all(record == {} for record in result["records"])
+        return
     assert result["records"], "the seed answers every sample with at least one record"
     names = [f.name for f in definition.outputs]
     for record in result["records"]:
@@ -178,7 +236,7 @@ def test_a_handler_produces_only_fields_its_program_answers(
     session = Session(cono="100", divi="US1", user="T")
     records = spec.handler(emulator.state, session, SAMPLES[name](emulator))
     known = {f.name for t in programs()[program].transactions.values() for f in t.outputs}
-    assert records
+    assert records or not spec.definition.outputs
     assert all(set(r) <= known for r in records), [sorted(set(r) - known) for r in records]
 
 
