@@ -173,6 +173,34 @@ def test_cache_lookups_of_both_workers_are_summed(gateway: tuple[str, Path]) -> 
     assert misses >= 2
 
 
+def _worker_pids(metrics_dir: Path) -> set[int]:
+    """Workers alive as far as the metrics know: each holds a live gauge file of its own."""
+    return {int(f.stem.rsplit("_", 1)[1]) for f in metrics_dir.glob("gauge_livesum_*.db")}
+
+
+def test_a_worker_that_dies_keeps_its_counts_and_leaves_the_worker_count(
+    gateway: tuple[str, Path],
+) -> None:
+    base, metrics_dir = gateway
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: _post_quote(base, n), range(200, 200 + QUOTES)))
+    before = _count(_scrape(base), VALIDATE_QUOTE)
+    victim = min(_worker_pids(metrics_dir))
+    os.kill(victim, signal.SIGKILL)  # granian starts another one after a few seconds
+    deadline = time.monotonic() + 60
+    workers: list[float] = []
+    while time.monotonic() < deadline:
+        families = _scrape(base)  # the answering worker forgets the dead one's live gauges
+        workers = [s.value for s in families["isthmus_worker_processes"]]
+        pids = _worker_pids(metrics_dir)
+        if workers == [2.0] and victim not in pids and len(pids) == 2:
+            break
+        time.sleep(0.2)
+    assert workers == [2.0]
+    # The dead worker's requests happened: they stay counted.
+    assert _count(_scrape(base), VALIDATE_QUOTE) == before
+
+
 def test_a_fresh_run_starts_from_an_empty_metrics_directory(tmp_path: Path) -> None:
     configured = tmp_path / "metrics"
     configured.mkdir()
