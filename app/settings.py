@@ -165,6 +165,10 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     service_name: str = "isthmus"
     trace_sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
     """Share of new traces recorded; a caller's sampled ``traceparent`` is always followed."""
+    metrics_dir: str | None = None
+    """Where ``isthmus serve``'s workers write the files that ``/metrics`` sums over all of
+    them; emptied of ``*.db`` files at start. Unset: ``PROMETHEUS_MULTIPROC_DIR`` if set, else
+    a temporary directory made for the run and removed after it."""
 
 
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

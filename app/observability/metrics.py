@@ -1,22 +1,32 @@
 """Gateway metrics in Prometheus text format.
 
-One registry per app (not the library's global one), so several gateways in one process —
-tests, or the benchmark — never mix their figures. Each worker process reports its own
-series; scrape every worker, or run one worker per container.
+Two arrangements, chosen when the gateway is built:
+
+- In one process (tests, the benchmark's in-process apps, ``granian`` without a metrics
+  directory): one registry per app (not the library's global one), so several gateways in one
+  process never mix their figures. Cache and breaker figures are read at scrape time, so the
+  hot path pays nothing for them.
+- Under ``isthmus serve`` (``PROMETHEUS_MULTIPROC_DIR`` set for its workers): every series is
+  summed over all worker processes, whichever worker answers the scrape; see
+  ``app.observability.multiprocess`` for how.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from app.observability.multiprocess import SharedSeries, configured_dir, use_multiprocess_values
+from app.problems import ProblemError
 from system_apis.cache import CachedBackend
 from system_apis.resilience import ResilientBackend
 
@@ -25,82 +35,168 @@ __all__ = ["CONTENT_TYPE", "GatewayMetrics", "MetricsMiddleware"]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+_PUBLISH_INTERVAL_S = 1.0
+"""How stale another worker's cache, breaker and in-flight figures may be in a scrape."""
+
+Sources = Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]
+
+_LOOKUPS = ("isthmus_cache_lookups", "Cache answers by data kind and result")
+_BREAKER = (
+    "isthmus_breaker_state",
+    "Circuit breaker per ERP company: 0 closed, 1 half-open, 2 open",
+)
+_IN_FLIGHT = ("isthmus_backend_in_flight", "ERP calls in flight")
+_WORKERS = ("isthmus_worker_processes", "Worker processes whose figures this scrape includes")
+
+
+def _lookup_counts(cached: Iterable[CachedBackend]) -> dict[tuple[str, str, str], int]:
+    counts: dict[tuple[str, str, str], int] = {}
+    for backend in cached:
+        for kind, stats in backend.snapshot().kinds.items():
+            for result, value in (
+                ("hit", stats.hits),
+                ("stale", stats.stale),
+                ("miss", stats.misses),
+                ("degraded", stats.degraded),
+            ):
+                key = (backend.vendor, kind, result)
+                counts[key] = counts.get(key, 0) + value
+    return counts
+
+
+def _guard_figures(
+    resilient: Iterable[ResilientBackend],
+) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Calls in flight per vendor, and breaker state per (vendor, company)."""
+    in_flight: dict[str, int] = {}
+    states: dict[tuple[str, str], int] = {}
+    for guard in resilient:
+        rsnap = guard.snapshot()
+        in_flight[rsnap.vendor] = in_flight.get(rsnap.vendor, 0) + rsnap.in_flight
+        for company, breaker in rsnap.breakers.items():
+            key = (rsnap.vendor, company)
+            states[key] = max(states.get(key, 0), _BREAKER_STATES.get(breaker.state, 2))
+    return in_flight, states
 
 
 class _SnapshotCollector(Collector):
     """Reads the cache and breaker counters at scrape time, so the hot path pays nothing."""
 
-    def __init__(
-        self, sources: Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]
-    ) -> None:
+    def __init__(self, sources: Sources) -> None:
         self._sources = sources
 
     def collect(self) -> Iterator[Metric]:
         cached, resilient = self._sources()
-        lookups = CounterMetricFamily(
-            "isthmus_cache_lookups",
-            "Cache answers by data kind and result",
-            labels=["vendor", "kind", "result"],
-        )
-        for backend in cached:
-            snap = backend.snapshot()
-            for kind, stats in snap.kinds.items():
-                for result, value in (
-                    ("hit", stats.hits),
-                    ("stale", stats.stale),
-                    ("miss", stats.misses),
-                    ("degraded", stats.degraded),
-                ):
-                    lookups.add_metric([backend.vendor, kind, result], value)
+        lookups = CounterMetricFamily(*_LOOKUPS, labels=["vendor", "kind", "result"])
+        for key, value in _lookup_counts(cached).items():
+            lookups.add_metric(list(key), value)
         yield lookups
-        state = GaugeMetricFamily(
-            "isthmus_breaker_state", "Circuit breaker per ERP company: 0 closed, 1 half-open, 2 open",
-            labels=["vendor", "company"],
-        )  # fmt: skip
-        in_flight = GaugeMetricFamily(
-            "isthmus_backend_in_flight", "ERP calls in flight", labels=["vendor"]
-        )
-        for guard in resilient:
-            rsnap = guard.snapshot()
-            in_flight.add_metric([rsnap.vendor], rsnap.in_flight)
-            for company, breaker in rsnap.breakers.items():
-                state.add_metric([rsnap.vendor, company], _BREAKER_STATES.get(breaker.state, 2))
+        in_flight, states = _guard_figures(resilient)
+        state = GaugeMetricFamily(*_BREAKER, labels=["vendor", "company"])
+        for (vendor, company), value in states.items():
+            state.add_metric([vendor, company], value)
         yield state
-        yield in_flight
+        flight = GaugeMetricFamily(*_IN_FLIGHT, labels=["vendor"])
+        for vendor, count in in_flight.items():
+            flight.add_metric([vendor], count)
+        yield flight
+        yield GaugeMetricFamily(*_WORKERS, value=1)
 
 
-class GatewayMetrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+class _EventSeries:
+    """The series the hot path records into, event by event."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
         self.requests = Histogram(
             "isthmus_http_request_duration_seconds",
             "Time to answer a request, by route template, method and status",
             ["route", "method", "status"],
             buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=registry,
         )
         self.backend_calls = Histogram(
             "isthmus_backend_call_duration_seconds",
             "Time of each real ERP call, by vendor, operation and outcome",
             ["vendor", "operation", "outcome"],
             buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=registry,
         )
         self.degraded_answers = Counter(
             "isthmus_degraded_answers",
             "Answers with a section served degraded (last known-good) or unavailable",
             ["endpoint", "section", "status"],
-            registry=self.registry,
+            registry=registry,
         )
         self.rate_limited = Counter(
             "isthmus_rate_limit_refusals",
             "Requests refused with 429, by route",
             ["route"],
-            registry=self.registry,
+            registry=registry,
         )
+
+
+class _WorkerSeries:
+    """Multiprocess mode: this worker's share of the figures other code keeps in memory."""
+
+    def __init__(self) -> None:
+        # Counters sum over all workers, exited ones included (their lookups happened);
+        # the gauges count live workers only: in flight summed, breaker state the worst one.
+        self.lookups = Counter(*_LOOKUPS, ["vendor", "kind", "result"], registry=None)
+        self.breaker_state = Gauge(
+            *_BREAKER, ["vendor", "company"], registry=None, multiprocess_mode="livemax"
+        )
+        self.in_flight = Gauge(*_IN_FLIGHT, ["vendor"], registry=None, multiprocess_mode="livesum")
+        self.workers = Gauge(*_WORKERS, registry=None, multiprocess_mode="livesum")
+        self.workers.set(1)
+
+
+_SHARED_NAMES = frozenset(
+    {
+        "isthmus_http_request_duration_seconds",
+        "isthmus_backend_call_duration_seconds",
+        "isthmus_degraded_answers",
+        "isthmus_rate_limit_refusals",
+        _LOOKUPS[0],
+        _BREAKER[0],
+        _IN_FLIGHT[0],
+        _WORKERS[0],
+    }
+)
+# Multiprocess mode: one set per process. Two sets writing the same keys to this process's
+# files would overwrite each other's counts.
+_process_series: tuple[_EventSeries, _WorkerSeries] | None = None
+
+
+def _series_of_this_process() -> tuple[_EventSeries, _WorkerSeries]:
+    global _process_series
+    if _process_series is None:
+        use_multiprocess_values()
+        _process_series = (_EventSeries(None), _WorkerSeries())
+    return _process_series
+
+
+class GatewayMetrics:
+    """The gateway's series; multiprocess when this process was started with a metrics
+    directory (``isthmus serve`` sets one for its workers), else in memory for this app."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._sources: list[Sources] = []
+        self.multiprocess_dir = configured_dir()
+        self._worker: _WorkerSeries | None = None
+        self._published: dict[tuple[str, str, str], int] = {}
+        self._ticking = False
+        if self.multiprocess_dir is None:
+            events = _EventSeries(self.registry)
+            self.registry.register(_SnapshotCollector(self._all_sources))
+        else:
+            events, self._worker = _series_of_this_process()
+            self.registry.register(SharedSeries(self.multiprocess_dir, _SHARED_NAMES))
+        self.requests = events.requests
+        self.backend_calls = events.backend_calls
+        self.degraded_answers = events.degraded_answers
+        self.rate_limited = events.rate_limited
         self._request_children: dict[tuple[str, str, int], Any] = {}
-        self._sources: list[Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]] = []
-        self.registry.register(_SnapshotCollector(self._all_sources))
 
     def _all_sources(self) -> tuple[list[CachedBackend], list[ResilientBackend]]:
         cached: list[CachedBackend] = []
@@ -111,10 +207,40 @@ class GatewayMetrics:
             resilient.extend(r)
         return cached, resilient
 
-    def watch(
-        self, source: Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]
-    ) -> None:
+    def watch(self, source: Sources) -> None:
         self._sources.append(source)
+        if self._worker is not None and not self._ticking:
+            # Called while the app starts, on the worker's loop: publish from there on.
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop (a script): published at each scrape only
+            self._ticking = True
+            loop.call_later(_PUBLISH_INTERVAL_S, self._tick, loop)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Re-armed first, so a failing publish cannot stop the schedule; ends with the loop.
+        loop.call_later(_PUBLISH_INTERVAL_S, self._tick, loop)
+        self.publish()
+
+    def publish(self) -> None:
+        """Multiprocess mode: write this worker's cache, breaker and in-flight figures to its
+        files, where other workers' scrapes read them. Nothing to do in one process."""
+        worker = self._worker
+        if worker is None:
+            return
+        cached, resilient = self._all_sources()
+        for key, value in _lookup_counts(cached).items():
+            before = self._published.get(key, 0)
+            if value != before:
+                # The counts only grow; a smaller one means its backend was rebuilt.
+                worker.lookups.labels(*key).inc(value - before if value > before else value)
+                self._published[key] = value
+        in_flight, states = _guard_figures(resilient)
+        for vendor, count in in_flight.items():
+            worker.in_flight.labels(vendor).set(count)
+        for (vendor, company), state in states.items():
+            worker.breaker_state.labels(vendor, company).set(state)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         # labels() hashes and locks on every call; the children are kept per label set.
@@ -139,10 +265,26 @@ class GatewayMetrics:
                 ).inc()
 
     def render(self) -> bytes:
+        self.publish()  # this worker's own figures are current, whatever the schedule
         return generate_latest(self.registry)
 
     def middleware(self) -> MetricsMiddleware:
         return MetricsMiddleware(self)
+
+
+def _refusal_status(exc: Exception) -> int:
+    """The status the caller gets for an exception raised below this middleware.
+
+    Middlewares under it (header limit, authentication, rate limit) refuse by raising; the
+    app's exception handlers turn that into a response outside this middleware, so the answer
+    never passes through it. The status is the one those handlers use: an HTTPException's
+    ``status_code``, a ProblemError's ``status``; anything else is answered 500.
+    """
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, ProblemError):
+        return exc.status
+    return 500
 
 
 class MetricsMiddleware(ASGIMiddleware):
@@ -153,7 +295,7 @@ class MetricsMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         started = time.perf_counter()
-        status = 500
+        status = 0  # no response started yet
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -163,7 +305,12 @@ class MetricsMiddleware(ASGIMiddleware):
 
         try:
             await next_app(scope, receive, capture)
+        except Exception as exc:
+            if not status:
+                status = _refusal_status(exc)
+            raise
         finally:
+            status = status or 500  # cancelled before answering
             route = scope.get("path_template") or "unmatched"
             method = str(scope.get("method", "WEBSOCKET"))
             self.metrics.observe_request(route, method, status, time.perf_counter() - started)

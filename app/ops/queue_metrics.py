@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import Gauge
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.observability import GatewayMetrics
@@ -29,36 +31,56 @@ __all__ = ["QueueMetrics", "refresh_queue_metrics"]
 log = logging.getLogger("isthmus.ops")
 
 
-class QueueMetrics:
+class QueueMetrics(Collector):
+    """The last reading of the store, rendered as plain gauge families.
+
+    Not ``Gauge`` objects: under ``isthmus serve`` those would write to the per-worker
+    multiprocess files, and a label set that disappears could not be removed there. The
+    store is shared, so the worker answering the scrape reads the server's figures itself.
+    """
+
     def __init__(self, metrics: GatewayMetrics) -> None:
-        registry = metrics.registry
-        self.open = Gauge(
+        self._open: dict[tuple[str, str], int] = {}
+        self._oldest: dict[str, float] = {}
+        self._stuck = 0
+        self._lag: dict[tuple[str, str, str], float] = {}
+        self._store_up = 0
+        metrics.registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        open_ = GaugeMetricFamily(
             "isthmus_exceptions_open",
             "Exception records still to be worked (open or retrying), by flow and error class",
-            ["flow", "category"],
-            registry=registry,
+            labels=["flow", "category"],
         )
-        self.oldest = Gauge(
+        for (flow, category), count in self._open.items():
+            open_.add_metric([flow, category], count)
+        yield open_
+        oldest = GaugeMetricFamily(
             "isthmus_exceptions_oldest_open_age_seconds",
             "Age of the oldest exception record still to be worked, by flow",
-            ["flow"],
-            registry=registry,
+            labels=["flow"],
         )
-        self.stuck = Gauge(
+        for flow, age in self._oldest.items():
+            oldest.add_metric([flow], age)
+        yield oldest
+        yield GaugeMetricFamily(
             "isthmus_orders_stuck",
             "Orders accepted longer ago than the stuck threshold and not yet booked",
-            registry=registry,
+            value=self._stuck,
         )
-        self.lag = Gauge(
+        lag = GaugeMetricFamily(
             "isthmus_sync_lag_seconds",
             "Seconds since each delta sync flow last advanced its watermark",
-            ["system", "kind", "entity"],
-            registry=registry,
+            labels=["system", "kind", "entity"],
         )
-        self.store_up = Gauge(
+        for (system, kind, entity), seconds in self._lag.items():
+            lag.add_metric([system, kind, entity], seconds)
+        yield lag
+        yield GaugeMetricFamily(
             "isthmus_ops_store_up",
             "1 when the last scrape could read the store, 0 when it could not",
-            registry=registry,
+            value=self._store_up,
         )
 
     async def refresh(self, services: Services, now: datetime | None = None) -> None:
@@ -74,26 +96,23 @@ class QueueMetrics:
                 marks = await ops_views.watermarks(conn)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("metrics: the store could not be read: %s", exc)
-            self.store_up.set(0)
+            self._store_up = 0
             return
-        self.store_up.set(1)
-        self.open.clear()
-        self.oldest.clear()
+        self._store_up = 1
         open_by: dict[tuple[str, str], int] = {}
         oldest: dict[str, datetime] = {}
         for s in stats:
             open_by[(s.flow, s.category)] = open_by.get((s.flow, s.category), 0) + s.count
             oldest[s.flow] = min(oldest.get(s.flow, s.oldest), s.oldest)
-        for (flow, category), count in open_by.items():
-            self.open.labels(flow, category).set(count)
-        for flow, first in oldest.items():
-            self.oldest.labels(flow).set(max(0.0, (now - first).total_seconds()))
-        self.stuck.set(stuck)
-        self.lag.clear()
-        for m in marks:
-            self.lag.labels(m.system, m.kind, m.entity).set(
-                max(0.0, (now - m.updated_at).total_seconds())
-            )
+        self._open = open_by
+        self._oldest = {
+            flow: max(0.0, (now - first).total_seconds()) for flow, first in oldest.items()
+        }
+        self._stuck = stuck
+        self._lag = {
+            (m.system, m.kind, m.entity): max(0.0, (now - m.updated_at).total_seconds())
+            for m in marks
+        }
 
 
 _BY_METRICS: weakref.WeakKeyDictionary[GatewayMetrics, QueueMetrics] = weakref.WeakKeyDictionary()
