@@ -85,6 +85,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     company_id: str
     user_password: str
     max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    """Intacct's per-company limit on requests in flight, for the whole gateway: shared by
+    the worker processes through Redis when configured, else split between them."""
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     default_price_lists: dict[str, str] = {}
     """Entity → the sales price list used when a customer names none."""
@@ -172,6 +174,10 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+    max_requests_per_second: Annotated[float, msgspec.Meta(gt=0, le=100_000)] | None = None
+    """The ION API gateway's spike-arrest rate for this gateway (None: unlimited). The worker
+    processes split it (each sends at most ``rate / workers`` per second), so together they
+    stay under it; a request that could not be sent before its deadline fails at once."""
 
 
 class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -35,6 +35,7 @@ from typing import TypeVar
 
 import httpx
 import msgspec
+from cachetools import LRUCache
 
 from system_apis.contract import (
     Availability,
@@ -58,6 +59,7 @@ from system_apis.infor_m3.client import MiClient, Record
 from system_apis.infor_m3.credentials import IonApiCredentials
 from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError
 from system_apis.infor_m3.tokens import TokenProvider
+from system_apis.resilience import RequestRate
 from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 
 __all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for", "text_lines"]
@@ -67,6 +69,7 @@ T2 = TypeVar("T2")
 CUOR_LENGTH = 20
 _NO_LIMIT = Decimal("99999999")
 _INACTIVE_STATUSES = frozenset({"90"})
+_STOCKED_IN_ENTRIES = 10_000
 
 
 _DELIVERY, _INVOICE = "1", "3"
@@ -132,8 +135,11 @@ class M3Adapter:
         request_timeout: float = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        rate: RequestRate | None = None,
     ) -> None:
-        """``clock``: what token lifetimes are measured with (tests pass a manual one)."""
+        """``clock``: what token lifetimes are measured with (tests pass a manual one).
+        ``rate``: this process's share of the ION API gateway's request rate (None: unlimited).
+        """
         self._ionapi = ionapi
         self.tokens = TokenProvider(client, ionapi, clock=clock)
         self.mi = MiClient(
@@ -142,6 +148,11 @@ class M3Adapter:
             self.tokens,
             request_timeout=request_timeout,
             max_response_bytes=max_response_bytes,
+            rate=rate,
+        )
+        # (company, item) → the warehouses the last listing named (see get_availability).
+        self._stocked_in: LRUCache[tuple[str, str], tuple[str, ...]] = LRUCache(
+            maxsize=_STOCKED_IN_ENTRIES
         )
         # One lock per order reference while someone holds it; gone once nobody does.
         self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -270,7 +281,16 @@ class M3Adapter:
     async def get_availability(
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
-        if not warehouse_ids:
+        if warehouse_ids:
+            return await self._warehouses_of(ctx, item_id, warehouse_ids)
+        # Which warehouses stock the item is only known from a listing, and the balances need
+        # it: two rounds. The warehouses the last listing named are asked for at once, with
+        # the listing, so the answer takes one round; the listing still decides what is
+        # answered (a warehouse added since is fetched after it, one dropped is left out).
+        key = (ctx.company, item_id)
+        known = self._stocked_in.get(key, ())
+        started = {w: asyncio.ensure_future(self._warehouse(ctx, item_id, w)) for w in known}
+        try:
             listed = await self.mi.execute(
                 ctx,
                 "MMS200MI",
@@ -279,9 +299,30 @@ class M3Adapter:
                 maxrecs=0,
                 returncols=("WHLO",),
             )
-            warehouse_ids = tuple(dict.fromkeys(r["WHLO"] for r in listed if r.get("WHLO")))
-        if not warehouse_ids:
-            return ()
+            current = tuple(dict.fromkeys(r["WHLO"] for r in listed if r.get("WHLO")))
+            self._stocked_in[key] = current
+            for whlo in current:
+                if whlo not in started:
+                    started[whlo] = asyncio.ensure_future(self._warehouse(ctx, item_id, whlo))
+            for whlo, task in started.items():
+                if whlo not in current:
+                    task.cancel()
+            if not current:
+                return ()
+            rows = await asyncio.gather(*(started[w] for w in current))
+        except BaseException:
+            for task in started.values():
+                task.cancel()
+            raise
+        finally:
+            for task in started.values():
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a dropped warehouse's failure is no news
+        return tuple(rows)
+
+    async def _warehouses_of(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...]
+    ) -> tuple[Availability, ...]:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._warehouse(ctx, item_id, w)) for w in warehouse_ids]
         return tuple(task.result() for task in tasks)

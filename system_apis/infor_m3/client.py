@@ -5,6 +5,10 @@ excludempty=false;cono=…;divi=…[;returncols=…]?FIELD=value…``. Output va
 by M3; records come back trimmed. Only requests the server cannot have executed are repeated
 here (a refused token, a 429 within the caller's deadline); other retries belong to the
 resilience layer, which knows which calls are safe to repeat.
+
+With a ``RequestRate`` every request (a repeat too) first waits for its send time under the
+gateway's rate; one whose send time would fall after the caller's deadline fails at once as a
+timeout, so the read path answers degraded instead of queueing into the deadline.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from system_apis.infor_m3.errors import (
 )
 from system_apis.infor_m3.tokens import TokenProvider
 from system_apis.infor_m3.wire import MiResponse, mi_response_decoder
-from system_apis.resilience import remaining_seconds
+from system_apis.resilience import RateWaitTooLong, RequestRate, remaining_seconds
 from system_apis.response_cap import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ResponseTooLargeError,
@@ -61,8 +65,10 @@ class MiClient:
         *,
         request_timeout: float = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate: RequestRate | None = None,
     ) -> None:
         self._client = client
+        self._rate = rate
         self._credentials = credentials
         self._tokens = tokens
         self._request_timeout = request_timeout
@@ -115,6 +121,14 @@ class MiClient:
         while True:
             timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
             token = await self._tokens.get(http_timeout=timeout)
+            if self._rate is not None:
+                try:
+                    await self._rate.acquire(ctx.deadline)
+                except RateWaitTooLong as exc:
+                    raise M3TimeoutError(
+                        f"{name}: no ION API request slot before the deadline ({exc})",
+                        transaction=name,
+                    ) from None
             timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
             try:
                 response = await send_capped(
