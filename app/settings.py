@@ -178,6 +178,9 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """The ION API gateway's spike-arrest rate for this gateway (None: unlimited). The worker
     processes split it (each sends at most ``rate / workers`` per second), so together they
     stay under it; a request that could not be sent before its deadline fails at once."""
+    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
+    """Reads starting within this window for the same program and company go as one MI bulk
+    request (a quote's reads: a handful of requests, not dozens); 0 sends each on its own."""
 
 
 class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

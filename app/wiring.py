@@ -142,6 +142,7 @@ def build_backends(
             rate=RequestRate.per_second(rps, share_of=settings.workers)
             if (rps := settings.infor.max_requests_per_second) is not None
             else None,
+            batch_window=settings.infor.batch_window_ms / 1000 or None,
         )
     return backends
 

@@ -136,9 +136,11 @@ class M3Adapter:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Callable[[], float] = time.monotonic,
         rate: RequestRate | None = None,
+        batch_window: float | None = None,
     ) -> None:
         """``clock``: what token lifetimes are measured with (tests pass a manual one).
         ``rate``: this process's share of the ION API gateway's request rate (None: unlimited).
+        ``batch_window``: how long reads wait for others to share a bulk request (None: never).
         """
         self._ionapi = ionapi
         self.tokens = TokenProvider(client, ionapi, clock=clock)
@@ -149,6 +151,7 @@ class M3Adapter:
             request_timeout=request_timeout,
             max_response_bytes=max_response_bytes,
             rate=rate,
+            batch_window=batch_window,
         )
         # (company, item) → the warehouses the last listing named (see get_availability).
         self._stocked_in: LRUCache[tuple[str, str], tuple[str, ...]] = LRUCache(
@@ -170,9 +173,15 @@ class M3Adapter:
         return Source(vendor="infor_m3", system=f"{self._ionapi.ti}/{ctx.company}")
 
     async def _one(
-        self, ctx: CallContext, program: str, transaction: str, inputs: dict[str, str | None]
+        self,
+        ctx: CallContext,
+        program: str,
+        transaction: str,
+        inputs: dict[str, str | None],
+        *,
+        batch: bool = False,
     ) -> Record:
-        records = await self.mi.execute(ctx, program, transaction, inputs, maxrecs=1)
+        records = await self.mi.execute(ctx, program, transaction, inputs, maxrecs=1, batch=batch)
         if not records:
             raise M3ProtocolError(
                 f"{program}/{transaction} returned no record",
@@ -184,8 +193,10 @@ class M3Adapter:
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         inputs: dict[str, str | None] = {"CUNO": customer_id}
         basic, fin = await _both(
-            self._one(ctx, "CRS610MI", "GetBasicData", inputs),
-            self._one(ctx, "CRS610MI", "GetFinancial", {**inputs, "DIVI": ctx.division}),
+            self._one(ctx, "CRS610MI", "GetBasicData", inputs, batch=True),
+            self._one(
+                ctx, "CRS610MI", "GetFinancial", {**inputs, "DIVI": ctx.division}, batch=True
+            ),
         )
         limit = _dec(fin.get("CRL3"))
         stop = fin.get("BLCD", "0") or "0"
@@ -210,7 +221,7 @@ class M3Adapter:
     # -- items -----------------------------------------------------------------------------
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
         basic, alternates = await _both(
-            self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}),
+            self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True),
             self._alternates(ctx, item_id),
         )
         status = basic.get("STAT", "")
@@ -229,7 +240,7 @@ class M3Adapter:
     async def _alternates(self, ctx: CallContext, item_id: str) -> tuple[UomConversion, ...]:
         try:
             records = await self.mi.execute(
-                ctx, "MMS015MI", "Lst", {"ITNO": item_id, "AUTP": "1"}, maxrecs=0
+                ctx, "MMS015MI", "Lst", {"ITNO": item_id, "AUTP": "1"}, maxrecs=0, batch=True
             )
         except M3NotFoundError:
             return ()  # no alternate units recorded (or the item is unknown: GetItmBasic says)
@@ -257,6 +268,7 @@ class M3Adapter:
                 "CUCD": query.currency,
                 "WHLO": query.warehouse_id,
             },
+            batch=True,
         )
         discounts = tuple(
             Discount(kind="percent", value=_dec(rec.get(f"DIP{n}")), label=f"DIP{n}")
@@ -298,6 +310,7 @@ class M3Adapter:
                 {"ITNO": item_id},
                 maxrecs=0,
                 returncols=("WHLO",),
+                batch=True,
             )
             current = tuple(dict.fromkeys(r["WHLO"] for r in listed if r.get("WHLO")))
             self._stocked_in[key] = current
@@ -330,8 +343,8 @@ class M3Adapter:
     async def _warehouse(self, ctx: CallContext, item_id: str, whlo: str) -> Availability:
         inputs: dict[str, str | None] = {"ITNO": item_id, "WHLO": whlo}
         balance, series = await _both(
-            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs),
-            self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0),
+            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs, batch=True),
+            self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0, batch=True),
         )
         on_hand, allocated = _dec(balance.get("STQT")), _dec(balance.get("ALQT"))
         available = _dec(balance["AV01"]) if balance.get("AV01") else on_hand - allocated
@@ -345,7 +358,9 @@ class M3Adapter:
                 receipts.append(FutureReceipt(date=day, quantity=after - before))
         uom = next((r["UNMS"] for r in series if r.get("UNMS")), "")
         if not uom:
-            uom = (await self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}))["UNMS"]
+            uom = (await self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True))[
+                "UNMS"
+            ]
         return Availability(
             item_id=balance.get("ITNO") or item_id,
             warehouse_id=balance.get("WHLO") or whlo,
