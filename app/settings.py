@@ -140,8 +140,11 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 32
-    """Bulkhead: calls in flight per ERP, so one hung ERP cannot starve the others."""
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 256
+    """Bulkhead: calls in flight per ERP and process, so one hung ERP cannot starve the
+    others. A 10-line quote alone makes 31 (item, price and availability per line, credit),
+    so the bound leaves room for a few dozen quotes at once; the HTTP requests behind them
+    are fewer (bulk requests) and capped by the connection pool."""
     retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
