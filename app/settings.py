@@ -85,6 +85,8 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     company_id: str
     user_password: str
     max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    """Intacct's per-company limit on requests in flight, for the whole gateway: shared by
+    the worker processes through Redis when configured, else split between them."""
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     default_price_lists: dict[str, str] = {}
     """Entity → the sales price list used when a customer names none."""
@@ -138,8 +140,11 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 32
-    """Bulkhead: calls in flight per ERP, so one hung ERP cannot starve the others."""
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 256
+    """Bulkhead: calls in flight per ERP and process, so one hung ERP cannot starve the
+    others. A 10-line quote alone makes 31 (item, price and availability per line, credit),
+    so the bound leaves room for a few dozen quotes at once; the HTTP requests behind them
+    are fewer (bulk requests) and capped by the connection pool."""
     retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
@@ -176,6 +181,13 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     max_response_bytes: ResponseBytes = 8 * 1024 * 1024
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
+    max_requests_per_second: Annotated[float, msgspec.Meta(gt=0, le=100_000)] | None = None
+    """The ION API gateway's spike-arrest rate for this gateway (None: unlimited). The worker
+    processes split it (each sends at most ``rate / workers`` per second), so together they
+    stay under it; a request that could not be sent before its deadline fails at once."""
+    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
+    """Reads starting within this window for the same program and company go as one MI bulk
+    request (a quote's reads: a handful of requests, not dozens); 0 sends each on its own."""
 
 
 class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

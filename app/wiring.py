@@ -35,6 +35,7 @@ from system_apis.crm import CrmBackend
 from system_apis.observability import ObservedBackend
 from system_apis.resilience import (
     BreakerPolicy,
+    RequestRate,
     ResiliencePolicy,
     ResilientBackend,
     RetryPolicy,
@@ -101,6 +102,9 @@ def build_backends(
         from system_apis.sage_intacct import IntacctAdapter
 
         cfg = settings.intacct
+        # Intacct's cap is per company, whoever sends: each worker process takes its share
+        # (at least one), and with Redis the processes and replicas share the whole of it.
+        share = max(1, cfg.max_in_flight // settings.workers)
         backends["sage_intacct"] = IntacctAdapter(
             http,
             endpoint_url=cfg.endpoint_url,
@@ -109,7 +113,7 @@ def build_backends(
             user_id=cfg.user_id,
             company_id=cfg.company_id,
             user_password=cfg.user_password,
-            max_in_flight=cfg.max_in_flight,
+            max_in_flight=share,
             request_timeout=cfg.timeout_s,
             default_price_lists=cfg.default_price_lists,
             max_response_bytes=cfg.max_response_bytes,
@@ -120,6 +124,7 @@ def build_backends(
                 key=f"isthmus:slots:sage_intacct:{cfg.company_id}",
                 limit=cfg.max_in_flight,
                 lease_s=cfg.timeout_s + 5,
+                local_limit=share,
             )
             if redis is not None
             else None,
@@ -132,6 +137,12 @@ def build_backends(
             ionapi=IonApiCredentials.from_file(settings.infor.ionapi_file),
             request_timeout=settings.infor.timeout_s,
             max_response_bytes=settings.infor.max_response_bytes,
+            # The gateway's rate split between the worker processes: no shared state on the
+            # hot path, and the sum over the processes stays at or under the rate.
+            rate=RequestRate.per_second(rps, share_of=settings.workers)
+            if (rps := settings.infor.max_requests_per_second) is not None
+            else None,
+            batch_window=settings.infor.batch_window_ms / 1000 or None,
         )
     return backends
 

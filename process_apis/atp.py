@@ -25,7 +25,14 @@ from process_apis.models import (
 )
 from system_apis.resilience import Deadline
 
-__all__ = ["Atp", "AvailabilityStatus", "Promise", "fetch_availability", "promise"]
+__all__ = [
+    "Atp",
+    "AvailabilityStatus",
+    "Promise",
+    "fetch_availability",
+    "prefetch_availability",
+    "promise",
+]
 
 AvailabilityStatus = Literal["available", "partial", "backorder"]
 
@@ -38,7 +45,7 @@ class Atp(fanout.Capability[AtpRequest, AtpResult], name="atp"):
     ) -> AtpResult:
         setup = self.setup
         routed = setup.router.resolve(request.entity)
-        lookups = fanout.Lookups.open(routed, deadline, correlation_id)
+        lookups = fanout.Lookups.open(routed, deadline, correlation_id, hints=setup.hints)
         today = setup.today()
         lines = fanout.new_lines(
             setup,
@@ -47,6 +54,9 @@ class Atp(fanout.Capability[AtpRequest, AtpResult], name="atp"):
             requested_date=lambda line: line.requested_date or today,
             warehouse=lambda line: line.warehouse,
         )
+
+        for line in lines:
+            prefetch_availability(line, lookups)
 
         async def check(line: fanout.LineWork) -> None:
             await fetch_availability(line, lookups)
@@ -70,10 +80,20 @@ class Atp(fanout.Capability[AtpRequest, AtpResult], name="atp"):
         return (result.provenance,)
 
 
+def prefetch_availability(line: fanout.LineWork, lookups: fanout.Lookups) -> None:
+    """Start the line's availability read together with its item read (it needs only the
+    item id) when an earlier request saw the item active, so that it costs no round of calls
+    of its own; ``fetch_availability`` uses it."""
+    if lookups.base_unit(line.item_id) is not None:
+        lookups.availability(line.item_id, (line.warehouse,) if line.warehouse else ())
+
+
 async def fetch_availability(line: fanout.LineWork, lookups: fanout.Lookups) -> None:
     """The ERP's availability of a resolved line's item (in the line's warehouse, if it names one)."""
     assert line.item is not None
     warehouses = (line.warehouse,) if line.warehouse else ()
+    if line.item.item_id != line.item_id:
+        lookups.discard(("availability", line.item_id, warehouses))
     try:
         rows = await lookups.availability(line.item.item_id, warehouses)
     except Exception as exc:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import msgspec
+from cachetools import LRUCache
 
 from process_apis.errors import InvalidInputError
 from process_apis.models import CustomerRequest, Provenance
@@ -44,6 +45,7 @@ __all__ = [
     "Capability",
     "Customer",
     "Failure",
+    "ItemHints",
     "LineWork",
     "Lookups",
     "Setup",
@@ -63,6 +65,29 @@ DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
 _TRANSIENT = frozenset({DEADLINE_EXCEEDED, "BACKEND_UNAVAILABLE", "BACKEND_THROTTLED"})
 
 
+class ItemHints:
+    """What earlier requests learned about items: which are active, in which base unit.
+
+    They only decide which reads a request starts before its item read is back (see
+    ``Lookups.discard``); every answer still comes from the request's own reads, so a hint
+    gone out of date costs one wasted read, never a wrong answer.
+    """
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self._base: LRUCache[tuple[str, str, str], str] = LRUCache(maxsize=maxsize)
+
+    def base_unit(self, routed: RoutedEntity, item_id: str) -> str | None:
+        """The base unit of an item last seen active, else None."""
+        return self._base.get((routed.route.erp, routed.route.company, item_id))
+
+    def learn(self, routed: RoutedEntity, item_id: str, item: Item) -> None:
+        key = (routed.route.erp, routed.route.company, item_id)
+        if item.status == "active" and item.item_id == item_id:
+            self._base[key] = item.base_uom
+        else:
+            self._base.pop(key, None)
+
+
 @dataclass
 class Setup:
     """What every capability consults besides the ERP: where each legal entity is served, the
@@ -74,6 +99,7 @@ class Setup:
     fx: FxTable
     today: Callable[[], date] = date.today
     price_tolerance: Decimal = Decimal("0.005")
+    hints: ItemHints = field(default_factory=ItemHints)
 
 
 class Capability(Generic[Req, Res]):
@@ -106,7 +132,9 @@ class Capability(Generic[Req, Res]):
     ) -> tuple[Customer, Lookups]:
         """The request's customer, and the reads of this request from its ERP."""
         customer = resolve_customer(self.setup, request)
-        return customer, Lookups.open(customer.routed, deadline, correlation_id)
+        return customer, Lookups.open(
+            customer.routed, deadline, correlation_id, hints=self.setup.hints
+        )
 
 
 # ---------------------------------------------------------------- failures
@@ -184,25 +212,58 @@ def resolve_customer(setup: Setup, request: CustomerRequest) -> Customer:
 class Lookups:
     """One request's ERP reads, each made once however many lines need it."""
 
-    def __init__(self, routed: RoutedEntity, ctx: CallContext) -> None:
+    def __init__(
+        self, routed: RoutedEntity, ctx: CallContext, hints: ItemHints | None = None
+    ) -> None:
         self.routed = routed
         self.ctx = ctx
+        self.hints = hints or ItemHints(maxsize=1)
         self._tasks: dict[tuple[Any, ...], asyncio.Task[Any]] = {}
 
     @classmethod
-    def open(cls, routed: RoutedEntity, deadline: Deadline, correlation_id: str | None) -> Lookups:
+    def open(
+        cls,
+        routed: RoutedEntity,
+        deadline: Deadline,
+        correlation_id: str | None,
+        *,
+        hints: ItemHints | None = None,
+    ) -> Lookups:
         """The reads of one request to ``routed``'s ERP, bounded by ``deadline``."""
-        return cls(routed, routed.context(deadline, correlation_id))
+        return cls(routed, routed.context(deadline, correlation_id), hints)
+
+    def base_unit(self, item_id: str) -> str | None:
+        """The item's base unit if an earlier request saw it active (a hint, see ``ItemHints``)."""
+        return self.hints.base_unit(self.routed, item_id)
 
     def _once(self, key: tuple[Any, ...], make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         task = self._tasks.get(key)
         if task is None:
             task = self._tasks[key] = asyncio.ensure_future(make())
+            # A read started ahead (see ``discard``) may end unawaited; its failure is no news.
+            task.add_done_callback(_retrieve)
         return task
 
+    def discard(self, key: tuple[Any, ...]) -> None:
+        """A read started ahead of need that turned out not to be the one needed: stop it.
+
+        Capabilities start a line's price and availability reads together with its item
+        read, guessing the queries from the request line, so that with a slow ERP the answer
+        takes one round of calls rather than two; a wrong guess is discarded here.
+        """
+        task = self._tasks.get(key)
+        if task is not None and not task.done():
+            task.cancel()
+
     def item(self, item_id: str) -> Awaitable[Item]:
-        backend, ctx = self.routed.backend, self.ctx
-        return self._once(("item", item_id), lambda: backend.get_item(ctx, item_id))
+        backend, ctx, routed, hints = self.routed.backend, self.ctx, self.routed, self.hints
+
+        async def read() -> Item:
+            item = await backend.get_item(ctx, item_id)
+            hints.learn(routed, item_id, item)
+            return item
+
+        return self._once(("item", item_id), read)
 
     def price(self, query: PriceQuery) -> Awaitable[Price]:
         backend, ctx = self.routed.backend, self.ctx
@@ -228,6 +289,11 @@ class Lookups:
         for task in self._tasks.values():
             if not task.done():
                 task.cancel()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def gather_within(deadline: Deadline, work: Iterable[Awaitable[None]]) -> bool:

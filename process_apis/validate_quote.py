@@ -18,7 +18,12 @@ from decimal import Decimal
 from typing import Literal
 
 from process_apis import fanout
-from process_apis.atp import AvailabilityStatus, fetch_availability, promise
+from process_apis.atp import (
+    AvailabilityStatus,
+    fetch_availability,
+    prefetch_availability,
+    promise,
+)
 from process_apis.credit_check import CreditWork, credit_section
 from process_apis.models import (
     Provenance,
@@ -29,7 +34,7 @@ from process_apis.models import (
     ValidateQuoteResult,
 )
 from process_apis.money import round_money
-from process_apis.price_check import PriceTerms, fetch_price
+from process_apis.price_check import PriceTerms, fetch_price, prefetch_price
 from process_apis.validation import check_money
 from process_apis.verdict import verdict_of
 from system_apis.resilience import Deadline
@@ -62,6 +67,11 @@ class ValidateQuote(
         }
         credit = CreditWork(customer.customer_id)
         terms = PriceTerms(customer.customer_id, request.currency, on_date, setup.fx)
+
+        # Price and availability start with the item, not after it: one round of ERP calls.
+        for line in lines:
+            prefetch_price(line, lookups, terms)
+            prefetch_availability(line, lookups)
 
         async def price_and_availability(line: fanout.LineWork) -> None:
             await asyncio.gather(

@@ -35,6 +35,7 @@ from typing import TypeVar
 
 import httpx
 import msgspec
+from cachetools import LRUCache
 
 from system_apis.contract import (
     Availability,
@@ -58,6 +59,7 @@ from system_apis.infor_m3.client import MiClient, Record
 from system_apis.infor_m3.credentials import IonApiCredentials
 from system_apis.infor_m3.errors import M3NotFoundError, M3ProtocolError
 from system_apis.infor_m3.tokens import TokenProvider
+from system_apis.resilience import RequestRate
 from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
 
 __all__ = ["CUOR_LENGTH", "M3Adapter", "cuor_for", "text_lines"]
@@ -67,6 +69,7 @@ T2 = TypeVar("T2")
 CUOR_LENGTH = 20
 _NO_LIMIT = Decimal("99999999")
 _INACTIVE_STATUSES = frozenset({"90"})
+_STOCKED_IN_ENTRIES = 10_000
 
 
 _DELIVERY, _INVOICE = "1", "3"
@@ -132,8 +135,13 @@ class M3Adapter:
         request_timeout: float = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        rate: RequestRate | None = None,
+        batch_window: float | None = None,
     ) -> None:
-        """``clock``: what token lifetimes are measured with (tests pass a manual one)."""
+        """``clock``: what token lifetimes are measured with (tests pass a manual one).
+        ``rate``: this process's share of the ION API gateway's request rate (None: unlimited).
+        ``batch_window``: how long reads wait for others to share a bulk request (None: never).
+        """
         self._ionapi = ionapi
         self.tokens = TokenProvider(client, ionapi, clock=clock)
         self.mi = MiClient(
@@ -142,6 +150,12 @@ class M3Adapter:
             self.tokens,
             request_timeout=request_timeout,
             max_response_bytes=max_response_bytes,
+            rate=rate,
+            batch_window=batch_window,
+        )
+        # (company, item) → the warehouses the last listing named (see get_availability).
+        self._stocked_in: LRUCache[tuple[str, str], tuple[str, ...]] = LRUCache(
+            maxsize=_STOCKED_IN_ENTRIES
         )
         # One lock per order reference while someone holds it; gone once nobody does.
         self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -159,9 +173,15 @@ class M3Adapter:
         return Source(vendor="infor_m3", system=f"{self._ionapi.ti}/{ctx.company}")
 
     async def _one(
-        self, ctx: CallContext, program: str, transaction: str, inputs: dict[str, str | None]
+        self,
+        ctx: CallContext,
+        program: str,
+        transaction: str,
+        inputs: dict[str, str | None],
+        *,
+        batch: bool = False,
     ) -> Record:
-        records = await self.mi.execute(ctx, program, transaction, inputs, maxrecs=1)
+        records = await self.mi.execute(ctx, program, transaction, inputs, maxrecs=1, batch=batch)
         if not records:
             raise M3ProtocolError(
                 f"{program}/{transaction} returned no record",
@@ -173,8 +193,10 @@ class M3Adapter:
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         inputs: dict[str, str | None] = {"CUNO": customer_id}
         basic, fin = await _both(
-            self._one(ctx, "CRS610MI", "GetBasicData", inputs),
-            self._one(ctx, "CRS610MI", "GetFinancial", {**inputs, "DIVI": ctx.division}),
+            self._one(ctx, "CRS610MI", "GetBasicData", inputs, batch=True),
+            self._one(
+                ctx, "CRS610MI", "GetFinancial", {**inputs, "DIVI": ctx.division}, batch=True
+            ),
         )
         limit = _dec(fin.get("CRL3"))
         stop = fin.get("BLCD", "0") or "0"
@@ -199,7 +221,7 @@ class M3Adapter:
     # -- items -----------------------------------------------------------------------------
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
         basic, alternates = await _both(
-            self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}),
+            self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True),
             self._alternates(ctx, item_id),
         )
         status = basic.get("STAT", "")
@@ -218,7 +240,7 @@ class M3Adapter:
     async def _alternates(self, ctx: CallContext, item_id: str) -> tuple[UomConversion, ...]:
         try:
             records = await self.mi.execute(
-                ctx, "MMS015MI", "Lst", {"ITNO": item_id, "AUTP": "1"}, maxrecs=0
+                ctx, "MMS015MI", "Lst", {"ITNO": item_id, "AUTP": "1"}, maxrecs=0, batch=True
             )
         except M3NotFoundError:
             return ()  # no alternate units recorded (or the item is unknown: GetItmBasic says)
@@ -246,6 +268,7 @@ class M3Adapter:
                 "CUCD": query.currency,
                 "WHLO": query.warehouse_id,
             },
+            batch=True,
         )
         discounts = tuple(
             Discount(kind="percent", value=_dec(rec.get(f"DIP{n}")), label=f"DIP{n}")
@@ -270,7 +293,16 @@ class M3Adapter:
     async def get_availability(
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
-        if not warehouse_ids:
+        if warehouse_ids:
+            return await self._warehouses_of(ctx, item_id, warehouse_ids)
+        # Which warehouses stock the item is only known from a listing, and the balances need
+        # it: two rounds. The warehouses the last listing named are asked for at once, with
+        # the listing, so the answer takes one round; the listing still decides what is
+        # answered (a warehouse added since is fetched after it, one dropped is left out).
+        key = (ctx.company, item_id)
+        known = self._stocked_in.get(key, ())
+        started = {w: asyncio.ensure_future(self._warehouse(ctx, item_id, w)) for w in known}
+        try:
             listed = await self.mi.execute(
                 ctx,
                 "MMS200MI",
@@ -278,10 +310,32 @@ class M3Adapter:
                 {"ITNO": item_id},
                 maxrecs=0,
                 returncols=("WHLO",),
+                batch=True,
             )
-            warehouse_ids = tuple(dict.fromkeys(r["WHLO"] for r in listed if r.get("WHLO")))
-        if not warehouse_ids:
-            return ()
+            current = tuple(dict.fromkeys(r["WHLO"] for r in listed if r.get("WHLO")))
+            self._stocked_in[key] = current
+            for whlo in current:
+                if whlo not in started:
+                    started[whlo] = asyncio.ensure_future(self._warehouse(ctx, item_id, whlo))
+            for whlo, task in started.items():
+                if whlo not in current:
+                    task.cancel()
+            if not current:
+                return ()
+            rows = await asyncio.gather(*(started[w] for w in current))
+        except BaseException:
+            for task in started.values():
+                task.cancel()
+            raise
+        finally:
+            for task in started.values():
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a dropped warehouse's failure is no news
+        return tuple(rows)
+
+    async def _warehouses_of(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...]
+    ) -> tuple[Availability, ...]:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._warehouse(ctx, item_id, w)) for w in warehouse_ids]
         return tuple(task.result() for task in tasks)
@@ -289,8 +343,8 @@ class M3Adapter:
     async def _warehouse(self, ctx: CallContext, item_id: str, whlo: str) -> Availability:
         inputs: dict[str, str | None] = {"ITNO": item_id, "WHLO": whlo}
         balance, series = await _both(
-            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs),
-            self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0),
+            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs, batch=True),
+            self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0, batch=True),
         )
         on_hand, allocated = _dec(balance.get("STQT")), _dec(balance.get("ALQT"))
         available = _dec(balance["AV01"]) if balance.get("AV01") else on_hand - allocated
@@ -304,7 +358,9 @@ class M3Adapter:
                 receipts.append(FutureReceipt(date=day, quantity=after - before))
         uom = next((r["UNMS"] for r in series if r.get("UNMS")), "")
         if not uom:
-            uom = (await self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}))["UNMS"]
+            uom = (await self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True))[
+                "UNMS"
+            ]
         return Availability(
             item_id=balance.get("ITNO") or item_id,
             warehouse_id=balance.get("WHLO") or whlo,

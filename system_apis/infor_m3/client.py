@@ -5,6 +5,15 @@ excludempty=false;cono=…;divi=…[;returncols=…]?FIELD=value…``. Output va
 by M3; records come back trimmed. Only requests the server cannot have executed are repeated
 here (a refused token, a 429 within the caller's deadline); other retries belong to the
 resilience layer, which knows which calls are safe to repeat.
+
+With a ``batch_window``, reads marked ``batch=True`` that start within that window for the
+same program and company are sent as one bulk request (``POST .../v2/execute``, one result per
+transaction): a quote's dozens of reads become a handful of HTTP requests, each one request
+against the gateway's rate. A read alone in its window goes as the single GET it always was.
+
+With a ``RequestRate`` every request (a repeat too) first waits for its send time under the
+gateway's rate; one whose send time would fall after the caller's deadline fails at once as a
+timeout, so the read path answers degraded instead of queueing into the deadline.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import email.utils
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -35,7 +45,7 @@ from system_apis.infor_m3.errors import (
 )
 from system_apis.infor_m3.tokens import TokenProvider
 from system_apis.infor_m3.wire import MiResponse, mi_response_decoder
-from system_apis.resilience import remaining_seconds
+from system_apis.resilience import RateWaitTooLong, RequestRate, remaining_seconds
 from system_apis.response_cap import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ResponseTooLargeError,
@@ -50,6 +60,7 @@ Record = dict[str, str]
 _MI_PATH = "/M3/m3api-rest/v2/execute"
 _MAX_THROTTLE_WAITS = 3
 _MAX_RETRY_AFTER_SECONDS = 60.0
+_MAX_BULK_TRANSACTIONS = 100
 
 
 class MiClient:
@@ -61,8 +72,15 @@ class MiClient:
         *,
         request_timeout: float = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate: RequestRate | None = None,
+        batch_window: float | None = None,
     ) -> None:
+        """``batch_window``: seconds reads wait for company in one bulk request (None: never)."""
         self._client = client
+        self._rate = rate
+        self._batch_window = batch_window
+        self._open: dict[tuple[str, str, str | None], _Bulk] = {}
+        self._sending: set[asyncio.Task[None]] = set()
         self._credentials = credentials
         self._tokens = tokens
         self._request_timeout = request_timeout
@@ -102,12 +120,45 @@ class MiClient:
         *,
         maxrecs: int = 100,
         returncols: Sequence[str] = (),
+        batch: bool = False,
     ) -> list[Record]:
-        """Run one transaction and return its records, trimmed. ``maxrecs=0``: all records."""
-        name = f"{program}/{transaction}"
-        url = self.url(ctx, program, transaction, maxrecs=maxrecs, returncols=returncols)
+        """Run one transaction and return its records, trimmed. ``maxrecs=0``: all records.
+
+        ``batch``: a read that may share a bulk request with others (see the module doc).
+        """
         params = {k: v for k, v in (inputs or {}).items() if v is not None and v != ""}
+        read = _Read(ctx, program, transaction, params, maxrecs, tuple(returncols))
+        if batch and self._batch_window is not None:
+            return await self._queue(read)
+        return await self._single(read)
+
+    async def _single(self, read: _Read) -> list[Record]:
+        name = f"{read.program}/{read.transaction}"
+        url = self.url(
+            read.ctx,
+            read.program,
+            read.transaction,
+            maxrecs=read.maxrecs,
+            returncols=read.returncols,
+        )
+        response, body = await self._exchange(read.ctx, name, "GET", url, params=read.params)
+        return _records(name, response, body)
+
+    async def _exchange(
+        self,
+        ctx: CallContext,
+        name: str,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        """One request with a valid token, under the rate; a refused token and a 429 within
+        the deadline are repeated here."""
         headers = {"Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         if ctx.correlation_id:
             headers["X-Correlation-ID"] = ctx.correlation_id
         refused_token: str | None = None
@@ -115,14 +166,23 @@ class MiClient:
         while True:
             timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
             token = await self._tokens.get(http_timeout=timeout)
+            if self._rate is not None:
+                try:
+                    await self._rate.acquire(ctx.deadline)
+                except RateWaitTooLong as exc:
+                    raise M3TimeoutError(
+                        f"{name}: no ION API request slot before the deadline ({exc})",
+                        transaction=name,
+                    ) from None
             timeout = remaining_seconds(ctx, vendor=VENDOR, cap=self._request_timeout)
             try:
                 response = await send_capped(
                     self._client,
-                    "GET",
+                    method,
                     url,
                     max_bytes=self._max_response_bytes,
                     params=params,
+                    content=content,
                     timeout=timeout,
                     headers={**headers, "Authorization": f"Bearer {token}"},
                 )
@@ -156,10 +216,170 @@ class MiClient:
                     status_code=429,
                     retry_after=retry_after,
                 )
-            return _records(name, response, body)
+            return response, body
+
+    # -- bulk ------------------------------------------------------------------------------
+
+    async def _queue(self, read: _Read) -> list[Record]:
+        key = (read.program, read.ctx.company, read.ctx.division)
+        bulk = self._open.get(key)
+        if bulk is None:
+            bulk = self._open[key] = _Bulk(read.program)
+            assert self._batch_window is not None
+            asyncio.get_running_loop().call_later(self._batch_window, self._flush, key, bulk)
+        future: asyncio.Future[list[Record]] = asyncio.get_running_loop().create_future()
+        bulk.members.append(_Member(read, future))
+        if len(bulk.members) >= _MAX_BULK_TRANSACTIONS:
+            self._flush(key, bulk)
+        return await future
+
+    def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
+        if self._open.get(key) is bulk:
+            del self._open[key]
+        elif bulk.sent:
+            return
+        bulk.sent = True
+        task = asyncio.ensure_future(self._send_bulk(bulk))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_bulk(self, bulk: _Bulk) -> None:
+        members = [m for m in bulk.members if not m.future.done()]  # cancelled: not sent
+        if not members:
+            return
+        try:
+            if len(members) == 1:
+                _settle(members[0], await self._single(members[0].read))
+                return
+            results = await self._bulk(bulk.program, members)
+        except Exception as exc:
+            for m in members:
+                _settle(m, exc)
+            return
+        for m, result in zip(members, results, strict=True):
+            _settle(m, result)
+
+    async def _bulk(self, program: str, members: list[_Member]) -> list[list[Record] | M3Error]:
+        first = members[0].ctx
+        deadlines = [m.ctx.deadline for m in members]
+        # The request serves every member: it may take as long as the latest of them allows.
+        ctx = msgspec.structs.replace(
+            first, deadline=None if None in deadlines else max(d for d in deadlines if d)
+        )
+        matrix = {"cono": first.company, **({"divi": first.division} if first.division else {})}
+        payload = {
+            "program": program,
+            **matrix,
+            "maxReturnedRecords": 0,
+            "excludeEmptyValues": False,
+            "rightTrim": True,
+            "transactions": [
+                {
+                    "transaction": m.transaction,
+                    "record": m.params,
+                    **({"selectedColumns": list(m.returncols)} if m.returncols else {}),
+                }
+                for m in members
+            ],
+        }
+        name = f"{program} bulk"
+        url = f"{self._credentials.api_base}{_MI_PATH}"
+        response, body = await self._exchange(
+            ctx, name, "POST", url, content=msgspec.json.encode(payload)
+        )
+        parsed = _parse(name, response, body)
+        failure = _failure(name, msgspec.structs.replace(parsed, results=[]), response.status_code)
+        if failure is not None and (parsed.errorMessage is not None or parsed.wasTerminated):
+            raise failure
+        if len(parsed.results) != len(members):
+            raise M3ProtocolError(
+                f"{name}: {len(members)} transactions sent, {len(parsed.results)} results answered",
+                status_code=response.status_code,
+            )
+        out: list[list[Record] | M3Error] = []
+        for m, result in zip(members, parsed.results, strict=True):
+            tx = f"{program}/{m.transaction}"
+            if result.errorMessage is not None:
+                out.append(
+                    error_for_refusal(
+                        transaction=tx,
+                        message=result.errorMessage,
+                        code=result.errorCode,
+                        field=result.errorField,
+                        status_code=response.status_code,
+                    )
+                )
+                continue
+            records = _trimmed(result.records)
+            out.append(records[: m.maxrecs] if m.maxrecs > 0 else records)
+        return out
 
 
-def _records(name: str, response: httpx.Response, body: bytes) -> list[Record]:
+@dataclass(frozen=True, slots=True)
+class _Read:
+    ctx: CallContext
+    program: str
+    transaction: str
+    params: dict[str, str]
+    maxrecs: int
+    returncols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """One read waiting in a bulk request."""
+
+    read: _Read
+    future: asyncio.Future[list[Record]]
+
+    @property
+    def ctx(self) -> CallContext:
+        return self.read.ctx
+
+    @property
+    def transaction(self) -> str:
+        return self.read.transaction
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self.read.params
+
+    @property
+    def maxrecs(self) -> int:
+        return self.read.maxrecs
+
+    @property
+    def returncols(self) -> tuple[str, ...]:
+        return self.read.returncols
+
+
+class _Bulk:
+    __slots__ = ("members", "program", "sent")
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+        self.members: list[_Member] = []
+        self.sent = False
+
+
+def _settle(member: _Member, outcome: list[Record] | BaseException) -> None:
+    if member.future.done():
+        return  # its caller stopped waiting (deadline reached)
+    if isinstance(outcome, BaseException):
+        member.future.set_exception(outcome)
+    else:
+        member.future.set_result(outcome)
+
+
+def _trimmed(records: list[dict[str, object]]) -> list[Record]:
+    return [
+        {key: "" if value is None else str(value).strip() for key, value in record.items()}
+        for record in records
+    ]
+
+
+def _parse(name: str, response: httpx.Response, body: bytes) -> MiResponse:
+    """The v2 envelope of an answer whose HTTP status says it has one (else the error)."""
     status = response.status_code
     if status in (401, 403):
         raise M3AuthError(
@@ -194,11 +414,16 @@ def _records(name: str, response: httpx.Response, body: bytes) -> list[Record]:
             status_code=status,
         )
     try:
-        parsed = mi_response_decoder.decode(body)
+        return mi_response_decoder.decode(body)
     except msgspec.DecodeError:
         raise M3ProtocolError(
             f"{name}: malformed MI response", transaction=name, status_code=status
         ) from None
+
+
+def _records(name: str, response: httpx.Response, body: bytes) -> list[Record]:
+    status = response.status_code
+    parsed = _parse(name, response, body)
     failure = _failure(name, parsed, status)
     if failure is not None:
         raise failure
@@ -206,10 +431,7 @@ def _records(name: str, response: httpx.Response, body: bytes) -> list[Record]:
         raise M3ProtocolError(
             f"{name}: MI response without results", transaction=name, status_code=status
         )
-    return [
-        {key: "" if value is None else str(value).strip() for key, value in record.items()}
-        for record in parsed.results[0].records
-    ]
+    return _trimmed(parsed.results[0].records)
 
 
 def _failure(name: str, parsed: MiResponse, status: int) -> M3Error | None:

@@ -6,6 +6,8 @@
 - ``breaker``: the circuit breaker per ERP company.
 - ``bulkhead``: caps on calls in flight, per process (``LocalSlots``) or across replicas
   through Redis (``SharedSlots``).
+- ``ratelimit``: a client-side request rate (``RequestRate``) for gateways that refuse
+  requests beyond one, refusing at once a wait that would outlast the caller's deadline.
 - ``backend``: ``ResilientBackend``, which wraps an adapter with all of the above.
 """
 
@@ -24,6 +26,7 @@ from system_apis.resilience.breaker import (
 )
 from system_apis.resilience.bulkhead import ConcurrencySlots, LocalSlots, SharedSlots
 from system_apis.resilience.deadline import MONOTONIC, Clock, Deadline, remaining_seconds
+from system_apis.resilience.ratelimit import RateWaitTooLong, RequestRate
 from system_apis.resilience.retry import RetryPolicy
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "ConcurrencySlots",
     "Deadline",
     "LocalSlots",
+    "RateWaitTooLong",
+    "RequestRate",
     "ResiliencePolicy",
     "ResilienceSnapshot",
     "ResilientBackend",

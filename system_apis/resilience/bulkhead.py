@@ -5,7 +5,8 @@ hung backend holds a bounded number of tasks and sockets, and the Intacct client
 the vendor's per-company concurrency limit (two is common). ``SharedSlots`` keeps N replicas
 within such a limit together, holding each slot as a short lease in a Redis sorted set on top
 of a ``LocalSlots``; when Redis cannot be reached the cap falls back to this process's share,
-so a Redis outage never stops ERP calls.
+so a Redis outage never stops ERP calls (give each process its share, ``local_limit``, so that
+the processes together stay within the limit then too).
 """
 
 from __future__ import annotations
@@ -87,7 +88,11 @@ class LocalSlots:
 
 
 class SharedSlots:
-    """At most ``limit`` holders across every process using the same Redis ``key``."""
+    """At most ``limit`` holders across every process using the same Redis ``key``.
+
+    ``local_limit`` (default ``limit``): this process's share, its cap while Redis cannot be
+    reached, so that the processes together stay within ``limit`` then too.
+    """
 
     def __init__(
         self,
@@ -98,6 +103,7 @@ class SharedSlots:
         lease_s: float = 35.0,
         redis_timeout_s: float = 0.25,
         poll_s: float = 0.005,
+        local_limit: int | None = None,
     ) -> None:
         self._redis = redis
         self._key = key
@@ -106,15 +112,21 @@ class SharedSlots:
         self._redis_timeout = redis_timeout_s
         self._poll = poll_s
         self._local = LocalSlots(limit)
+        # Held besides a local slot only while Redis is unreachable.
+        self._fallback = LocalSlots(limit if local_limit is None else min(limit, local_limit))
         self._script = redis.register_script(_ACQUIRE)
         self._redis_down_until = 0.0
 
     @contextlib.asynccontextmanager
     async def slot(self, wait_s: float) -> AsyncIterator[None]:
+        fallback = False
         async with asyncio.timeout(wait_s):
             await self._local.acquire(None)
             try:
                 token = await self._acquire_shared()
+                if token is None:
+                    await self._fallback.acquire(None)
+                    fallback = True
             except BaseException:
                 self._local.release()
                 raise
@@ -122,6 +134,8 @@ class SharedSlots:
             yield
         finally:
             self._local.release()
+            if fallback:
+                self._fallback.release()
             if token is not None:
                 await self._release_shared(token)
 
