@@ -230,6 +230,13 @@ def _run_section(payload: dict[str, Any], plot: Path, markdown: Path) -> list[st
         *(f"| {t} | {m} | {v} |" for t, m, v in targets(payload)),
         "",
     ]
+    failed = payload.get("failed") or {}
+    if failed:
+        lines += [
+            "Sections that failed in this run (their rows are missing): "
+            + "; ".join(f"{name}: {error}" for name, error in failed.items()),
+            "",
+        ]
     if merged:
         lines += [
             "Rows replaced by partial runs (`python -m bench.run --only … --merge-into`): "

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -628,11 +629,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with ExitStack() as stack:
         bench = Bench(args, stack, only)
-        if bench.wants("ceiling", "warm", "endpoints"):
-            bench.ceiling_and_warm()
-        for section in ("cold", "limits", "fanout", "tracing", "metrics", "hop", "memory"):
-            if bench.wants(section):
-                getattr(bench, section)()
+        steps = [("ceiling_and_warm", ("ceiling", "warm", "endpoints"))] + [
+            (s, (s,)) for s in ("cold", "limits", "fanout", "tracing", "metrics", "hop", "memory")
+        ]
+        for method, sections in steps:
+            if not bench.wants(*sections):
+                continue
+            began = time.monotonic()
+            try:
+                getattr(bench, method)()
+            except Exception as exc:  # one broken section must not lose the others
+                traceback.print_exc()
+                bench.extra.setdefault("failed", {})[method] = repr(exc)
+            print(f"  ({method}: {time.monotonic() - began:.0f} s)", flush=True)
     elapsed = round(time.monotonic() - started, 1)
     partial = only != set(SECTIONS)
     payload = write_results(
