@@ -1,14 +1,23 @@
 """``make bench``: start everything on 127.0.0.1, load it with wrk, record the figures.
 
-Everything is measured in one run so ratios hold on a noisy machine: the hello-world ceiling,
-the gateway's endpoints warm and cold, the backend hop with each HTTP client, memory per
-worker. Results go to ``bench/results/<date>.json`` and ``BENCHMARKS.md`` (with a plot).
-Each load is bounded in time; every process started is stopped at the end.
+Everything is measured in one run so ratios hold on a noisy machine: the hello-world ceiling
+beside the gateway's warm endpoints, cold reads against the emulators, the ERPs' own limits
+under load (the emulators count what they saw), fan-out latency with slow backends, the cost
+of tracing (off, on, sampled, off again, interleaved so drift shows), whether one ``/metrics``
+scrape counts every worker's requests, the backend hop with each HTTP client, and memory per
+worker. Each load is bounded in time; every process started is stopped at the end.
+
+Sections (``--only a,b``): ceiling, warm, endpoints, cold, limits, fanout, tracing, metrics,
+hop, memory. A full run writes ``bench/results/<date>.json`` and ``BENCHMARKS.md`` (with a
+plot). A partial run writes ``bench/results/<date>-partial.json`` only, unless
+``--merge-into`` is given: then its rows replace the same rows of that results file (today's
+by default) and ``BENCHMARKS.md`` is written from the merged figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -21,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +51,22 @@ PY = sys.executable
 GRANIAN = str(Path(PY).with_name("granian"))
 ISTHMUS = str(Path(PY).with_name("isthmus"))
 
+SECTIONS = (
+    "ceiling", "warm", "endpoints", "cold", "limits", "fanout", "tracing", "metrics", "hop",
+    "memory",
+)  # fmt: skip
+VALIDATE_QUOTE = "/process/v1/validate-quote"
+CACHE_OFF = {"ISTHMUS_CACHE__ENABLED": "false"}  # no whole-answer memo either
+# The reads the fan-out section slows down, per ERP: credit, price and availability. Infor's
+# faults target one MI transaction each; Intacct's target a function, and every read the
+# gateway makes there is a readByQuery, so all of them wait.
+INFOR_FANOUT_TARGETS = (
+    "CRS610MI/GetBasicData", "CRS610MI/GetFinancial",  # credit
+    "OIS320MI/GetPriceLine",  # price
+    "MMS200MI/GetItmWhsBal", "OIS100MI/GetATP",  # availability
+)  # fmt: skip
+INTACCT_FANOUT_TARGETS = ("readByQuery",)
+
 
 @dataclass
 class Run:
@@ -52,6 +78,11 @@ class Run:
     errors: int
     requests: int
     rss_mb_per_worker: list[float] = field(default_factory=list)
+    connections: int = 0
+    section: str = ""
+    incomplete: int | None = None
+    """2xx answers missing data (a section partial or unavailable, or stale); None: not
+    counted."""
 
 
 def free_port() -> int:
@@ -98,7 +129,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):  # already gone
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def granian(target: str, port: int, workers: int, env: dict[str, str] | None = None) -> list[str]:
@@ -135,25 +167,32 @@ def wrk(
     api_key: str | None = None,
     server: subprocess.Popen[bytes] | None = None,
     warmup_s: int = 2,
+    timeout_s: int = 10,
+    section: str = "",
+    count_incomplete: bool = False,
 ) -> Run:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         if body is not None:
             json.dump(body, fh)
         body_path = fh.name if body is not None else ""
     env = {**os.environ, "WRK_BODY": body_path, "WRK_API_KEY": api_key or ""}
+    env["WRK_COUNT_INCOMPLETE"] = "1" if count_incomplete else ""
     threads = min(2, connections)
+    # wrk's own 2 s timeout would hide slow answers as socket errors: wait past any deadline.
+    base = ["wrk", f"-t{threads}", f"-c{connections}", "--timeout", f"{timeout_s}s", "-s", str(LUA)]
     if warmup_s:
         # Unmeasured load first, so every worker has imported, allocated and cached what the
         # measured run needs (a freshly started worker is slower for its first seconds).
         subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{warmup_s}s", "-s", str(LUA), url],
-            env=env, capture_output=True, timeout=warmup_s + 30, check=True,
+            [*base, f"-d{warmup_s}s", url],
+            env=env, capture_output=True, timeout=warmup_s + timeout_s + 30, check=True,
         )  # fmt: skip
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
-        env=env, capture_output=True, text=True, timeout=seconds + 30, check=True,
+        [*base, f"-d{seconds}s", "--latency", url],
+        env=env, capture_output=True, text=True, timeout=seconds + timeout_s + 30, check=True,
     ).stdout  # fmt: skip
-    Path(body_path).unlink(missing_ok=True) if body_path else None
+    if body_path:
+        Path(body_path).unlink(missing_ok=True)
     latencies = {m.group(1): _ms(m.group(2), m.group(3)) for m in _LAT.finditer(out)}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -164,13 +203,17 @@ def wrk(
     errors = int(errors_match.group(1)) if errors_match else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
+    incomplete_match = re.search(r"Incomplete answers: (\d+)", out)
+    incomplete = int(incomplete_match.group(1)) if incomplete_match else None
     run = Run(
         name=name, workers=workers, requests_per_s=rps, p50_ms=latencies.get("50", 0.0),
         p99_ms=latencies.get("99", 0.0), errors=errors, requests=total,
-        rss_mb_per_worker=worker_rss_mb(server) if server else [],
+        rss_mb_per_worker=worker_rss_mb(server) if server else [], connections=connections,
+        section=section, incomplete=incomplete,
     )  # fmt: skip
-    print(f"  {name:<34} w={workers} {rps:>9.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms"
-          f"  errors {errors}", flush=True)  # fmt: skip
+    shown = "" if incomplete is None else f"  incomplete {incomplete}"
+    print(f"  {name:<44} w={workers} c={connections:<3} {rps:>8.0f} req/s  p50 {run.p50_ms:7.2f} ms"
+          f"  p99 {run.p99_ms:8.2f} ms  errors {errors}{shown}", flush=True)  # fmt: skip
     return run
 
 
@@ -221,116 +264,256 @@ def bench_security_env(sandbox_env: dict[str, str]) -> dict[str, str]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--soak-seconds", type=int, default=60)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install wrk", file=sys.stderr)
-        return 2
-    runs: list[Run] = []
-    extra: dict[str, Any] = {}
-    sec, conns = args.seconds, args.connections
-    started = time.monotonic()
-    with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        redis = RedisServer()
-        redis.start()
-        stack.callback(redis.cleanup)
-        intacct_port, infor_port, issuer_port = free_port(), free_port(), free_port()
-        stack.enter_context(process([
-            PY, "-m", "sandbox.server", "--intacct-port", str(intacct_port),
-            "--infor-port", str(infor_port), "--issuer-port", str(issuer_port), "--state-dir", str(tmp),
-        ]))  # fmt: skip
-        wait_http(f"http://127.0.0.1:{infor_port}/_sandbox/ionapi")
-        sandbox_env = gateway_environment("127.0.0.1", intacct_port, tmp, issuer_port)
-        sandbox_env["ISTHMUS_INFOR__IONAPI_FILE"] = str(tmp / "sandbox.ionapi")
-        for workers in (1, 2):
-            print(f"workers={workers}", flush=True)
-            hello_port = free_port()
-            with process(granian("bench.apps:hello_app", hello_port, workers)) as hello:
-                wait_http(f"http://127.0.0.1:{hello_port}/")
-                runs.append(wrk("hello-world (ceiling)", f"http://127.0.0.1:{hello_port}/",
-                                seconds=sec, connections=conns, workers=workers, server=hello))  # fmt: skip
-            port = free_port()
-            env = gateway_env(port, workers, redis.url, sandbox_env)
-            with process([ISTHMUS, "serve"], env) as gw:
-                base = f"http://127.0.0.1:{port}"
-                wait_http(f"{base}/health/live")
-                vq = quote_body("US01", "USD", 10)
-                key = BENCH_API_KEY
-                # Warm the caches, then measure.
-                for _ in range(3):
-                    httpx.post(
-                        f"{base}/process/v1/validate-quote",
-                        json=vq,
-                        headers={"X-API-Key": key},
-                        timeout=10,
-                    )
-                runs.append(wrk("validate-quote warm (10 lines)", f"{base}/process/v1/validate-quote", body=vq,
-                                api_key=key, seconds=sec, connections=conns, workers=workers, server=gw))  # fmt: skip
-                pc = {k: v for k, v in vq.items() if k != "lines"} | {
-                    "lines": [
-                        {k: v for k, v in ln.items() if k != "quotedUnitPrice"}
-                        for ln in vq["lines"]
-                    ]
-                }
-                runs.append(wrk("price-check warm (10 lines)", f"{base}/process/v1/price-check", body=pc,
-                                api_key=key, seconds=sec, connections=conns, workers=workers, server=gw))  # fmt: skip
-                atp = {"entity": "US01", "lines": pc["lines"]}
-                runs.append(wrk("atp warm (10 lines)", f"{base}/process/v1/atp", body=atp,
-                                api_key=key, seconds=sec, connections=conns, workers=workers, server=gw))  # fmt: skip
-                cc = {"entity": "US01", "accountId": salesforce_account_id(1), "amount": "100"}
-                runs.append(wrk("credit-check warm", f"{base}/process/v1/credit-check", body=cc,
-                                api_key=key, seconds=sec, connections=conns, workers=workers, server=gw))  # fmt: skip
-        # Cold path: a gateway with caching off, so every request goes to the emulators.
+def infor_rate_env(requests_per_second: float) -> dict[str, str]:
+    """The gateway's own cap on ION calls, when this gateway has the setting (an unknown
+    setting is refused at start-up, so it is only set where it exists)."""
+    from app.settings import InforSettings
+
+    if "max_requests_per_second" not in InforSettings.__struct_fields__:
+        return {}
+    return {"ISTHMUS_INFOR__MAX_REQUESTS_PER_SECOND": f"{requests_per_second:g}"}
+
+
+def read_deadline_ms(env: dict[str, str]) -> int:
+    """The gateway's default budget for one request's ERP reads (``deadline_default_ms``)."""
+    from app.settings import load_settings
+
+    return int(load_settings(env).deadline_default_ms)
+
+
+@dataclass
+class Sandbox:
+    intacct_port: int
+    infor_port: int
+    env: dict[str, str]
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "intacct": httpx.get(f"http://127.0.0.1:{self.intacct_port}/_sandbox/stats").json(),
+            "infor": httpx.get(f"http://127.0.0.1:{self.infor_port}/_sandbox/stats").json(),
+        }
+
+    def slow_down(self, delay_ms: int) -> None:
+        for target in INFOR_FANOUT_TARGETS:
+            spec = {"target": target, "kind": "latency", "delay_ms": delay_ms}
+            httpx.post(f"http://127.0.0.1:{self.infor_port}/_sandbox/faults", json=spec)
+        for target in INTACCT_FANOUT_TARGETS:
+            spec = {"target": target, "kind": "latency", "delay_ms": delay_ms}
+            httpx.post(f"http://127.0.0.1:{self.intacct_port}/_sandbox/faults", json=spec)
+
+    def clear_faults(self) -> None:
+        for port in (self.infor_port, self.intacct_port):
+            httpx.delete(f"http://127.0.0.1:{port}/_sandbox/faults")
+
+
+def start_sandbox(stack: ExitStack, infor_requests_per_second: float | None = None) -> Sandbox:
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    ports = {name: free_port() for name in ("intacct", "infor", "issuer", "salesforce")}
+    args = [PY, "-m", "sandbox.server", "--state-dir", str(tmp)]
+    for name, port in ports.items():
+        args += [f"--{name}-port", str(port)]
+    if infor_requests_per_second is not None:
+        args += ["--infor-requests-per-second", f"{infor_requests_per_second:g}"]
+    stack.enter_context(process(args))
+    wait_http(f"http://127.0.0.1:{ports['infor']}/_sandbox/ionapi")
+    env = gateway_environment(
+        "127.0.0.1", ports["intacct"], tmp, ports["issuer"], ports["salesforce"]
+    )
+    return Sandbox(ports["intacct"], ports["infor"], env)
+
+
+class Bench:
+    """One run: the shared servers, the options, and what has been measured so far."""
+
+    def __init__(self, args: argparse.Namespace, stack: ExitStack, only: set[str]) -> None:
+        self.args = args
+        self.stack = stack
+        self.only = only
+        self.sec: int = args.seconds
+        self.conns: int = args.connections
+        self.runs: list[Run] = []
+        self.extra: dict[str, Any] = {}
+        self.redis = RedisServer()
+        self.redis.start()
+        stack.callback(self.redis.cleanup)
+        self.sandbox = start_sandbox(stack)
+
+    def wants(self, *sections: str) -> bool:
+        return any(s in self.only for s in sections)
+
+    @contextmanager
+    def gateway(
+        self,
+        workers: int,
+        *,
+        redis: bool = True,
+        extra_env: dict[str, str] | None = None,
+        sandbox: Sandbox | None = None,
+    ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         port = free_port()
-        env = gateway_env(port, 2, None, sandbox_env) | {
-            "ISTHMUS_CACHE__ENABLED": "false"
-        }  # no memo either
+        env = gateway_env(
+            port, workers, self.redis.url if redis else None, (sandbox or self.sandbox).env
+        )
+        env |= extra_env or {}
         with process([ISTHMUS, "serve"], env) as gw:
             base = f"http://127.0.0.1:{port}"
             wait_http(f"{base}/health/live")
-            runs.append(wrk("validate-quote cold (10 lines)", f"{base}/process/v1/validate-quote",
-                            body=quote_body("US01", "USD", 10), api_key=BENCH_API_KEY,
-                            seconds=sec, connections=conns, workers=2, server=gw))  # fmt: skip
-            runs.append(wrk("validate-quote cold Intacct (10 lines)", f"{base}/process/v1/validate-quote",
-                            body=quote_body("DE01", "EUR", 10), api_key=BENCH_API_KEY,
-                            seconds=sec, connections=conns, workers=2, server=gw))  # fmt: skip
-        # The ERPs' own limits hold under load: Intacct's emulator counts what it saw in flight.
-        extra["intacct_limits"] = httpx.get(
-            f"http://127.0.0.1:{intacct_port}/_sandbox/stats"
-        ).json()
-        # Observability overhead: tracing (no exporter) and metrics on, versus both off.
+            yield gw, base
+
+    def load(self, name: str, base: str, path: str, body: dict[str, Any] | None, **kw: Any) -> Run:
+        kw.setdefault("seconds", self.sec)
+        kw.setdefault("connections", self.conns)
+        run = wrk(name, f"{base}{path}", body=body, api_key=BENCH_API_KEY, **kw)
+        self.runs.append(run)
+        return run
+
+    # -- sections ----------------------------------------------------------------------------
+    def ceiling_and_warm(self) -> None:
         vq = quote_body("US01", "USD", 10)
-        for label, obs in (
-            ("validate-quote warm, observability off", {"ISTHMUS_OBSERVABILITY__METRICS": "false"}),
-            ("validate-quote warm, tracing+metrics on", {"ISTHMUS_OBSERVABILITY__TRACING": "true"}),
-            (
-                "validate-quote warm, tracing 10% sampled",
-                {
-                    "ISTHMUS_OBSERVABILITY__TRACING": "true",
-                    "ISTHMUS_OBSERVABILITY__TRACE_SAMPLE_RATIO": "0.1",
-                },
-            ),
+        pc = {k: v for k, v in vq.items() if k != "lines"} | {
+            "lines": [{k: v for k, v in ln.items() if k != "quotedUnitPrice"} for ln in vq["lines"]]
+        }
+        endpoints = [
+            ("price-check warm (10 lines)", "/process/v1/price-check", pc),
+            ("atp warm (10 lines)", "/process/v1/atp", {"entity": "US01", "lines": pc["lines"]}),
+            ("credit-check warm", "/process/v1/credit-check",
+             {"entity": "US01", "accountId": salesforce_account_id(1), "amount": "100"}),
+        ]  # fmt: skip
+        for workers in (1, 2):
+            print(f"workers={workers}", flush=True)
+            if self.wants("ceiling"):
+                hello_port = free_port()
+                with process(granian("bench.apps:hello_app", hello_port, workers)) as hello:
+                    wait_http(f"http://127.0.0.1:{hello_port}/")
+                    self.runs.append(wrk("hello-world (ceiling)", f"http://127.0.0.1:{hello_port}/",
+                                         seconds=self.sec, connections=self.conns, workers=workers,
+                                         server=hello, section="ceiling"))  # fmt: skip
+            if not self.wants("warm", "endpoints"):
+                continue
+            with self.gateway(workers) as (gw, base):
+                warm_up(base, VALIDATE_QUOTE, vq)
+                if self.wants("warm"):
+                    self.load("validate-quote warm (10 lines)", base, VALIDATE_QUOTE, vq,
+                              workers=workers, server=gw, section="warm")  # fmt: skip
+                if self.wants("endpoints"):
+                    for name, path, body in endpoints:
+                        self.load(name, base, path, body, workers=workers, server=gw,
+                                  section="endpoints")  # fmt: skip
+
+    def cold(self) -> None:
+        print("cold (cache off)", flush=True)
+        with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
+            for name, body in (
+                ("validate-quote cold Infor US01 (10 lines)", quote_body("US01", "USD", 10)),
+                ("validate-quote cold Intacct DE01 (10 lines)", quote_body("DE01", "EUR", 10)),
+            ):
+                self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw, section="cold",
+                          count_incomplete=True)  # fmt: skip
+
+    def limits(self) -> None:
+        """Cold load against a sandbox whose ERPs enforce their limits; they count what came."""
+        rate = float(self.args.infor_rps)
+        print(f"limits (cache off, ION spike arrest {rate:g}/s)", flush=True)
+        with ExitStack() as stack:
+            sandbox = start_sandbox(stack, infor_requests_per_second=rate)
+            gateway_rate = infor_rate_env(rate)
+            extra_env = CACHE_OFF | gateway_rate
+            deadline = read_deadline_ms(sandbox.env | extra_env)
+            with self.gateway(2, redis=False, extra_env=extra_env, sandbox=sandbox) as (gw, base):
+                for name, body in (
+                    ("limits: validate-quote cold Infor US01", quote_body("US01", "USD", 10)),
+                    ("limits: validate-quote cold Intacct DE01", quote_body("DE01", "EUR", 10)),
+                ):
+                    self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
+                              section="limits", count_incomplete=True)  # fmt: skip
+            stats = sandbox.stats()
+        self.extra["limits"] = {
+            "infor_requests_per_second": rate,
+            "gateway_setting": next(iter(gateway_rate), None),
+            "read_deadline_ms": deadline,
+            **stats,
+        }
+
+    def fanout(self) -> None:
+        delay = int(self.args.fanout_delay_ms)
+        conns = int(self.args.fanout_connections)
+        print(f"fan-out (cache off, credit/price/availability +{delay} ms)", flush=True)
+        for name, body in (
+            ("fan-out: validate-quote Infor US01", quote_body("US01", "USD", 10)),
+            ("fan-out: validate-quote Intacct DE01", quote_body("DE01", "EUR", 10)),
         ):
-            port = free_port()
-            env = gateway_env(port, 2, redis.url, sandbox_env) | obs
-            with process([ISTHMUS, "serve"], env) as gw:
-                base = f"http://127.0.0.1:{port}"
-                wait_http(f"{base}/health/live")
-                for _ in range(3):
-                    httpx.post(
-                        f"{base}/process/v1/validate-quote",
-                        json=vq,
-                        headers={"X-API-Key": BENCH_API_KEY},
-                        timeout=10,
-                    )
-                runs.append(wrk(label, f"{base}/process/v1/validate-quote", body=vq, api_key=BENCH_API_KEY,
-                                seconds=sec, connections=conns, workers=2, server=gw))  # fmt: skip
-        # The backend hop: one upstream GET per request, per client, one worker.
+            # A gateway each, so one ERP's breakers and queues start afresh for the other.
+            with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
+                warm_up(base, VALIDATE_QUOTE, body)
+                self.sandbox.slow_down(delay)
+                try:
+                    self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
+                              connections=conns, warmup_s=0, section="fanout",
+                              count_incomplete=True)  # fmt: skip
+                finally:
+                    self.sandbox.clear_faults()
+        self.extra["fanout"] = {
+            "delay_ms": delay,
+            "connections": conns,
+            "infor_targets": list(INFOR_FANOUT_TARGETS),
+            "intacct_targets": list(INTACCT_FANOUT_TARGETS),
+        }
+
+    def tracing(self) -> None:
+        """Tracing off, on, 10 % sampled and metrics off: four gateways up at once, loaded in
+        turn for a few seconds each, for several rounds, then "off" once more. Every slice of
+        "on" lies between two slices of "off", so a drift of the machine shows in the "off"
+        slices and averages out of the comparison."""
+        rounds = int(self.args.tracing_rounds)
+        slice_s = max(2, self.sec // 2)
+        print(f"tracing (metrics on, as by default; {rounds} rounds of {slice_s} s)", flush=True)
+        on = {"ISTHMUS_OBSERVABILITY__TRACING": "true"}
+        configs: tuple[tuple[str, dict[str, str]], ...] = (
+            ("tracing off", {}),
+            ("tracing on, every request", on),
+            ("tracing 10% sampled", on | {"ISTHMUS_OBSERVABILITY__TRACE_SAMPLE_RATIO": "0.1"}),
+            ("tracing off, metrics off", {"ISTHMUS_OBSERVABILITY__METRICS": "false"}),
+        )
+        vq = quote_body("US01", "USD", 10)
+        url = VALIDATE_QUOTE
+        with ExitStack() as stack:
+            gateways = [
+                (label, *stack.enter_context(self.gateway(2, extra_env=env)))
+                for label, env in configs
+            ]
+            for _, _gw, base in gateways:
+                warm_up(base, url, vq)
+                wrk("warm-up", f"{base}{url}", body=vq, api_key=BENCH_API_KEY, seconds=2,
+                    connections=self.conns, workers=2, warmup_s=0)  # fmt: skip
+            for k in range(1, rounds + 1):
+                for label, gw, base in gateways:
+                    self.load(f"validate-quote warm, {label} #{k}", base, url, vq, workers=2,
+                              server=gw, seconds=slice_s, warmup_s=0, section="tracing")  # fmt: skip
+            _, gw, base = gateways[0]
+            self.load(f"validate-quote warm, tracing off #{rounds + 1}", base, url, vq, workers=2,
+                      server=gw, seconds=slice_s, warmup_s=0, section="tracing")  # fmt: skip
+
+    def metrics(self) -> None:
+        """A known number of requests at a 2-worker gateway, then one scrape: its count for
+        the route must be that number, whichever worker answered each request and the scrape."""
+        n = int(self.args.metrics_requests)
+        print(f"metrics ({n} requests, 2 workers, one scrape)", flush=True)
+        with self.gateway(2) as (_, base):
+            statuses = asyncio.run(drive(base, VALIDATE_QUOTE, quote_body("US01", "USD", 10), n))
+            time.sleep(0.5)  # the middleware records a request just after answering it
+            text = httpx.get(
+                f"{base}/metrics", headers={"X-API-Key": BENCH_API_KEY}, timeout=10
+            ).text
+        counted = route_counts(text, VALIDATE_QUOTE)
+        self.extra["metrics_check"] = {
+            "requests_sent": n,
+            "statuses_seen_by_client": statuses,
+            "scrape_count_for_route": sum(counted.values()),
+            "scrape_count_by_status": counted,
+        }
+        print(f"  sent {n}, one scrape counts {sum(counted.values())} {counted}", flush=True)
+
+    def hop(self) -> None:
         print("backend hop", flush=True)
         upstream_port, hop_port = free_port(), free_port()
         with (
@@ -343,59 +526,189 @@ def main() -> int:
             wait_http(f"http://127.0.0.1:{upstream_port}/")
             wait_http(f"http://127.0.0.1:{hop_port}/hop/aiohttp")
             for client in ("httpx-default", "httpx-aiohttp", "aiohttp", "isthmus"):
-                for c in (conns, 1):
-                    runs.append(wrk(f"hop {client} c={c}", f"http://127.0.0.1:{hop_port}/hop/{client}",
-                                    seconds=sec, connections=c, workers=1, server=hop))  # fmt: skip
-        # Memory: one worker, 100k warm requests, then a soak.
-        port = free_port()
-        env = gateway_env(port, 1, redis.url, sandbox_env)
-        with process([ISTHMUS, "serve"], env) as gw:
-            base = f"http://127.0.0.1:{port}"
-            wait_http(f"{base}/health/live")
-            cc = {"entity": "US01", "accountId": salesforce_account_id(1), "amount": "100"}
-            httpx.post(
-                f"{base}/process/v1/credit-check",
-                json=cc,
-                headers={"X-API-Key": BENCH_API_KEY},
-                timeout=10,
-            )
+                for c in (self.conns, 1):
+                    self.runs.append(wrk(f"hop {client} c={c}", f"http://127.0.0.1:{hop_port}/hop/{client}",
+                                         seconds=self.sec, connections=c, workers=1, server=hop,
+                                         section="hop"))  # fmt: skip
+
+    def memory(self) -> None:
+        """One worker: fill with up to 100k warm requests, then a soak; RSS before and after."""
+        print("memory", flush=True)
+        cc = {"entity": "US01", "accountId": salesforce_account_id(1), "amount": "100"}
+        path = "/process/v1/credit-check"
+        with self.gateway(1) as (gw, base):
+            warm_up(base, path, cc)
             served = 0
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 90
             while served < 100_000 and time.monotonic() < deadline:
-                r = wrk("memory fill credit-check", f"{base}/process/v1/credit-check", body=cc,
-                        api_key=BENCH_API_KEY, seconds=10, connections=conns, workers=1, server=gw)  # fmt: skip
+                r = wrk("memory fill credit-check", f"{base}{path}", body=cc, api_key=BENCH_API_KEY,
+                        seconds=10, connections=self.conns, workers=1, server=gw, warmup_s=0)  # fmt: skip
                 served += r.requests
             after_fill = worker_rss_mb(gw)
-            soak = wrk("soak credit-check", f"{base}/process/v1/credit-check", body=cc, api_key=BENCH_API_KEY,
-                       seconds=args.soak_seconds, connections=conns, workers=1, server=gw)  # fmt: skip
+            soak = self.load("soak credit-check", base, path, cc, seconds=self.args.soak_seconds,
+                             workers=1, server=gw, warmup_s=0, section="memory")  # fmt: skip
             after_soak = worker_rss_mb(gw)
-            extra["memory"] = {
-                "requests_before_soak": served,
-                "rss_mb_after_fill": after_fill,
-                "rss_mb_after_soak": after_soak,
-                "soak_seconds": args.soak_seconds,
-                "soak_requests_per_s": soak.requests_per_s,
-            }
-    extra["elapsed_s"] = round(time.monotonic() - started, 1)
-    write_results(runs, extra)
+        self.extra["memory"] = {
+            "requests_before_soak": served,
+            "rss_mb_after_fill": after_fill,
+            "rss_mb_after_soak": after_soak,
+            "soak_seconds": self.args.soak_seconds,
+            "soak_requests_per_s": soak.requests_per_s,
+        }
+
+
+def warm_up(base: str, path: str, body: dict[str, Any]) -> None:
+    for _ in range(3):
+        httpx.post(f"{base}{path}", json=body, headers={"X-API-Key": BENCH_API_KEY}, timeout=10)
+
+
+async def drive(base: str, path: str, body: dict[str, Any], n: int) -> dict[str, int]:
+    """Exactly ``n`` requests, each on a new connection so both workers get a share."""
+    statuses: dict[str, int] = {}
+    sem = asyncio.Semaphore(16)
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=0)
+    headers = {"X-API-Key": BENCH_API_KEY, "Connection": "close"}
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def one() -> None:
+            async with sem:
+                status = (
+                    await client.post(f"{base}{path}", json=body, headers=headers)
+                ).status_code
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+        await asyncio.gather(*(one() for _ in range(n)))
+    return statuses
+
+
+_COUNT = re.compile(r"^isthmus_http_request_duration_seconds_count\{([^}]*)\}\s+([0-9.e+]+)", re.M)
+
+
+def route_counts(text: str, route: str) -> dict[str, int]:
+    """``isthmus_http_request_duration_seconds_count`` for one route, per status."""
+    counts: dict[str, int] = {}
+    for labels, value in _COUNT.findall(text):
+        parsed = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        if parsed.get("route") == route:
+            status = parsed.get("status", "?")
+            counts[status] = counts.get(status, 0) + int(float(value))
+    return counts
+
+
+def parse_only(raw: str | None) -> set[str]:
+    if not raw:
+        return set(SECTIONS)
+    chosen = {s.strip() for s in raw.split(",") if s.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--seconds", type=int, default=6, help="measured seconds per load")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--soak-seconds", type=int, default=20)
+    parser.add_argument("--infor-rps", type=float, default=100.0,
+                        help="ION spike arrest of the limits section, gateway and emulator")  # fmt: skip
+    parser.add_argument("--fanout-delay-ms", type=int, default=300)
+    parser.add_argument("--fanout-connections", type=int, default=16)
+    parser.add_argument("--metrics-requests", type=int, default=1000)
+    parser.add_argument("--tracing-rounds", type=int, default=3)
+    parser.add_argument(
+        "--merge-into", nargs="?", const="", default=None, metavar="RESULTS_JSON",
+        help="replace only this run's rows in a results file (today's if no file is named)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    only = parse_only(args.only)
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    with ExitStack() as stack:
+        bench = Bench(args, stack, only)
+        steps = [("ceiling_and_warm", ("ceiling", "warm", "endpoints"))] + [
+            (s, (s,)) for s in ("cold", "limits", "fanout", "tracing", "metrics", "hop", "memory")
+        ]
+        for method, sections in steps:
+            if not bench.wants(*sections):
+                continue
+            began = time.monotonic()
+            try:
+                getattr(bench, method)()
+            except Exception as exc:  # one broken section must not lose the others
+                traceback.print_exc()
+                bench.extra.setdefault("failed", {})[method] = repr(exc)
+            print(f"  ({method}: {time.monotonic() - began:.0f} s)", flush=True)
+    elapsed = round(time.monotonic() - started, 1)
+    partial = only != set(SECTIONS)
+    payload = write_results(
+        bench.runs, bench.extra, sections=only, elapsed=elapsed, partial=partial,
+        merge_into=args.merge_into,
+    )  # fmt: skip
+    from bench.report import targets
+
+    print("\ntargets:")
+    for target, measured, verdict in targets(payload):
+        print(f"  {verdict:<7} {target}: {measured}")
     return 0
 
 
-def write_results(runs: list[Run], extra: dict[str, Any]) -> None:
+def _key(run: dict[str, Any]) -> tuple[str, int]:
+    return run["name"], run["workers"]
+
+
+def write_results(
+    runs: list[Run],
+    extra: dict[str, Any],
+    *,
+    sections: set[str],
+    elapsed: float,
+    partial: bool,
+    merge_into: str | None,
+) -> dict[str, Any]:
     from bench.report import write_report
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
-    payload = {
+    fresh = {
         "date": stamp,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "sections": sorted(sections, key=SECTIONS.index),
+        "elapsed_s": elapsed,
         "runs": [asdict(r) for r in runs],
         **extra,
     }
-    path = RESULTS / f"{stamp}.json"
+    if merge_into is not None:
+        path = Path(merge_into) if merge_into else RESULTS / f"{stamp}.json"
+        payload = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        new_keys = {_key(r) for r in fresh["runs"]}
+        kept = [r for r in payload.get("runs", []) if _key(r) not in new_keys]
+        # The file keeps its date (the plot and the report are named after it).
+        skip = ("runs", "sections", "elapsed_s", "date")
+        payload |= {k: v for k, v in fresh.items() if k not in skip}
+        payload.setdefault("date", stamp)
+        payload["runs"] = kept + fresh["runs"]
+        merged = payload.setdefault("merged", [])
+        merged.append({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                       "sections": fresh["sections"], "elapsed_s": elapsed})  # fmt: skip
+        payload.setdefault("sections", fresh["sections"])
+        payload.setdefault("elapsed_s", elapsed)
+    elif partial:
+        path = RESULTS / f"{stamp}-partial.json"
+        payload = fresh
+    else:
+        path = RESULTS / f"{stamp}.json"
+        payload = fresh
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    write_report(payload, ROOT / "BENCHMARKS.md", RESULTS / f"{stamp}.png")
-    print(f"wrote {path} and BENCHMARKS.md", flush=True)
+    if partial and merge_into is None:
+        print(f"wrote {path} (partial: BENCHMARKS.md left alone; --merge-into to update it)")
+    else:
+        write_report(payload, ROOT / "BENCHMARKS.md", RESULTS / f"{payload['date']}.png")
+        print(f"wrote {path} and BENCHMARKS.md", flush=True)
+    return payload
 
 
 if __name__ == "__main__":

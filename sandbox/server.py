@@ -34,14 +34,22 @@ SALESFORCE_PORT = 8703
 
 
 def _build_apps(
-    host: str, intacct_port: int, infor_port: int, state_dir: Path, issuer_port: int = ISSUER_PORT
+    host: str,
+    intacct_port: int,
+    infor_port: int,
+    state_dir: Path,
+    issuer_port: int = ISSUER_PORT,
+    *,
+    infor_requests_per_second: float | None = None,
 ) -> dict[str, Any]:
     from sandbox.infor import InforEmulator
     from sandbox.intacct import IntacctEmulator
     from sandbox.issuer import TokenIssuer
 
     intacct = IntacctEmulator(public_url=f"http://{host}:{intacct_port}")
-    infor = InforEmulator(public_url=f"http://{host}:{infor_port}")
+    infor = InforEmulator(
+        public_url=f"http://{host}:{infor_port}", requests_per_second=infor_requests_per_second
+    )
     issuer = TokenIssuer(public_url=f"http://{host}:{issuer_port}")
     state_dir.mkdir(parents=True, exist_ok=True)
     infor.write_ionapi(state_dir / IONAPI_FILENAME)
@@ -56,14 +64,21 @@ def run_sandbox(
     state_dir: Path,
     issuer_port: int = ISSUER_PORT,
     salesforce_port: int = SALESFORCE_PORT,
+    infor_requests_per_second: float | None = None,
 ) -> None:
-    """Serve every emulator; ``PortInUseError`` (nothing served) when a port is taken."""
+    """Serve every emulator; ``PortInUseError`` (nothing served) when a port is taken.
+
+    ``infor_requests_per_second``: the ION API spike arrest (429 beyond it); None: no limit.
+    """
     ports = {
         "intacct": intacct_port, "infor": infor_port, "issuer": issuer_port,
         "salesforce": salesforce_port,
     }  # fmt: skip
     sockets = bind_ports(host, ports)
-    apps = _build_apps(host, intacct_port, infor_port, state_dir, issuer_port)
+    apps = _build_apps(
+        host, intacct_port, infor_port, state_dir, issuer_port,
+        infor_requests_per_second=infor_requests_per_second,
+    )  # fmt: skip
     servers = {
         name: uvicorn.Server(
             uvicorn.Config(app, host=host, port=ports[name], log_level="warning", lifespan="off")
@@ -251,6 +266,12 @@ def _main() -> None:
     parser.add_argument("--issuer-port", type=int, default=ISSUER_PORT)
     parser.add_argument("--salesforce-port", type=int, default=SALESFORCE_PORT)
     parser.add_argument("--state-dir", default=".isthmus")
+    parser.add_argument(
+        "--infor-requests-per-second",
+        type=float,
+        default=None,
+        help="ION API spike arrest: more API calls than this per second are answered 429",
+    )
     args = parser.parse_args()
     try:
         run_sandbox(
@@ -260,6 +281,7 @@ def _main() -> None:
             state_dir=Path(args.state_dir),
             issuer_port=args.issuer_port,
             salesforce_port=args.salesforce_port,
+            infor_requests_per_second=args.infor_requests_per_second,
         )
     except PortInUseError as exc:
         print(f"sandbox: {exc}; choose another with --{exc.name}-port", file=sys.stderr)

@@ -103,6 +103,12 @@ class InforEmulator:
       body is the v2 envelope either way; bulk POSTs always answer 200).
     - ``today`` [date.today()]: anchor of the seed's dates (planned receipts, promotions).
     - ``received_maxlen`` [500]: how many requests ``received`` keeps.
+    - ``rate_clock`` [time.monotonic]: what the spike-arrest window is measured with (tests
+      move a manual one).
+
+    ``GET /_sandbox/stats`` reports the most API calls that arrived within one
+    ``throttle_window`` (refused ones included, so a client that overruns the limit shows it)
+    and how many calls the spike arrest refused with 429.
     """
 
     # Well-known sandbox credentials: they are written to the .ionapi file anyway.
@@ -128,6 +134,7 @@ class InforEmulator:
         received_maxlen: int = 500,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
+        rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.clock = clock
@@ -159,6 +166,12 @@ class InforEmulator:
         self._access_tokens: dict[str, _Token] = {}
         self._refresh_tokens: dict[str, _Token] = {}
         self._hits: collections.deque[float] = collections.deque()
+        self.rate_clock = rate_clock
+        # Every API call's arrival within the last throttle_window, admitted or not.
+        self._arrivals: collections.deque[float] = collections.deque()
+        self.max_in_window_seen = 0
+        self.requests_total = 0
+        self.rate_limited_total = 0
         # The emulator object is the ASGI app (a callable object, so servers detect ASGI 3).
         self.app = self
 
@@ -372,9 +385,10 @@ class InforEmulator:
 
     # -- throttling and faults -------------------------------------------------------------
     def _throttled(self) -> _Response | None:
+        now = self.rate_clock()
+        self._count_arrival(now)
         if self.requests_per_second is None:
             return None
-        now = time.monotonic()
         allowed = max(1, int(self.requests_per_second * self.throttle_window))
         with self._lock:
             while self._hits and self._hits[0] <= now - self.throttle_window:
@@ -382,6 +396,7 @@ class InforEmulator:
             if len(self._hits) >= allowed:
                 wait = self._hits[0] + self.throttle_window - now
                 retry_after = str(max(1, math.ceil(wait)))
+                self.rate_limited_total += 1
                 return _json(
                     429,
                     {
@@ -392,6 +407,26 @@ class InforEmulator:
                 )
             self._hits.append(now)
         return None
+
+    def _count_arrival(self, now: float) -> None:
+        with self._lock:
+            self.requests_total += 1
+            self._arrivals.append(now)
+            while self._arrivals[0] <= now - self.throttle_window:
+                self._arrivals.popleft()
+            self.max_in_window_seen = max(self.max_in_window_seen, len(self._arrivals))
+
+    def stats(self) -> dict[str, Any]:
+        """What a load test needs to prove the client kept to the spike-arrest rate."""
+        with self._lock:
+            return {
+                "requests_per_second": self.requests_per_second,
+                "throttle_window_s": self.throttle_window,
+                "max_requests_in_window": self.max_in_window_seen,
+                "max_rate_seen": self.max_in_window_seen / self.throttle_window,
+                "rate_limited_total": self.rate_limited_total,
+                "requests_total": self.requests_total,
+            }
 
     def _take_fault(self, names: list[str]) -> tuple[Fault, int] | None:
         with self._lock:
@@ -755,6 +790,8 @@ class InforEmulator:
             return _json(status, payload)
         if path == "/_sandbox/ionapi" and method == "GET":
             return _json(200, self.ionapi_document())
+        if path == "/_sandbox/stats" and method == "GET":
+            return _json(200, self.stats())
         return _json(404, {"error": f"no control endpoint {method} {path}"})
 
     def _record(self, request: ReceivedRequest) -> None:

@@ -515,3 +515,39 @@ def test_seed_is_deterministic_and_large_enough() -> None:
     assert any(b.receipts for b in one.balances.values())
     assert all(r.when > date(2026, 1, 5) for b in one.balances.values() for r in b.receipts)
     assert one.orders
+
+
+async def test_stats_report_the_busiest_window_and_the_spike_arrest_refusals() -> None:
+    clock = ManualClock()
+    emulator = _emulator(requests_per_second=3, rate_clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app)) as http:
+        token = (await _token(http, emulator))["access_token"]
+        burst = [(await _mi(http, emulator, "MNS150MI/GetUserData", token)) for _ in range(5)]
+        clock.advance(1.5)
+        later = [(await _mi(http, emulator, "MNS150MI/GetUserData", token)) for _ in range(2)]
+        stats = (await http.get(f"{BASE}/_sandbox/stats")).json()
+
+    assert [r.status_code for r in burst + later] == [200, 200, 200, 429, 429, 200, 200]
+    assert stats == {
+        "requests_per_second": 3,
+        "throttle_window_s": 1.0,
+        "max_requests_in_window": 5,
+        "max_rate_seen": 5.0,
+        "rate_limited_total": 2,
+        "requests_total": 7,
+    }
+
+
+async def test_stats_count_the_rate_when_nothing_is_throttled() -> None:
+    clock = ManualClock()
+    emulator = _emulator(rate_clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app)) as http:
+        token = (await _token(http, emulator))["access_token"]
+        for _ in range(4):
+            await _mi(http, emulator, "MNS150MI/GetUserData", token)
+            clock.advance(0.4)
+        stats = (await http.get(f"{BASE}/_sandbox/stats")).json()
+
+    # Arrivals at 0, 0.4, 0.8 and 1.2 s: at most three within any one second.
+    assert (stats["max_requests_in_window"], stats["rate_limited_total"]) == (3, 0)
+    assert stats["requests_per_second"] is None
