@@ -16,7 +16,7 @@ __all__ = ["metrics"]
 
 @get(
     "/metrics",
-    summary="Prometheus metrics of this worker",
+    summary="Prometheus metrics of this gateway, summed over its workers",
     tags=["ops"],
     operation_id="metrics",
     media_type=CONTENT_TYPE,
