@@ -44,13 +44,19 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     missing = ("", NOT_MEASURED, "—")
 
-    ceiling = _find(runs, "hello-world (ceiling)", 2)
+    ceilings = [
+        r for name in ("hello-world (ceiling)", "hello-world (ceiling, again)")
+        if (r := _find(runs, name, 2))
+    ]  # fmt: skip
     warm = _find(runs, "validate-quote warm (10 lines)", 2)
     t = "warm validate-quote ≥ 0.40 x hello-world ceiling (2 workers, same run)"
-    if ceiling and warm:
-        ratio = warm["requests_per_s"] / ceiling["requests_per_s"]
-        rows.append((t, f"{ratio:.2f} x ({warm['requests_per_s']:,.0f} / "
-                        f"{ceiling['requests_per_s']:,.0f} req/s)", _verdict(ratio >= 0.4)))  # fmt: skip
+    if ceilings and warm:
+        ceiling = _mean_rps(ceilings)
+        shown = " / ".join(f"{r['requests_per_s']:,.0f}" for r in ceilings)
+        ratio = warm["requests_per_s"] / ceiling
+        when = " before / after" if len(ceilings) > 1 else ""
+        rows.append((t, f"{ratio:.2f} x ({warm['requests_per_s']:,.0f} req/s vs ceiling "
+                        f"{shown}{when})", _verdict(ratio >= 0.4)))  # fmt: skip
     else:
         rows.append((t, *missing[1:]))
     t = "warm validate-quote p99 ≤ 25 ms (10 lines, API key + rate limit, Redis, 2 workers)"

@@ -14,7 +14,7 @@ if key and key ~= "" then
 end
 
 -- WRK_COUNT_INCOMPLETE=1: also count 2xx answers built without all their data (a section
--- "partial" or "unavailable", or last known-good data served), so a fast answer that gave up
+-- left partial or unavailable by an ERP, or last known-good data served), so a fast answer that gave up
 -- on a slow ERP is not mistaken for a fast complete one. Off by default: reading every body
 -- costs wrk time.
 if os.getenv("WRK_COUNT_INCOMPLETE") == "1" then
@@ -28,13 +28,20 @@ if os.getenv("WRK_COUNT_INCOMPLETE") == "1" then
     incomplete = 0
   end
 
+  -- A section's provenance names a reason (DEADLINE_EXCEEDED, BACKEND_UNAVAILABLE, ...) only
+  -- when the ERP failed or was late; "partial" without a reason is a business answer (an
+  -- inactive item has no price), not missing data.
   function response(status, headers, body)
-    if status < 300 and body and (
-      body:find('Provenance":{"status":"partial"', 1, true)
-      or body:find('Provenance":{"status":"unavailable"', 1, true)
-      or body:find('"degraded":true', 1, true)
-    ) then
-      incomplete = incomplete + 1
+    if status >= 300 or not body then
+      return
+    end
+    for block in body:gmatch('Provenance":(%b{})') do
+      if block:find('"reason":"', 1, true)
+        or block:find('"degraded":true', 1, true)
+        or block:find('"status":"unavailable"', 1, true) then
+        incomplete = incomplete + 1
+        return
+      end
     end
   end
 
