@@ -202,13 +202,16 @@ def _limits_detail(payload: dict[str, Any]) -> list[str]:
     if not limits:
         return []
     infor, intacct = limits["infor"], limits["intacct"]
-    setting = limits.get("gateway_setting") or "(not set: this gateway has no such setting)"
+    setting = (
+        f"configured with `{limits['gateway_setting']}` at the same figure"
+        if limits.get("gateway_setting")
+        else "without a cap of its own on ION calls (it has no such setting)"
+    )
     return [
         "## ERP limits under cold load",
         "",
         f"A sandbox of its own with ION's spike arrest at {limits['infor_requests_per_second']:g} "
-        f"requests/s; the gateway (cache off, 2 workers) configured with `{setting}` at the same "
-        f"figure; read deadline `deadline_default_ms` = {limits['read_deadline_ms']} ms. The "
+        f"requests/s; the gateway (cache off, 2 workers) {setting}; read deadline `deadline_default_ms` = {limits['read_deadline_ms']} ms. The "
         "emulators count what reached them, refused calls included.",
         "",
         "| ERP | limit | most seen | refused | calls |",

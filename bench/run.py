@@ -704,9 +704,17 @@ def write_results(
         payload |= {k: v for k, v in fresh.items() if k not in skip}
         payload.setdefault("date", stamp)
         payload["runs"] = kept + fresh["runs"]
-        merged = payload.setdefault("merged", [])
-        merged.append({"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                       "sections": fresh["sections"], "elapsed_s": elapsed})  # fmt: skip
+        # A section run again clears its earlier failure; the others' stay.
+        ran = {"ceiling_and_warm" if s in ("ceiling", "warm", "endpoints") else s for s in sections}
+        failed = {k: v for k, v in payload.get("failed", {}).items() if k not in ran}
+        failed |= fresh.get("failed", {})
+        payload.pop("failed", None)
+        if failed:
+            payload["failed"] = failed
+        if partial:
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            merges = payload.setdefault("merged", [])
+            merges.append({"at": at, "sections": fresh["sections"], "elapsed_s": elapsed})
         payload.setdefault("sections", fresh["sections"])
         payload.setdefault("elapsed_s", elapsed)
     elif partial:
