@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import msgspec
 from litestar.datastructures import URL
 from litestar.dto import AbstractDTO, DTOConfig, DTOFieldDefinition
 from litestar.exceptions import SerializationException, ValidationException
 
-from process_apis.decimals import DecimalString, decode_decimal_string
+from process_apis.decimals import (
+    AmountString,
+    DecimalString,
+    QuantityString,
+    decode_decimal_string,
+)
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -35,11 +40,19 @@ if TYPE_CHECKING:
 
 __all__ = ["StrictBody"]
 
+_EXACT: dict[type[Any], re.Pattern[str]] = {
+    kind: cast("type[DecimalString]", kind)._EXACT for kind in (QuantityString, AmountString)
+}
+"""The decimal-string types a request struct holds, with their full-match patterns."""
+
 # Litestar's own pattern for the location msgspec appends to a message ("... - at `$.a.b`").
 _AT = re.compile(r"`\$\.(.+)`$")
 
 
 def _decimal_hook(target: type[Any], value: Any) -> Any:
+    exact = _EXACT.get(target)
+    if exact is not None and type(value) is str and exact.match(value) is not None:
+        return target(value)  # the common case, without a call through the checks below
     if isinstance(target, type) and issubclass(target, DecimalString):
         return decode_decimal_string(target, value)
     raise NotImplementedError(f"no decoder for {target!r}")
