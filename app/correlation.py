@@ -17,7 +17,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from litestar.middleware import ASGIMiddleware
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -141,19 +141,59 @@ def _valid_traceparent(value: str) -> bool:
 # ---------------------------------------------------------------- middleware and hook
 
 
-class CorrelationMiddleware(ASGIMiddleware):
-    """Makes the request's correlation id visible to logs and backend calls."""
+class CorrelationMiddleware:
+    """Makes the request's correlation id visible to logs and backend calls.
 
-    scopes = ("http",)  # type: ignore[assignment]
+    A plain middleware factory (``app -> ASGI app``): Litestar adds no bookkeeping of its own
+    around it, and one pass over the headers finds both ids."""
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        token = set_correlation_id(correlation_id_for(scope))
-        parent = set_traceparent(traceparent_for(scope))
-        try:
-            await next_app(scope, receive, send)
-        finally:
-            reset_traceparent(parent)
-            reset_correlation_id(token)
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        async def correlated(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            correlation_id, traceparent = _ids_for(scope)
+            token = _current.set(correlation_id)
+            parent = _traceparent.set(traceparent)
+            try:
+                await app(scope, receive, send)
+            finally:
+                _traceparent.reset(parent)
+                _current.reset(token)
+
+        return correlated
+
+
+def _ids_for(scope: Any) -> tuple[str, str | None]:
+    """``correlation_id_for`` and ``traceparent_for`` at once, reading the headers once."""
+    state = scope.setdefault("state", {})
+    if _KEY in state or _TRACEPARENT_KEY in state:
+        return correlation_id_for(scope), traceparent_for(scope)
+    given = given_parent = None
+    for key, value in scope.get("headers", ()):
+        if key == _HEADER_BYTES:
+            if given is None:
+                given = value
+        elif key == b"traceparent" and given_parent is None:
+            given_parent = value
+    correlation_id = _decoded(given)
+    if correlation_id is None or not valid_correlation_id(correlation_id):
+        correlation_id = new_correlation_id()
+    traceparent = _decoded(given_parent)
+    if traceparent is not None and not _valid_traceparent(traceparent):
+        traceparent = None
+    state[_KEY] = correlation_id
+    state[_TRACEPARENT_KEY] = traceparent
+    return correlation_id, traceparent
+
+
+def _decoded(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return value.decode("latin-1")
+    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
+        return None
 
 
 async def echo_correlation_id(message: Message, scope: Scope) -> None:

@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, Contact, License, Server
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from app import __version__
-from app.correlation import CorrelationMiddleware, echo_correlation_id
+from app.correlation import CorrelationMiddleware
 from app.errors import exception_handlers
 from app.experience import (
     LightningController,
@@ -23,6 +23,7 @@ from app.experience import (
     PortalOrdersController,
 )
 from app.middleware import require_json_body
+from app.middleware.gateway import stamp_response
 from app.observability import GatewayMetrics, Tracing
 from app.observability.server_spans import ServerSpanMiddleware
 from app.openapi_decimals import DecimalStringSchema
@@ -43,7 +44,6 @@ from app.security import (
     PartnerDirectory,
     Security,
     openapi_security_schemes,
-    portal_no_store,
     requires,
     security_requirements,
 )
@@ -169,7 +169,7 @@ def create_app(
             *security.middleware,
         ],
         before_request=require_json_body,
-        before_send=[echo_correlation_id, portal_no_store],
+        before_send=[stamp_response],  # correlation id, and no-store on the portal
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(settings) if settings.docs else None,
         debug=False,

@@ -19,11 +19,22 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
     JSON nested deeper than any payload of ours with 400 (see ``json_depth``)."""
     if request.method not in _BODY_METHODS:
         return
-    content_type = request.headers.get("content-type", "")
-    media = content_type.split(";", 1)[0].strip().lower()
-    has_body = (
-        request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
-    )
+    # One pass over the raw headers (the first of each, as a header lookup gives): cheaper
+    # than building the request's header mapping, which nothing else on the hot path needs.
+    content_type: str | None = None
+    content_length: bytes | None = None
+    chunked = False
+    for name, value in request.scope["headers"]:
+        if name == b"content-type":
+            if content_type is None:
+                content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            if content_length is None:
+                content_length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    has_body = (content_length is not None and content_length != b"0") or chunked
     if not has_body and not media:
         return
     if media == "application/json" or (

@@ -29,6 +29,7 @@ from litestar.params import Body, HeaderParameter, Parameter, QueryParameter
 from app.correlation import current_correlation_id
 from app.errors import response_for
 from app.problems import PROBLEM_JSON, ProblemError
+from app.routes.body import StrictBody
 from app.routes.shared import deadline_for, problem_responses
 from app.security import Caller
 from app.services import Services
@@ -263,6 +264,8 @@ SUBMIT_DOC = (
 
 class ProcessOrdersController(Controller):
     path = "/process/v1/orders"
+    dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
+    return_dto = None
     tags = ["orders"]
 
     @post(

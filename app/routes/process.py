@@ -14,6 +14,7 @@ from app.examples import (
     PRICE_CHECK_EXAMPLE,
     VALIDATE_QUOTE_EXAMPLE,
 )
+from app.routes.body import StrictBody
 from app.routes.shared import Ask, problem_responses
 from process_apis.models import (
     AtpRequest,
@@ -34,6 +35,8 @@ _ERRORS = problem_responses(400, 401, 403, 415, 422, 429, 431, 503)
 
 class ProcessController(Controller):
     path = "/process/v1"
+    dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
+    return_dto = None
     tags = ["process"]
 
     @post(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from litestar.middleware import ASGIMiddleware
+from litestar.types import Middleware
 from redis.asyncio import Redis
 
 from app.security.api_keys import ApiKeyStore, hash_api_key
@@ -101,14 +101,13 @@ class Security:
         )
 
     @property
-    def middleware(self) -> list[ASGIMiddleware]:
-        # Outermost first: cheap refusals before credentials are checked, metering after.
-        return [
-            self.header_limit,
-            self.cors,
-            AuthMiddleware(self.authenticator),
-            RateLimitMiddleware(self.limiter),
-        ]
+    def middleware(self) -> list[Middleware]:
+        """One layer doing, in order, what ``HeaderLimit``, ``PortalCors``, ``AuthMiddleware``
+        and ``RateLimitMiddleware`` do: cheap refusals before credentials are checked,
+        metering after (``app.middleware.gateway``)."""
+        from app.middleware.gateway import SecurityGateway
+
+        return [SecurityGateway(self.header_limit, self.cors, self.authenticator, self.limiter)]
 
     def bind(self, *, http: httpx.AsyncClient, redis: Redis | None) -> None:
         self.authenticator.bind(http)

@@ -30,6 +30,16 @@ class ApiKeyStore:
         self, keys: Sequence[ApiKeySetting], *, now: Callable[[], datetime] | None = None
     ) -> None:
         self._by_digest = {k.key_sha256: k for k in keys}
+        # Built once per key: a Caller is immutable, and every request with the key needs one.
+        self._callers = {
+            k.key_sha256: Caller(
+                client=k.client,
+                scopes=frozenset(k.scopes),
+                partner_id=k.partner_id,
+                via="api_key",
+            )
+            for k in keys
+        }
         self._now = now or (lambda: datetime.now(UTC))
 
     def __len__(self) -> int:
@@ -38,17 +48,13 @@ class ApiKeyStore:
     def verify(self, presented: str) -> Caller | None:
         if not presented or len(presented) > MAX_KEY_LENGTH:
             return None
-        entry = self._by_digest.get(hash_api_key(presented))
+        digest = hash_api_key(presented)
+        entry = self._by_digest.get(digest)
         if entry is None:
             return None
         if entry.not_after is not None and self._now() >= _aware(entry.not_after):
             return None
-        return Caller(
-            client=entry.client,
-            scopes=frozenset(entry.scopes),
-            partner_id=entry.partner_id,
-            via="api_key",
-        )
+        return self._callers[digest]
 
 
 def _aware(moment: datetime) -> datetime:

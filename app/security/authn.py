@@ -35,6 +35,9 @@ API_KEY_HEADER = "x-api-key"
 log = logging.getLogger("isthmus.security")
 
 
+_ANONYMOUS = Caller(client="anonymous", scopes=frozenset(ALL_SCOPES), via="disabled")
+
+
 class Authenticator:
     """Turns a request's headers into a ``Caller``; holds the key store and JWKS caches."""
 
@@ -56,10 +59,16 @@ class Authenticator:
         self.http = http
 
     async def authenticate(self, headers: Headers) -> Caller:
+        return await self.authenticate_credentials(
+            api_key=headers.get(API_KEY_HEADER), authorization=headers.get("authorization")
+        )
+
+    async def authenticate_credentials(
+        self, *, api_key: str | None, authorization: str | None
+    ) -> Caller:
+        """The caller behind the request's ``X-API-Key`` and ``Authorization`` values."""
         if not self.enabled:
-            return Caller(client="anonymous", scopes=frozenset(ALL_SCOPES), via="disabled")
-        authorization = headers.get("authorization")
-        api_key = headers.get(API_KEY_HEADER)
+            return _ANONYMOUS
         if authorization is not None and api_key is not None:
             raise _unauthorized("Send one credential: X-API-Key or a bearer token, not both.")
         if api_key is not None:

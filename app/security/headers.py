@@ -21,10 +21,14 @@ class HeaderLimit(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         size = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
         if size > self.max_bytes:
-            raise ProblemError(
-                431,
-                "headers_too_large",
-                "Request headers too large",
-                f"The request's headers total {size} bytes; the limit is {self.max_bytes}.",
-            )
+            raise self.refusal(size)
         await next_app(scope, receive, send)
+
+    def refusal(self, size: int) -> ProblemError:
+        """The 431 for headers totalling ``size`` bytes."""
+        return ProblemError(
+            431,
+            "headers_too_large",
+            "Request headers too large",
+            f"The request's headers total {size} bytes; the limit is {self.max_bytes}.",
+        )

@@ -24,7 +24,14 @@ from app.problems import ProblemError
 from app.security.caller import Caller
 from app.settings import RateLimitSettings
 
-__all__ = ["Decision", "LocalCounter", "RateLimitMiddleware", "RateLimiter", "RedisCounter"]
+__all__ = [
+    "Decision",
+    "LocalCounter",
+    "RateLimitMiddleware",
+    "RateLimiter",
+    "RedisCounter",
+    "rate_limit_headers",
+]
 
 log = logging.getLogger("isthmus.security.rate_limit")
 
@@ -180,7 +187,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)  # open routes are not metered
             return
         decision = await self.limiter.hit(caller.client)
-        headers = _headers(decision, settings.window_s)
+        headers = rate_limit_headers(decision, settings.window_s)
         if not decision.allowed:
             raise ProblemError(
                 429,
@@ -202,7 +209,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send_with_headers)
 
 
-def _headers(decision: Decision, window_s: int) -> dict[str, str]:
+def rate_limit_headers(decision: Decision, window_s: int) -> dict[str, str]:
     # The names Litestar's own rate-limit middleware uses (draft-ietf-httpapi-ratelimit-headers).
     return {
         "ratelimit-policy": f"{decision.limit}; w={window_s}",

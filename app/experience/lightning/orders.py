@@ -10,6 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body
 
+from app.routes.body import StrictBody
 from app.routes.orders import (
     ACCEPTED,
     ORDER_EXAMPLE,
@@ -37,6 +38,8 @@ class LightningOrdersController(Controller):
     """The same operations for Apex (External Services / callouts) with the orders scopes."""
 
     path = "/lightning/v1/orders"
+    dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
+    return_dto = None
     tags = ["lightning"]
 
     @post(

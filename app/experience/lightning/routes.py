@@ -29,6 +29,7 @@ from app.experience.lightning.models import (
     LightningQuoteResult,
 )
 from app.problems import FieldProblem, ProblemError
+from app.routes.body import StrictBody
 from app.routes.shared import Ask, answers, problem_responses
 from app.security import (
     CREDIT_READ,
@@ -81,6 +82,8 @@ SkuPath = Annotated[str, Parameter(min_length=1, max_length=80, pattern=r"^[A-Za
 
 class LightningController(Controller):
     path = "/lightning/v1"
+    dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
+    return_dto = None
     tags = ["lightning"]
 
     @post(

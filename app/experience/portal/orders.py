@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body
 
 from app.problems import ProblemError
+from app.routes.body import StrictBody
 from app.routes.orders import (
     ACCEPTED,
     ORDER_EXAMPLE,
@@ -49,6 +50,8 @@ class PortalOrdersController(Controller):
     """Partners submit and read orders for their own accounts only (others answer 404)."""
 
     path = "/portal/v1/orders"
+    dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
+    return_dto = None
     tags = ["portal"]
 
     @post(

@@ -27,6 +27,7 @@ from app.experience.portal.models import (
     PortalQuoteRequest,
     PortalQuoteResult,
 )
+from app.routes.body import StrictBody
 from app.routes.shared import Ask, answers, problem_responses
 from app.security import (
     ACCOUNTS_READ,
@@ -58,6 +59,8 @@ def _partner(request: AnyRequest) -> str:
 
 class PortalController(Controller):
     path = "/portal/v1"
+    dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
+    return_dto = None
     tags = ["portal"]
 
     @get(
