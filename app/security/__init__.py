@@ -16,11 +16,11 @@ from litestar.types import Middleware
 from redis.asyncio import Redis
 
 from app.security.api_keys import ApiKeyStore, hash_api_key
-from app.security.authn import API_KEY_HEADER, Authenticator, AuthMiddleware
+from app.security.authn import API_KEY_HEADER, Authenticator
 from app.security.caller import Caller
 from app.security.cors import PortalCors, portal_no_store
 from app.security.headers import HeaderLimit
-from app.security.rate_limit import RateLimiter, RateLimitMiddleware
+from app.security.rate_limit import RateLimiter
 from app.security.scopes import (
     ACCOUNTS_READ,
     ALL_SCOPES,
@@ -54,11 +54,9 @@ __all__ = [
     "PROCESS_INVOKE",
     "QUOTES_VALIDATE",
     "ApiKeyStore",
-    "AuthMiddleware",
     "Authenticator",
     "Caller",
     "PartnerDirectory",
-    "RateLimitMiddleware",
     "RateLimiter",
     "Security",
     "hash_api_key",

@@ -1,4 +1,6 @@
-"""Authentication and authorization middleware: credentials -> ``Caller`` -> scope and audience.
+"""Authentication and authorization: credentials -> ``Caller`` -> scope and audience.
+
+``app.middleware.gateway`` (the request gate) applies them to each request.
 
 Credentials, one per request:
 - ``X-API-Key: <key>`` (Salesforce Named Credential with a custom header), or
@@ -13,23 +15,20 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
 
 import httpx
 from litestar.datastructures import Headers
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.problems import ProblemError
 from app.security.api_keys import ApiKeyStore
 from app.security.caller import Caller
 from app.security.jwks import UNAVAILABLE_RETRY_S
-from app.security.scopes import ALL_SCOPES, Policy, policy_for
+from app.security.scopes import ALL_SCOPES, Policy
 from app.security.tokens import JwtVerifier, TokenRefused
 from app.settings import SecuritySettings
 
-__all__ = ["API_KEY_HEADER", "AuthMiddleware", "Authenticator"]
+__all__ = ["API_KEY_HEADER", "Authenticator"]
 
 API_KEY_HEADER = "x-api-key"
 log = logging.getLogger("isthmus.security")
@@ -134,25 +133,3 @@ def authorize(caller: Caller, policy: Policy) -> None:
                 )
             },
         )
-
-
-class AuthMiddleware(ASGIMiddleware):
-    """Authenticates each request to a protected route and checks its scope and audience."""
-
-    scopes = ("http",)  # type: ignore[assignment]
-
-    def __init__(self, authenticator: Authenticator) -> None:
-        self.authenticator = authenticator
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        handler = scope.get("route_handler")
-        opt: dict[str, Any] = getattr(handler, "opt", {}) or {}
-        policy = policy_for(scope["path"], opt)
-        if policy is None or scope.get("method") == "OPTIONS":
-            await next_app(scope, receive, send)
-            return
-        caller = await self.authenticator.authenticate(Headers.from_scope(scope))
-        authorize(caller, policy)
-        scope["user"] = caller
-        scope["auth"] = policy
-        await next_app(scope, receive, send)

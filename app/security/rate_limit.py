@@ -15,19 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.problems import ProblemError
-from app.security.caller import Caller
 from app.settings import RateLimitSettings
 
 __all__ = [
     "Decision",
     "LocalCounter",
-    "RateLimitMiddleware",
     "RateLimiter",
     "RedisCounter",
     "rate_limit_headers",
@@ -170,43 +165,6 @@ class RateLimiter:
                 extra={"error": type(exc).__name__},
             )
             return None
-
-
-class RateLimitMiddleware(ASGIMiddleware):
-    """Meters authenticated callers against their budget; adds ``RateLimit-*`` headers."""
-
-    scopes = ("http",)  # type: ignore[assignment]
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        caller = scope.get("user")
-        settings = self.limiter.settings
-        if not isinstance(caller, Caller) or not settings.enabled:
-            await next_app(scope, receive, send)  # open routes are not metered
-            return
-        decision = await self.limiter.hit(caller.client)
-        headers = rate_limit_headers(decision, settings.window_s)
-        if not decision.allowed:
-            raise ProblemError(
-                429,
-                "rate_limited",
-                "Too many requests",
-                f"Client {caller.client!r} used its {decision.limit} requests per "
-                f"{settings.window_s} s; retry in {decision.reset_s} s.",
-                headers={**headers, "retry-after": str(decision.reset_s)},
-            )
-
-        # Appended as raw pairs: these names are ours alone, so no lookup of existing ones.
-        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *raw]
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
 
 
 def rate_limit_headers(decision: Decision, window_s: int) -> dict[str, str]:
