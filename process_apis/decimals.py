@@ -12,8 +12,11 @@ the code only ever sees ordinary ``Decimal`` values.
 from __future__ import annotations
 
 import re
+import typing
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+
+import msgspec
 
 __all__ = [
     "AMOUNT_PATTERN",
@@ -83,11 +86,29 @@ def exact_decimal(text: str, pattern: str) -> Decimal | None:
 
 
 def plain_decimals(struct: Any) -> None:
-    """Turn decoded ``DecimalString`` values into plain ``Decimal`` (``__post_init__``)."""
-    for name in struct.__struct_fields__:
+    """Turn decoded ``DecimalString`` values into plain ``Decimal`` (``__post_init__``).
+
+    Runs for every decoded request and line, so only the fields whose type can hold a
+    ``DecimalString`` are visited (found once per struct class)."""
+    cls = type(struct)
+    names = _DECIMAL_FIELDS.get(cls)
+    if names is None:
+        names = _DECIMAL_FIELDS[cls] = tuple(
+            field.name for field in msgspec.structs.fields(cls) if _may_hold_decimal(field.type)
+        )
+    for name in names:
         value = getattr(struct, name)
         if isinstance(value, DecimalString):
             setattr(struct, name, Decimal(value))
+
+
+_DECIMAL_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _may_hold_decimal(annotation: Any) -> bool:
+    if is_decimal_string(annotation):
+        return True
+    return any(_may_hold_decimal(arg) for arg in typing.get_args(annotation))
 
 
 def _json_kind(value: Any) -> str:
