@@ -165,6 +165,10 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     service_name: str = "isthmus"
     trace_sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
     """Share of new traces recorded; a caller's sampled ``traceparent`` is always followed."""
+    trace_redis: bool = False
+    """A span per Redis command (cache, rate limits, locks) when tracing. Off by default: a warm
+    request's Redis work is a few round trips whose timing the cache metrics already show, and a
+    span per command roughly doubled what tracing cost per request."""
 
 
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
