@@ -146,10 +146,17 @@ class LeanAsyncClient(httpx.AsyncClient):
             return await self._send(request, stream=stream)
         name = f"HTTP {request.method}"
         with self._tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT) as span:
-            span.set_attribute("http.request.method", request.method)
-            span.set_attribute("server.address", request.url.host)
-            span.set_attribute("url.path", request.url.path)
+            # Unsampled, the current context still travels (W3C flags say "not sampled").
             inject(request.headers)
+            if not span.is_recording():
+                return await self._send(request, stream=stream)
+            span.set_attributes(
+                {
+                    "http.request.method": request.method,
+                    "server.address": request.url.host,
+                    "url.path": request.url.path,
+                }
+            )
             response = await self._send(request, stream=stream)
             span.set_attribute("http.response.status_code", response.status_code)
             if response.status_code >= 500:

@@ -174,6 +174,10 @@ class ObservabilitySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     """Where ``isthmus serve``'s workers write the files that ``/metrics`` sums over all of
     them; emptied of ``*.db`` files at start. Unset: ``PROMETHEUS_MULTIPROC_DIR`` if set, else
     a temporary directory made for the run and removed after it."""
+    trace_redis: bool = False
+    """A span per Redis command (cache, rate limits, locks) when tracing. Off by default: a warm
+    request's Redis work is a few round trips whose timing the cache metrics already show, and a
+    span per command roughly doubled what tracing cost per request."""
 
 
 class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

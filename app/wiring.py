@@ -365,7 +365,8 @@ async def build_services(
         )
     if redis is not None:
         services.readiness_checks.append(ReadinessCheck("redis", redis.ping, required=False))
-        tracing.instrument_redis()
+        if obs.trace_redis:
+            tracing.instrument_redis()
     await attach_store(services)
     from app.sync_wiring import attach_sync
 

@@ -67,6 +67,8 @@ class ObservedBackend:
         self._inner = inner
         self._layer = layer
         self._tracer = tracer or trace.get_tracer("isthmus.system_apis")
+        # Tracing off: no span machinery at all on the hot path (cache hits included).
+        self._traced = not isinstance(self._tracer, trace.NoOpTracer)
         self._record = record
 
     @property
@@ -76,36 +78,53 @@ class ObservedBackend:
     async def _observe(
         self, operation: str, ctx: CallContext, call: Callable[[], Awaitable[T]]
     ) -> T:
+        if not self._traced:
+            return await self._timed(operation, call)
         kind = SpanKind.CLIENT if self._layer == "backend" else SpanKind.INTERNAL
         name = f"{self.vendor} {operation}" if self._layer == "backend" else f"lookup {operation}"
-        started = time.perf_counter()
-        outcome = "ok"
         with self._tracer.start_as_current_span(name, kind=kind, record_exception=False) as span:
-            span.set_attribute("isthmus.vendor", self.vendor)
-            span.set_attribute("isthmus.operation", operation)
-            span.set_attribute(
-                "isthmus.entity", ctx.company + (f"/{ctx.division}" if ctx.division else "")
+            if not span.is_recording():
+                # Below an unsampled request: the decision is made, nothing to describe.
+                return await self._timed(operation, call)
+            span.set_attributes(
+                {
+                    "isthmus.vendor": self.vendor,
+                    "isthmus.operation": operation,
+                    "isthmus.entity": ctx.company + (f"/{ctx.division}" if ctx.division else ""),
+                }
             )
             try:
-                value = await call()
+                value = await self._timed(operation, call)
             except BackendError as exc:
-                outcome = exc.kind
-                span.set_attribute("isthmus.outcome", outcome)
+                span.set_attribute("isthmus.outcome", exc.kind)
                 if exc.code:
                     span.set_attribute("isthmus.vendor_code", exc.code)
                 span.set_status(Status(StatusCode.ERROR, exc.kind))
                 raise
             except BaseException:
-                outcome = "cancelled"
-                span.set_attribute("isthmus.outcome", outcome)
+                span.set_attribute("isthmus.outcome", "cancelled")
                 raise
-            finally:
-                if self._record is not None and self._layer == "backend":
-                    self._record(self.vendor, operation, outcome, time.perf_counter() - started)
-            span.set_attribute("isthmus.outcome", outcome)
+            span.set_attribute("isthmus.outcome", "ok")
             if self._layer == "lookup":
                 span.set_attribute("isthmus.cache", _cache_result(value))
             return value
+
+    async def _timed(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        """The call, its duration and outcome recorded in the backend metrics (backend layer)."""
+        if self._record is None or self._layer != "backend":
+            return await call()
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await call()
+        except BackendError as exc:
+            outcome = exc.kind
+            raise
+        except BaseException:
+            outcome = "cancelled"
+            raise
+        finally:
+            self._record(self.vendor, operation, outcome, time.perf_counter() - started)
 
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         return await self._observe(

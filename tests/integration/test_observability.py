@@ -7,12 +7,13 @@ from typing import Any
 
 import msgspec
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.testing import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.correlation import (
+    CorrelationMiddleware,
     reset_correlation_id,
     reset_traceparent,
     set_correlation_id,
@@ -20,6 +21,7 @@ from app.correlation import (
 )
 from app.factory import create_app
 from app.observability import Tracing
+from app.observability.server_spans import ServerSpanMiddleware
 from app.security import OPS_ADMIN, hash_api_key
 from app.settings import ApiKeySetting, Settings, load_settings
 from app.wiring import build_http_client
@@ -259,3 +261,100 @@ async def test_redis_commands_get_spans_when_tracing(redis_url: str) -> None:
         await client.aclose()
         tracing.shutdown()
     assert [s.name for s in exporter.get_finished_spans()] == ["SET"]
+
+
+# ---------------------------------------------------------------- sampling and what travels on
+
+UNSAMPLED_TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-00"
+
+
+def _gateway_hop(tracing: Tracing, upstream_url: str) -> Litestar:
+    """The gateway's tracing layers around a handler that makes one backend call."""
+    http = build_http_client(load_settings({}), tracing)
+
+    @get("/hop")
+    async def hop() -> str:
+        response = await http.get(upstream_url)
+        return response.text
+
+    return Litestar(
+        [hop],
+        middleware=[
+            ServerSpanMiddleware(tracing.tracer("isthmus.server")),
+            CorrelationMiddleware(),
+        ],
+        on_shutdown=[http.aclose],
+    )
+
+
+def _hop(tracing: Tracing, headers: dict[str, str]) -> dict[bytes, bytes]:
+    seen: dict[bytes, bytes] = {}
+
+    async def upstream(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(dict(scope["headers"]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with serve(upstream) as url, TestClient(_gateway_hop(tracing, url)) as client:
+        assert client.get("/hop", headers=headers).status_code == 200
+    return seen
+
+
+def test_a_callers_unsampled_request_records_nothing_and_passes_its_traceparent_on() -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing.build(enabled=True, service_name="t", otlp_endpoint=None, exporter=exporter)
+    seen = _hop(tracing, {"traceparent": UNSAMPLED_TRACEPARENT})
+    assert exporter.get_finished_spans() == ()
+    assert seen[b"traceparent"].decode() == UNSAMPLED_TRACEPARENT
+
+
+def test_a_new_trace_outside_the_sample_records_nothing_and_says_so_downstream() -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing.build(
+        enabled=True, service_name="t", otlp_endpoint=None, exporter=exporter, sample_ratio=0.0
+    )
+    seen = _hop(tracing, {})
+    assert exporter.get_finished_spans() == ()
+    version, _trace_id, _parent_id, flags = seen[b"traceparent"].decode().split("-")
+    assert (version, int(flags, 16) & 0x01) == ("00", 0)  # not sampled
+
+
+def test_a_callers_sampled_trace_is_followed_whatever_the_ratio() -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing.build(
+        enabled=True, service_name="t", otlp_endpoint=None, exporter=exporter, sample_ratio=0.0
+    )
+    seen = _hop(tracing, {"traceparent": TRACEPARENT})
+    spans = {s.kind.name: s for s in exporter.get_finished_spans()}
+    assert sorted(spans) == ["CLIENT", "SERVER"]
+    server, http = spans["SERVER"], spans["CLIENT"]
+    assert {format(s.context.trace_id, "032x") for s in spans.values()} == {TRACE_ID}
+    assert server.parent is not None
+    assert format(server.parent.span_id, "016x") == "00f067aa0ba902b7"
+    assert http.parent is not None
+    assert http.parent.span_id == server.context.span_id
+    assert dict(server.attributes or {}) == {
+        "http.request.method": "GET",
+        "http.route": "/hop",
+        "http.response.status_code": 200,
+    }
+    assert seen[b"traceparent"].decode() == (f"00-{TRACE_ID}-{http.context.span_id:016x}-01")
+
+
+@pytest.mark.parametrize("trace_redis", [False, True])
+def test_redis_commands_are_traced_only_when_asked(
+    sandbox: Sandbox, redis_url: str, trace_redis: bool
+) -> None:
+    spans = InMemorySpanExporter()
+    settings = settings_for(
+        **sandbox.env,
+        redis_url=redis_url,
+        observability__tracing="true",
+        observability__trace_redis=str(trace_redis).lower(),
+    )
+    with client_for(create_app(settings, span_exporter=spans)) as client:
+        assert client.post("/process/v1/validate-quote", json=QUOTE).status_code == 200
+    recorded = spans.get_finished_spans()
+    assert [s for s in recorded if s.kind.name == "SERVER"]
+    redis_spans = [s for s in recorded if (s.attributes or {}).get("db.system") == "redis"]
+    assert bool(redis_spans) == trace_redis

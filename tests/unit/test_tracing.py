@@ -1,0 +1,67 @@
+"""Our spans as an exporter receives them: the OTLP encoding, sampling, errors."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from app.observability import Tracing
+
+
+def _tracing(exporter: InMemorySpanExporter, ratio: float = 1.0) -> Tracing:
+    return Tracing.build(
+        enabled=True, service_name="isthmus-test", otlp_endpoint=None, exporter=exporter,
+        sample_ratio=ratio,
+    )  # fmt: skip
+
+
+def test_a_failing_child_is_exported_with_its_parent_status_and_exception() -> None:
+    exporter = InMemorySpanExporter()
+    tracer = _tracing(exporter).tracer("isthmus.test")
+
+    def fail() -> None:
+        with (
+            tracer.start_as_current_span(
+                "outer", kind=trace.SpanKind.SERVER, attributes={"a": "1"}
+            ),
+            tracer.start_as_current_span("inner", kind=trace.SpanKind.CLIENT) as inner,
+        ):
+            inner.set_attribute("n", 3)
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        fail()
+    inner_span, outer_span = exporter.get_finished_spans()
+    assert (inner_span.name, outer_span.name) == ("inner", "outer")
+    assert inner_span.parent is not None
+    assert inner_span.parent.span_id == outer_span.context.span_id
+    assert inner_span.context.trace_id == outer_span.context.trace_id
+    assert dict(inner_span.attributes or {}) == {"n": 3}
+    assert inner_span.status.status_code is trace.StatusCode.ERROR
+    assert [e.name for e in inner_span.events] == ["exception"]
+    assert inner_span.resource.attributes["service.name"] == "isthmus-test"
+    assert inner_span.instrumentation_scope is not None
+    assert inner_span.instrumentation_scope.name == "isthmus.test"
+    request = encode_spans(exporter.get_finished_spans())  # what the OTLP exporter sends
+    (resource_spans,) = request.resource_spans
+    assert sorted(s.name for s in resource_spans.scope_spans[0].spans) == ["inner", "outer"]
+
+
+@pytest.mark.parametrize(("ratio", "expected"), [(0.0, 0), (1.0, 20)])
+def test_the_ratio_decides_new_traces_and_children_follow_their_parent(
+    ratio: float, expected: int
+) -> None:
+    exporter = InMemorySpanExporter()
+    tracer = _tracing(exporter, ratio).tracer("isthmus.test")
+    for _ in range(10):
+        with tracer.start_as_current_span("root"), tracer.start_as_current_span("child"):
+            pass
+    assert len(exporter.get_finished_spans()) == expected
+
+
+def test_tracing_off_hands_out_no_op_spans() -> None:
+    tracer = Tracing.build(enabled=False, service_name="s", otlp_endpoint=None).tracer("x")
+    with tracer.start_as_current_span("root") as span:
+        assert not span.is_recording()
