@@ -62,13 +62,14 @@ _CHILD_SAMPLED = {
 }
 _LOW_64 = (1 << 64) - 1
 _UNSET = Status(StatusCode.UNSET)
-_random = random.Random()
 
 
 def _new_id(bits: int, invalid: int) -> int:
-    value = _random.getrandbits(bits)
+    # The module's generator, as the SDK's: Python reseeds it in each forked worker, where a
+    # generator of our own would give every worker the same ids.
+    value = random.getrandbits(bits)
     while value == invalid:  # pragma: no cover - one chance in 2**64
-        value = _random.getrandbits(bits)
+        value = random.getrandbits(bits)
     return value
 
 

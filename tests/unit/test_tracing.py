@@ -65,3 +65,25 @@ def test_tracing_off_hands_out_no_op_spans() -> None:
     tracer = Tracing.build(enabled=False, service_name="s", otlp_endpoint=None).tracer("x")
     with tracer.start_as_current_span("root") as span:
         assert not span.is_recording()
+
+
+def test_forked_workers_start_different_traces() -> None:
+    # granian forks its workers after the app module is imported: each must make its own ids.
+    import os
+
+    exporter = InMemorySpanExporter()
+    tracer = _tracing(exporter).tracer("isthmus.test")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first trace id and leave without pytest's teardown
+        with tracer.start_as_current_span("child") as span:
+            os.write(write_end, f"{span.get_span_context().trace_id:032x}".encode())
+        os._exit(0)
+    os.close(write_end)
+    with tracer.start_as_current_span("parent") as span:
+        ours = f"{span.get_span_context().trace_id:032x}"
+    theirs = os.read(read_end, 64).decode()
+    os.waitpid(pid, 0)
+    os.close(read_end)
+    assert len(theirs) == 32
+    assert theirs != ours
