@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import event
 
 from sandbox.xref import salesforce_account_id
 from store import idempotency
@@ -133,6 +134,34 @@ async def test_an_accepted_order_is_booked_and_its_status_shows_the_erp_number(
         assert (line["DEPARTMENTID"], line["LOCATIONID"], line["CLASSID"]) == (
             "SALES", "DE01", "RETAIL",
         )  # fmt: skip
+
+
+async def test_the_worker_books_an_order_in_three_store_transactions(
+    client: GatewayClient, erp: Erp
+) -> None:
+    """Claim, read-and-mark-submitting, booked (plus the claim that finds nothing more). Each
+    transaction costs the pool's pre-ping and BEGIN/COMMIT round trips, which, with a worker's
+    orders in flight, cost more than the ERP calls: reading the order and marking it
+    submitting share one."""
+    accepted = await client.post("/process/v1/orders", json=order(erp, new_ref()), headers=key())
+    assert accepted.status_code == 202, accepted.text
+    store = services_of(client).store
+    assert store is not None
+    begun: list[object] = []
+
+    def count(conn: object) -> None:
+        begun.append(conn)
+
+    event.listen(store.engine.sync_engine, "begin", count)
+    try:
+        assert await worker_for(client).run_until_idle() == 1
+    finally:
+        event.remove(store.engine.sync_engine, "begin", count)
+
+    shown = (await client.get(accepted.headers["location"])).json()
+    assert shown["status"] == "booked"
+    assert [e["status"] for e in shown["timeline"]] == ["accepted", "submitting", "booked"]
+    assert len(begun) == 4
 
 
 DOCK = {
