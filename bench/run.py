@@ -306,7 +306,11 @@ class Sandbox:
             httpx.delete(f"http://127.0.0.1:{port}/_sandbox/faults")
 
 
-def start_sandbox(stack: ExitStack, infor_requests_per_second: float | None = None) -> Sandbox:
+def start_sandbox(
+    stack: ExitStack,
+    infor_requests_per_second: float | None = None,
+    intacct_service_ms: float = 0.0,
+) -> Sandbox:
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
     ports = {name: free_port() for name in ("intacct", "infor", "issuer", "salesforce")}
     args = [PY, "-m", "sandbox.server", "--state-dir", str(tmp)]
@@ -314,6 +318,9 @@ def start_sandbox(stack: ExitStack, infor_requests_per_second: float | None = No
         args += [f"--{name}-port", str(port)]
     if infor_requests_per_second is not None:
         args += ["--infor-requests-per-second", f"{infor_requests_per_second:g}"]
+    if intacct_service_ms:
+        # Intacct takes time per request, so requests overlap and its in-flight cap can be hit.
+        args += ["--intacct-service-ms", f"{intacct_service_ms:g}"]
     stack.enter_context(process(args))
     wait_http(f"http://127.0.0.1:{ports['infor']}/_sandbox/ionapi")
     env = gateway_environment(
@@ -426,9 +433,13 @@ class Bench:
     def limits(self) -> None:
         """Cold load against a sandbox whose ERPs enforce their limits; they count what came."""
         rate = float(self.args.infor_rps)
-        print(f"limits (cache off, ION spike arrest {rate:g}/s)", flush=True)
+        service_ms = float(self.args.intacct_service_ms)
+        print(f"limits (cache off, ION spike arrest {rate:g}/s, Intacct {service_ms:g} ms a request)",
+              flush=True)  # fmt: skip
         with ExitStack() as stack:
-            sandbox = start_sandbox(stack, infor_requests_per_second=rate)
+            sandbox = start_sandbox(
+                stack, infor_requests_per_second=rate, intacct_service_ms=service_ms
+            )
             gateway_rate = infor_rate_env(rate)
             extra_env = CACHE_OFF | gateway_rate
             deadline = read_deadline_ms(sandbox.env | extra_env)
@@ -442,6 +453,7 @@ class Bench:
             stats = sandbox.stats()
         self.extra["limits"] = {
             "infor_requests_per_second": rate,
+            "intacct_service_ms": service_ms,
             "gateway_setting": next(iter(gateway_rate), None),
             "read_deadline_ms": deadline,
             **stats,
@@ -626,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=int, default=20)
     parser.add_argument("--infor-rps", type=float, default=100.0,
                         help="ION spike arrest of the limits section, gateway and emulator")  # fmt: skip
+    parser.add_argument("--intacct-service-ms", type=float, default=50.0,
+                        help="Intacct's time per request in the limits section")  # fmt: skip
     parser.add_argument("--fanout-delay-ms", type=int, default=300)
     parser.add_argument("--fanout-connections", type=int, default=16)
     parser.add_argument("--metrics-requests", type=int, default=1000)

@@ -41,12 +41,15 @@ def _build_apps(
     issuer_port: int = ISSUER_PORT,
     *,
     infor_requests_per_second: float | None = None,
+    intacct_service_ms: float = 0.0,
 ) -> dict[str, Any]:
     from sandbox.infor import InforEmulator
     from sandbox.intacct import IntacctEmulator
     from sandbox.issuer import TokenIssuer
 
-    intacct = IntacctEmulator(public_url=f"http://{host}:{intacct_port}")
+    intacct = IntacctEmulator(
+        public_url=f"http://{host}:{intacct_port}", service_time_s=intacct_service_ms / 1000
+    )
     infor = InforEmulator(
         public_url=f"http://{host}:{infor_port}", requests_per_second=infor_requests_per_second
     )
@@ -65,10 +68,12 @@ def run_sandbox(
     issuer_port: int = ISSUER_PORT,
     salesforce_port: int = SALESFORCE_PORT,
     infor_requests_per_second: float | None = None,
+    intacct_service_ms: float = 0.0,
 ) -> None:
     """Serve every emulator; ``PortInUseError`` (nothing served) when a port is taken.
 
     ``infor_requests_per_second``: the ION API spike arrest (429 beyond it); None: no limit.
+    ``intacct_service_ms``: how long Intacct takes per request, holding an in-flight slot.
     """
     ports = {
         "intacct": intacct_port, "infor": infor_port, "issuer": issuer_port,
@@ -78,6 +83,7 @@ def run_sandbox(
     apps = _build_apps(
         host, intacct_port, infor_port, state_dir, issuer_port,
         infor_requests_per_second=infor_requests_per_second,
+        intacct_service_ms=intacct_service_ms,
     )  # fmt: skip
     servers = {
         name: uvicorn.Server(
@@ -272,6 +278,12 @@ def _main() -> None:
         default=None,
         help="ION API spike arrest: more API calls than this per second are answered 429",
     )
+    parser.add_argument(
+        "--intacct-service-ms",
+        type=float,
+        default=0.0,
+        help="Intacct's time per request, during which it holds one of the company's slots",
+    )
     args = parser.parse_args()
     try:
         run_sandbox(
@@ -282,6 +294,7 @@ def _main() -> None:
             issuer_port=args.issuer_port,
             salesforce_port=args.salesforce_port,
             infor_requests_per_second=args.infor_requests_per_second,
+            intacct_service_ms=args.intacct_service_ms,
         )
     except PortInUseError as exc:
         print(f"sandbox: {exc}; choose another with --{exc.name}-port", file=sys.stderr)

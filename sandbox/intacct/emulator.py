@@ -125,7 +125,10 @@ class IntacctEmulator:
     ``session_timeout_s`` [3600] sliding session lifetime; ``max_in_flight`` [2] requests per
     company at once before the rate-limit error; ``received_maxlen`` [1000] size of the
     ``received`` record; ``closed_before`` [first day of last month] periods before it are
-    closed; ``hang_max_s`` [300] how long a ``hang`` fault holds a request at most.
+    closed; ``hang_max_s`` [300] how long a ``hang`` fault holds a request at most;
+    ``service_time_s`` [0] how long each admitted request takes before it is answered, holding
+    its in-flight slot as the real gateway's work does (0: answered as soon as it is processed,
+    so requests never overlap and the in-flight cap can only be reached with latency faults).
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class IntacctEmulator:
         received_maxlen: int = 1000,
         closed_before: date | None = None,
         hang_max_s: float = 300.0,
+        service_time_s: float = 0.0,
         credentials: IntacctSandboxCredentials = INTACCT_SANDBOX_CREDENTIALS,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
@@ -151,6 +155,7 @@ class IntacctEmulator:
         self.session_timeout_s = session_timeout_s
         self.max_in_flight = max_in_flight
         self.hang_max_s = hang_max_s
+        self.service_time_s = service_time_s
         self.credentials = credentials
         first_of_month = self.today.replace(day=1)
         default_closed = (first_of_month - timedelta(days=1)).replace(day=1)
@@ -334,6 +339,8 @@ class IntacctEmulator:
             self.max_in_flight_seen[company] = max(
                 self.max_in_flight_seen.get(company, 0), self.in_flight[company]
             )
+            if self.service_time_s > 0:
+                await asyncio.sleep(self.service_time_s)
             fault = self._take_fault(record.function_names)
             if fault is not None and fault.kind in ("latency",):
                 await asyncio.sleep(fault.delay_ms / 1000)
