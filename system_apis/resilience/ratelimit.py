@@ -73,13 +73,14 @@ class RequestRate:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> RequestRate:
         """This process's share of ``rate`` requests per second split over ``share_of``
-        processes. The window is ``margin`` longer than a second: the gateway counts
-        requests when they arrive, and two sent a second apart may arrive closer."""
+        processes, sent evenly spaced: one request every ``(1 + margin) / share`` seconds.
+
+        Evenly spaced because the ION API gateway's spike arrest smooths its rate (Apigee's
+        Spike Arrest: "100ps" admits one request per 10 ms, not any 100 within a second), and
+        because bursts sent a second apart can arrive closer together behind a busy network or
+        connection pool. ``margin`` keeps the spacing a little wider than the rate for the same
+        reason."""
         per_process = rate / max(1, share_of)
-        # Whole requests per window, at least one (a rate below one per second per process
-        # becomes one per 1/rate seconds).
-        if per_process >= 1:
-            return cls(int(per_process), window=1.0 + margin, clock=clock, sleep=sleep)
         return cls(1, window=(1.0 + margin) / per_process, clock=clock, sleep=sleep)
 
     def reserve(self, deadline: float | None) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from system_apis.resilience import RateWaitTooLong, RequestRate
@@ -28,7 +30,12 @@ def test_two_workers_shares_never_send_more_than_the_rate_in_any_second() -> Non
         clock.advance(0.013 * (step % 3))
 
     assert _most_in_any_window(sent, 1.0) <= 10
-    assert [w.limit for w in workers] == [5, 5]
+    # Evenly spaced, as the ION API gateway's spike arrest expects: no two sends of one
+    # worker closer than its share's interval (1.05 / 5 s).
+    for worker in workers:
+        assert (worker.limit, worker.window) == (1, pytest.approx(1.05 / 5))
+    mine = sorted(sent[0::2])
+    assert min(b - a for a, b in itertools.pairwise(mine)) >= 1.05 / 5 - 1e-9
 
 
 def test_a_rate_below_one_per_worker_spaces_single_requests() -> None:
