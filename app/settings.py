@@ -94,6 +94,11 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Larger answers are refused (``backend_protocol_error``), never parsed."""
     tax_subtotal: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Tax"
     """The Sales Order definition's subtotal that receives an order's line taxes."""
+    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
+    """Reads starting within this window for the same entity go as one request of several
+    functions (a quote's reads: a handful of requests, not dozens); 0 sends each on its own."""
+    batch_max_functions: Annotated[int, msgspec.Meta(ge=1, le=100)] = 50
+    """The most read functions one batched request carries (a fuller batch goes at once)."""
 
     def __repr__(self) -> str:  # never print passwords
         return (

@@ -118,6 +118,8 @@ def build_backends(
             default_price_lists=cfg.default_price_lists,
             max_response_bytes=cfg.max_response_bytes,
             tax_subtotal=cfg.tax_subtotal,
+            batch_window=cfg.batch_window_ms / 1000 or None,
+            batch_max_functions=cfg.batch_max_functions,
             # Intacct's concurrency limit is per company: with Redis, all replicas share it.
             slots=SharedSlots(
                 redis,

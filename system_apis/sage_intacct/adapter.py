@@ -34,7 +34,11 @@ from system_apis.contract import (
 from system_apis.errors import BackendError
 from system_apis.resilience import ConcurrencySlots
 from system_apis.response_cap import DEFAULT_MAX_RESPONSE_BYTES
-from system_apis.sage_intacct.client import IntacctClient, IntacctCredentials
+from system_apis.sage_intacct.client import (
+    DEFAULT_BATCH_MAX_FUNCTIONS,
+    IntacctClient,
+    IntacctCredentials,
+)
 from system_apis.sage_intacct.errors import (
     IntacctDuplicateRequestError,
     IntacctNotFoundError,
@@ -218,7 +222,11 @@ class IntacctAdapter:
         slots: ConcurrencySlots | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         tax_subtotal: str = DEFAULT_TAX_SUBTOTAL,
+        batch_window: float | None = None,
+        batch_max_functions: int = DEFAULT_BATCH_MAX_FUNCTIONS,
     ) -> None:
+        """``batch_window``: how long reads wait for others to share a request (None: never);
+        ``batch_max_functions``: the most functions one such request carries."""
         self._tax_subtotal = tax_subtotal
         self._client = IntacctClient(
             client,
@@ -234,6 +242,8 @@ class IntacctAdapter:
             request_timeout=request_timeout,
             slots=slots,
             max_response_bytes=max_response_bytes,
+            batch_window=batch_window,
+            batch_max_functions=batch_max_functions,
         )
         self._default_price_lists = dict(
             DEFAULT_PRICE_LISTS if default_price_lists is None else default_price_lists

@@ -44,10 +44,13 @@ def intacct_adapter(
 
 
 @asynccontextmanager
-async def intacct_contract_env(**emulator_options: Any) -> AsyncIterator[ContractEnv]:
+async def intacct_contract_env(
+    batch_window: float | None = None, **emulator_options: Any
+) -> AsyncIterator[ContractEnv]:
+    """``batch_window``: the adapter's (None: every read a request of its own)."""
     async with served_intacct(**emulator_options) as emulator, httpx.AsyncClient() as http:
         yield ContractEnv(
-            backend=intacct_adapter(http, emulator, request_timeout=5.0),
+            backend=intacct_adapter(http, emulator, request_timeout=5.0, batch_window=batch_window),
             ctx=CallContext(company="DE01"),
             emulator=emulator,
             currency="EUR",

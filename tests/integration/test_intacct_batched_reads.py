@@ -1,0 +1,86 @@
+"""A cold Intacct quote through the whole gateway: its reads reach the XML gateway as a few
+multi-function requests, and the answer is the one the single-function requests give."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.factory import create_app
+from sandbox.intacct import IntacctEmulator
+from sandbox.xref import salesforce_account_id
+from tests.support.apps import client_for, settings_for
+from tests.support.sandbox_gateway import Sandbox, running_sandbox
+
+QUOTE: dict[str, Any] = {
+    "entity": "DE01",
+    "accountId": salesforce_account_id(1),
+    "currency": "EUR",
+    "quoteId": "0Q0Sbx000000001",
+    "lines": [
+        {"sku": f"SKU-{n:04d}", "quantity": str(n), "uom": "Each", "quotedUnitPrice": "10.00"}
+        for n in range(1, 11)
+    ],
+}
+# What differs between two answers to the same quote: when and for which request it was made.
+_VOLATILE = {
+    "asOf",
+    "correlationId",
+    "requestId",
+    "validatedAt",
+    "generatedAt",
+    "ageS",
+    "elapsedMs",
+}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with running_sandbox() as running:
+        yield running
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def _cold_quote(sandbox: Sandbox, **env: str) -> tuple[int, dict[str, Any]]:
+    """A new gateway (nothing cached, no session) answers QUOTE; what Intacct received."""
+    emulator: IntacctEmulator = sandbox.intacct
+    emulator.received.clear()
+    with client_for(create_app(settings_for(**sandbox.env, **env))) as client:
+        response = client.post("/process/v1/validate-quote", json=QUOTE)
+    assert response.status_code == 200, response.text
+    return len(emulator.received), response.json()
+
+
+def test_a_cold_quote_reads_intacct_in_a_few_requests_with_the_same_answer(
+    sandbox: Sandbox,
+) -> None:
+    alone_requests, alone = _cold_quote(sandbox, intacct__batch_window_ms="0")
+    alone_functions = sorted(
+        f.name for r in sandbox.intacct.received for f in r.functions if f.name != "getAPISession"
+    )
+
+    batched_requests, batched = _cold_quote(sandbox)
+    received = list(sandbox.intacct.received)
+
+    assert _stable(batched) == _stable(alone)
+    assert {line["lineNo"] for line in batched["lines"]} == set(range(1, 11))
+    # Every read was still made, and answered, each under its own control id.
+    batched_functions = sorted(
+        f.name for r in received for f in r.functions if f.name != "getAPISession"
+    )
+    assert batched_functions == alone_functions
+    assert all(r.outcome == "success" for r in received)
+    assert all(len({f.controlid for f in r.functions}) == len(r.functions) for r in received)
+    assert all(not r.transaction for r in received)
+    # About ninety single-function requests become a handful.
+    assert alone_requests >= 60
+    assert batched_requests <= alone_requests // 5
