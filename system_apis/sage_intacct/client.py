@@ -131,24 +131,13 @@ class IntacctClient:
         A session the gateway refuses (expired, revoked) is renewed once; a second refusal is
         an ``IntacctAuthError``.
         """
-        for attempt in range(2):
-            session = await self._session(ctx)
-            body = build_request(
-                sender_id=self._cred.sender_id,
-                sender_password=self._cred.sender_password,
-                controlid=controlid or self._controlid(fn.tag),
-                functions=[(self._controlid("fn"), fn)],
-                session_id=session.session_id,
-                uniqueid=uniqueid,
-            )
-            response = await self._post(ctx, session.endpoint, body)
-            if response.auth_status == "failure":
-                self._forget_session(ctx.company, session)
-                if attempt == 0:
-                    continue
-                raise error_from_details(response.auth_errors, level="authentication")
-            return self._single_result(response, fn.tag)
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = await self._send_in_session(
+            ctx,
+            [(self._controlid("fn"), fn)],
+            controlid=controlid or self._controlid(fn.tag),
+            uniqueid=uniqueid,
+        )
+        return self._single_result(response, fn.tag)
 
     async def call_all(
         self, ctx: CallContext, fns: Sequence[Element], *, transaction: bool = False
@@ -156,31 +145,50 @@ class IntacctClient:
         """Run several functions in one request; with ``transaction`` Intacct applies all of
         them or none. Raises the error of the function that failed (not the ``aborted`` ones
         Intacct rolled back because of it)."""
+        response = await self._send_in_session(
+            ctx,
+            [(self._controlid("fn"), fn) for fn in fns],
+            controlid=self._controlid("batch"),
+            transaction=transaction,
+        )
+        if len(response.results) != len(fns):
+            raise IntacctProtocolError(
+                f"{len(fns)} functions sent, {len(response.results)} results answered"
+            )
+        failed = [r for r in response.results if r.status != "success"]
+        if failed:
+            first = next((r for r in failed if r.status == "failure"), failed[0])
+            raise error_from_details(first.errors, level="result")
+        return response.results
+
+    async def _send_in_session(
+        self,
+        ctx: CallContext,
+        functions: Sequence[tuple[str, Element]],
+        *,
+        controlid: str,
+        uniqueid: bool = False,
+        transaction: bool = False,
+    ) -> IntacctResponse:
+        """One request of ``functions`` with the entity's session. A session the gateway
+        refuses (expired, revoked) is renewed once; a second refusal is an ``IntacctAuthError``."""
         for attempt in range(2):
             session = await self._session(ctx)
             body = build_request(
                 sender_id=self._cred.sender_id,
                 sender_password=self._cred.sender_password,
-                controlid=self._controlid("batch"),
-                functions=[(self._controlid("fn"), fn) for fn in fns],
+                controlid=controlid,
+                functions=functions,
                 session_id=session.session_id,
+                uniqueid=uniqueid,
                 transaction=transaction,
             )
             response = await self._post(ctx, session.endpoint, body)
-            if response.auth_status == "failure":
-                self._forget_session(ctx.company, session)
-                if attempt == 0:
-                    continue
+            if response.auth_status != "failure":
+                return response
+            self._forget_session(ctx.company, session)
+            if attempt == 1:
                 raise error_from_details(response.auth_errors, level="authentication")
-            if len(response.results) != len(fns):
-                raise IntacctProtocolError(
-                    f"{len(fns)} functions sent, {len(response.results)} results answered"
-                )
-            failed = [r for r in response.results if r.status != "success"]
-            if failed:
-                first = next((r for r in failed if r.status == "failure"), failed[0])
-                raise error_from_details(first.errors, level="result")
-            return response.results
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
@@ -246,37 +254,23 @@ class IntacctClient:
             members[0].ctx,
             deadline=None if None in deadlines else max(d for d in deadlines if d is not None),
         )
-        for attempt in range(2):
-            session = await self._session(ctx)
-            ids = [self._controlid("fn") for _ in members]
-            body = build_request(
-                sender_id=self._cred.sender_id,
-                sender_password=self._cred.sender_password,
-                controlid=self._controlid("reads"),
-                functions=[(cid, m.fn) for cid, m in zip(ids, members, strict=True)],
-                session_id=session.session_id,
-                transaction=False,
-            )
-            response = await self._post(ctx, session.endpoint, body)
-            if response.auth_status == "failure":
-                self._forget_session(ctx.company, session)
-                if attempt == 0:
-                    continue
-                raise error_from_details(response.auth_errors, level="authentication")
-            answered = {r.controlid: r for r in response.results}
-            outcomes: list[FunctionResult | IntacctError] = []
-            for cid, m in zip(ids, members, strict=True):
-                result = answered.get(cid)
-                if result is None:
-                    outcomes.append(
-                        IntacctProtocolError(f"no <result> for {m.fn.tag} in the response")
-                    )
-                elif result.status != "success":
-                    outcomes.append(error_from_details(result.errors, level="result"))
-                else:
-                    outcomes.append(result)
-            return outcomes
-        raise AssertionError("unreachable")  # pragma: no cover
+        ids = [self._controlid("fn") for _ in members]
+        response = await self._send_in_session(
+            ctx,
+            [(cid, m.fn) for cid, m in zip(ids, members, strict=True)],
+            controlid=self._controlid("reads"),
+        )
+        answered = {r.controlid: r for r in response.results}
+        outcomes: list[FunctionResult | IntacctError] = []
+        for cid, m in zip(ids, members, strict=True):
+            result = answered.get(cid)
+            if result is None:
+                outcomes.append(IntacctProtocolError(f"no <result> for {m.fn.tag} in the response"))
+            elif result.status != "success":
+                outcomes.append(error_from_details(result.errors, level="result"))
+            else:
+                outcomes.append(result)
+        return outcomes
 
     # --- sessions -----------------------------------------------------------------------------
 
