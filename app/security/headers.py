@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
-
 from app.problems import ProblemError
 
 __all__ = ["HeaderLimit"]
 
 
-class HeaderLimit(ASGIMiddleware):
-    """Total size of header names and values; the server's own limit may be larger."""
+class HeaderLimit:
+    """Total size of header names and values; the server's own limit may be larger.
 
-    scopes = ("http",)  # type: ignore[assignment]
+    The request gate (``app.middleware.gateway``) sums the sizes in its one pass over the raw
+    headers and raises ``refusal`` when the total is over ``max_bytes``."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        size = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
-        if size > self.max_bytes:
-            raise self.refusal(size)
-        await next_app(scope, receive, send)
 
     def refusal(self, size: int) -> ProblemError:
         """The 431 for headers totalling ``size`` bytes."""
