@@ -4,8 +4,9 @@
   a generated one, computed once and kept in the ASGI scope (``correlation_id_for``); the
   caller's W3C ``traceparent`` when well-formed (``traceparent_for``).
 - ``CorrelationMiddleware`` makes both visible to logs and backend calls for the request's
-  duration (``current_correlation_id``, ``current_traceparent``); ``echo_correlation_id``
-  (a ``before_send`` hook) puts the id on every response, unrouted 404/405s included.
+  duration (``current_correlation_id``, ``current_traceparent``); the request
+  gate's ``before_send`` hook (``app.middleware.gateway.stamp_response``) puts the id on every
+  response, unrouted 404/405s included.
 - ``app.wiring`` sends both on every ERP call; ``app.logs`` writes the id on every line;
   ``app.errors`` puts it in every problem document.
 """
@@ -18,7 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -26,7 +27,6 @@ __all__ = [
     "correlation_id_for",
     "current_correlation_id",
     "current_traceparent",
-    "echo_correlation_id",
     "new_correlation_id",
     "reset_correlation_id",
     "reset_traceparent",
@@ -194,11 +194,3 @@ def _decoded(value: bytes | None) -> str | None:
         return value.decode("latin-1")
     except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
         return None
-
-
-async def echo_correlation_id(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: runs for every response, including unrouted 404/405s."""
-    if message["type"] == "http.response.start":
-        # Appended raw: nothing else sets this header, and a lookup costs more than the append.
-        value = correlation_id_for(scope).encode("latin-1")
-        message["headers"] = [*message.get("headers", ()), (_HEADER_BYTES, value)]

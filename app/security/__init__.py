@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from app.security.api_keys import ApiKeyStore, hash_api_key
 from app.security.authn import API_KEY_HEADER, Authenticator
 from app.security.caller import Caller
-from app.security.cors import PortalCors, portal_no_store
+from app.security.cors import PortalCors
 from app.security.headers import HeaderLimit
 from app.security.rate_limit import RateLimiter
 from app.security.scopes import (
@@ -61,7 +61,6 @@ __all__ = [
     "Security",
     "hash_api_key",
     "openapi_security_schemes",
-    "portal_no_store",
     "requires",
     "security_requirements",
 ]

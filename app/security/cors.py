@@ -15,7 +15,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import ProblemError
 
-__all__ = ["PORTAL_PREFIX", "PortalCors", "portal_no_store"]
+__all__ = ["PORTAL_PREFIX", "PortalCors"]
 
 PORTAL_PREFIX = "/portal/"
 _ALLOW_HEADERS = "authorization, content-type, x-api-key, x-correlation-id, x-deadline-ms"
@@ -75,9 +75,3 @@ class PortalCors(ASGIMiddleware):
             }
         )
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def portal_no_store(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: partner data, and errors about it, are never cached anywhere."""
-    if message["type"] == "http.response.start" and scope.get("path", "").startswith(PORTAL_PREFIX):
-        MutableScopeHeaders.from_message(message)["cache-control"] = "no-store"
