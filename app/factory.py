@@ -38,6 +38,7 @@ from app.ops import (
 )
 from app.ops import metrics as metrics_route
 from app.routes import ProcessController, ProcessOrdersController
+from app.routes.read_lane import ReadLane
 from app.routes.shared import provide_ask
 from app.security import (
     PROCESS_INVOKE,
@@ -166,7 +167,15 @@ def create_app(
             *([ServerSpanMiddleware(tracing.tracer("isthmus.server"))] if tracing.enabled else []),
             CorrelationMiddleware(),
             *([metrics.middleware()] if settings.observability.metrics else []),
-            *security.middleware,
+            *security.middleware_with(
+                ReadLane(
+                    provide_services,
+                    max_body_bytes=settings.max_body_bytes,
+                    deadline_default_ms=settings.deadline_default_ms,
+                    deadline_min_ms=settings.deadline_min_ms,
+                    deadline_max_ms=settings.deadline_max_ms,
+                )
+            ),
         ],
         before_request=require_json_body,
         before_send=[stamp_response],  # correlation id, and no-store on the portal

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -54,6 +55,13 @@ class ProcessApi:
         self.atp = Remembered(Atp(self.setup), self.memo)
         self.credit_check = Remembered(CreditCheck(self.setup), self.memo)
         self._validate_quote = Remembered(ValidateQuote(self.setup), self.memo)
+
+    @property
+    def remembered(self) -> tuple[Remembered[Any, Any], ...]:
+        """The four capabilities behind the memo, each named (``Remembered.name``), as callers
+        that send the encoded answer themselves use them: validate-quote's ``elapsed_ms`` is
+        then theirs to set (``validate_quote`` below sets it for struct callers)."""
+        return (self.price_check, self.atp, self.credit_check, self._validate_quote)
 
     @property
     def router(self) -> EntityRouter:

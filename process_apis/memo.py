@@ -9,12 +9,17 @@ While the memo is on, identical requests that arrive while the answer is being b
 that one build instead of each starting their own: when a remembered answer expires under load,
 every request in flight would otherwise rebuild it at once (a line's reads times the requests
 in flight), and the slowest of them set the tail latency.
+
+A remembered answer can also be kept as the bytes it was sent as, keyed by the exact body that
+asked for it (``encoded``/``keep_encoded``): the gateway then answers a repeated request without
+decoding it or encoding the answer again. Those bytes live exactly as long as the answer they
+encode (same lifetime, cleared together), and are kept only for an answer the memo holds.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import cachetools
 import msgspec
@@ -22,17 +27,38 @@ import msgspec
 from process_apis.fanout import Capability
 from system_apis.resilience import Deadline
 
-__all__ = ["Remembered", "ResultMemo"]
+__all__ = ["EncodedAnswer", "Remembered", "ResultMemo"]
 
 Req = TypeVar("Req", bound=msgspec.Struct)
 Res = TypeVar("Res", bound=msgspec.Struct)
 
 
+class EncodedAnswer(NamedTuple):
+    """An answer as sent: ``head`` alone, or ``head``, the time this request took, ``tail``
+    (an answer that reports its own elapsed time differs per request in that one value)."""
+
+    head: bytes
+    tail: bytes | None = None
+
+
+def _encoded_size(answer: EncodedAnswer) -> int:
+    return len(answer.head) + len(answer.tail or b"")
+
+
 class ResultMemo:
-    def __init__(self, ttl_s: float, max_entries: int = 20_000) -> None:
+    def __init__(
+        self, ttl_s: float, max_entries: int = 20_000, max_encoded_bytes: int = 32 * 2**20
+    ) -> None:
+        """``max_encoded_bytes`` bounds the encoded answers (bodies of any size may key them)."""
         self._entries: cachetools.TTLCache[bytes, Any] | None = (
             cachetools.TTLCache(maxsize=max_entries, ttl=ttl_s) if ttl_s > 0 else None
         )
+        self._encoded: cachetools.TTLCache[bytes, EncodedAnswer] | None = (
+            cachetools.TTLCache(maxsize=max_encoded_bytes, ttl=ttl_s, getsizeof=_encoded_size)
+            if ttl_s > 0
+            else None
+        )
+        self._max_encoded_bytes = max_encoded_bytes
         self.hits = 0
         self.generation = 0
         """Counts clears: an answer whose build began before one is neither kept nor shared."""
@@ -53,14 +79,47 @@ class ResultMemo:
             self.hits += 1
         return value
 
+    def holds(self, key: bytes, value: Any) -> bool:
+        """Is ``value`` the answer remembered for ``key`` (not merely an equal one)?"""
+        return self._entries is not None and self._entries.get(key) is value
+
     def put(self, key: bytes, value: Any) -> None:
         if self._entries is not None:
             self._entries[key] = value
+
+    @property
+    def encoded_entries(self) -> int:
+        """How many answers are kept as bytes (for operators and tests)."""
+        return 0 if self._encoded is None else len(self._encoded)
+
+    @staticmethod
+    def encoded_key(capability: str, body: bytes) -> bytes:
+        return capability.encode() + b"\0" + body
+
+    def encoded(self, key: bytes) -> EncodedAnswer | None:
+        """The bytes of an answer kept for this exact request body, if still remembered."""
+        if self._encoded is None:
+            return None
+        value = self._encoded.get(key)
+        if value is not None:
+            self.hits += 1
+        return value
+
+    def keep_encoded(self, key: bytes, answer: EncodedAnswer) -> None:
+        """Keep an answer's bytes; call only for an answer ``holds`` said is remembered, with
+        no ``await`` in between (so no clear can fall between the check and this). No single
+        answer takes more than a 64th of the budget: a few huge ones never evict the rest."""
+        if self._encoded is not None and len(key) + _encoded_size(answer) <= (
+            self._max_encoded_bytes // 64
+        ):
+            self._encoded[key] = answer
 
     def clear(self) -> None:
         self.generation += 1
         if self._entries is not None:
             self._entries.clear()
+        if self._encoded is not None:
+            self._encoded.clear()
 
 
 class Remembered(Generic[Req, Res]):
@@ -74,20 +133,31 @@ class Remembered(Generic[Req, Res]):
         self._building: dict[bytes, tuple[asyncio.Task[Res], float, int]] = {}
         """Answers being built: the task, its deadline instant and the memo's generation."""
 
+    @property
+    def name(self) -> str:
+        return self._capability.name
+
     async def __call__(
         self, request: Req, deadline: Deadline, correlation_id: str | None = None
     ) -> Res:
+        return (await self.answer(request, deadline, correlation_id))[0]
+
+    async def answer(
+        self, request: Req, deadline: Deadline, correlation_id: str | None = None
+    ) -> tuple[Res, bool]:
+        """The answer, and whether the memo holds it (so its bytes may be kept as well)."""
         key = ResultMemo.key(self._capability.name, request)
         remembered: Res | None = self._memo.get(key)
         if remembered is not None:
-            return remembered
+            return remembered, True
         if not self._memo.enabled:
-            return await self._capability(request, deadline, correlation_id)
+            return await self._capability(request, deadline, correlation_id), False
         building = self._building.get(key)
         generation = self._memo.generation
         if building is not None and building[1] <= deadline.at and building[2] == generation:
             # That build ends by its own deadline, which is no later than ours.
-            return await asyncio.shield(building[0])
+            shared = await asyncio.shield(building[0])
+            return shared, self._memo.holds(key, shared)
         task = asyncio.ensure_future(
             self._build(key, request, deadline, correlation_id, generation)
         )
@@ -96,7 +166,8 @@ class Remembered(Generic[Req, Res]):
             self._building[key] = (task, deadline.at, generation)
         # Shielded: a caller that leaves (a closed connection) does not cancel the build that
         # other callers wait for.
-        return await asyncio.shield(task)
+        result = await asyncio.shield(task)
+        return result, self._memo.holds(key, result)
 
     async def _build(
         self,

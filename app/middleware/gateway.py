@@ -7,7 +7,9 @@ same problem document and the metrics middleware outside sees it):
 2. CORS for ``/portal/`` (``PortalCors``): preflights answered, responses decorated;
 3. authentication and the route's scope and audience (``Authenticator``, ``authorize``):
    401/403; open routes and ``OPTIONS`` pass without a credential;
-4. the caller's rate limit (``RateLimiter``): 429, else ``RateLimit-*`` on the response.
+4. the caller's rate limit (``RateLimiter``): 429, else ``RateLimit-*`` on the response;
+5. the read lane (``app.routes.read_lane``), when one is set: the four read capabilities'
+   usual requests answered here, without the route's handler machinery.
 
 One pass over the raw headers finds the size and the credentials; the route's policy is
 worked out once per route handler and path prefix; the fixed ``RateLimit-*`` headers are
@@ -17,7 +19,7 @@ every response, ``no-store`` on the portal's).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -30,6 +32,9 @@ from app.security.cors import PORTAL_PREFIX, PortalCors
 from app.security.headers import HeaderLimit
 from app.security.rate_limit import RateLimiter, rate_limit_headers
 from app.security.scopes import Policy, policy_for
+
+if TYPE_CHECKING:
+    from app.routes.read_lane import ReadLane
 
 __all__ = ["SecurityGateway", "stamp_response"]
 
@@ -52,11 +57,13 @@ class SecurityGateway:
         cors: PortalCors,
         authenticator: Authenticator,
         limiter: RateLimiter,
+        lane: ReadLane | None = None,
     ) -> None:
         self.header_limit = header_limit
         self.cors = cors
         self.authenticator = authenticator
         self.limiter = limiter
+        self.lane = lane
         self._policies: dict[tuple[int, str], Any] = {}
         self._fixed_headers: dict[tuple[int, int], list[tuple[bytes, bytes]]] = {}
 
@@ -130,10 +137,15 @@ class SecurityGateway:
         authorize(caller, policy)
         scope["user"] = caller
         scope["auth"] = policy
+        lane = self.lane
+        route = None if lane is None else lane.route_for(scope)
         limiter = self.limiter
         settings = limiter.settings
         if not settings.enabled:
-            await app(scope, receive, send)
+            if route is not None:
+                await cast("ReadLane", lane)(route, app, scope, receive, send)
+            else:
+                await app(scope, receive, send)
             return
         decision = await limiter.hit(caller.client)
         if not decision.allowed:
@@ -167,7 +179,10 @@ class SecurityGateway:
                 message["headers"] = [*message.get("headers", ()), *metered]
             await send(message)
 
-        await app(scope, receive, send_with_headers)
+        if route is not None:
+            await cast("ReadLane", lane)(route, app, scope, receive, send_with_headers)
+        else:
+            await app(scope, receive, send_with_headers)
 
 
 async def stamp_response(message: Message, scope: Scope) -> None:

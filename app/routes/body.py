@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from litestar.openapi.spec import Reference, Schema
     from litestar.typing import FieldDefinition
 
-__all__ = ["StrictBody"]
+__all__ = ["StrictBody", "body_decoder"]
 
 _EXACT: dict[type[Any], re.Pattern[str]] = {
     kind: cast("type[DecimalString]", kind)._EXACT for kind in (QuantityString, AmountString)
@@ -56,6 +56,11 @@ def _decimal_hook(target: type[Any], value: Any) -> Any:
     if isinstance(target, type) and issubclass(target, DecimalString):
         return decode_decimal_string(target, value)
     raise NotImplementedError(f"no decoder for {target!r}")
+
+
+def body_decoder(annotation: Any) -> msgspec.json.Decoder[Any]:
+    """The one-step decoder of a request struct: JSON bytes to the struct, decimals checked."""
+    return msgspec.json.Decoder(annotation, strict=False, dec_hook=_decimal_hook)
 
 
 class StrictBody(AbstractDTO[Any]):
@@ -82,9 +87,7 @@ class StrictBody(AbstractDTO[Any]):
         backend_cls: type[DTOBackend] | None = None,
     ) -> None:
         if field_definition.name == "data":
-            cls._decoders[handler_id] = msgspec.json.Decoder(
-                field_definition.annotation, strict=False, dec_hook=_decimal_hook
-            )
+            cls._decoders[handler_id] = body_decoder(field_definition.annotation)
 
     @classmethod
     def create_openapi_schema(

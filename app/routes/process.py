@@ -15,6 +15,7 @@ from app.examples import (
     VALIDATE_QUOTE_EXAMPLE,
 )
 from app.routes.body import StrictBody
+from app.routes.read_lane import READ_CAPABILITY
 from app.routes.shared import Ask, problem_responses
 from process_apis.models import (
     AtpRequest,
@@ -34,6 +35,9 @@ _ERRORS = problem_responses(400, 401, 403, 415, 422, 429, 431, 503)
 
 
 class ProcessController(Controller):
+    """The four read capabilities. The request gate answers their usual requests itself
+    (``app.routes.read_lane``); these handlers answer the rest and document them all."""
+
     path = "/process/v1"
     dto = StrictBody  # bodies decoded straight into their struct (app.routes.body)
     return_dto = None
@@ -42,6 +46,7 @@ class ProcessController(Controller):
     @post(
         "/price-check",
         status_code=200,
+        opt={READ_CAPABILITY: "price-check"},
         operation_id="priceCheck",
         summary="Price lines for a customer",
         description="List and net unit price, discounts, price list and validity per line, in the request currency.",
@@ -57,6 +62,7 @@ class ProcessController(Controller):
     @post(
         "/atp",
         status_code=200,
+        opt={READ_CAPABILITY: "atp"},
         operation_id="availableToPromise",
         summary="Available-to-promise per line",
         description=(
@@ -73,6 +79,7 @@ class ProcessController(Controller):
     @post(
         "/credit-check",
         status_code=200,
+        opt={READ_CAPABILITY: "credit-check"},
         operation_id="creditCheck",
         summary="Credit exposure, headroom and a verdict for an amount",
         responses=_ERRORS,
@@ -87,6 +94,7 @@ class ProcessController(Controller):
     @post(
         "/validate-quote",
         status_code=200,
+        opt={READ_CAPABILITY: "validate-quote"},
         operation_id="validateQuote",
         summary="Validate a whole quote: prices, availability and credit in one answer",
         description=(

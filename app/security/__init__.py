@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from litestar.types import Middleware
@@ -38,6 +38,9 @@ from app.security.scopes import (
 )
 from app.security.tenancy import PartnerDirectory
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.routes.read_lane import ReadLane
 
 __all__ = [
     "ACCOUNTS_READ",
@@ -99,12 +102,19 @@ class Security:
 
     @property
     def middleware(self) -> list[Middleware]:
+        """The request gate without a read lane (see ``middleware_with``)."""
+        return self.middleware_with(None)
+
+    def middleware_with(self, lane: ReadLane | None) -> list[Middleware]:
         """One layer doing, in order, what ``HeaderLimit``, ``PortalCors``, ``AuthMiddleware``
         and ``RateLimitMiddleware`` do: cheap refusals before credentials are checked,
-        metering after (``app.middleware.gateway``)."""
+        metering after (``app.middleware.gateway``); then ``lane``, when given, answers the
+        read routes' usual requests."""
         from app.middleware.gateway import SecurityGateway
 
-        return [SecurityGateway(self.header_limit, self.cors, self.authenticator, self.limiter)]
+        return [
+            SecurityGateway(self.header_limit, self.cors, self.authenticator, self.limiter, lane)
+        ]
 
     def bind(self, *, http: httpx.AsyncClient, redis: Redis | None) -> None:
         self.authenticator.bind(http)

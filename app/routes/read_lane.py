@@ -1,0 +1,236 @@
+"""The four read capabilities answered inside the request gate, for the requests they usually get.
+
+A warm validate-quote is answered from the whole-answer memo in a few microseconds; Litestar's
+handler machinery around it (request object, parameter parsing, dependency injection, response
+object, encoding) cost several times that. ``ReadLane`` answers a request to one of the routes
+tagged ``read_capability`` (``app.routes.process``) itself, once the gate has authenticated and
+metered it, when the request is one it can be sure of:
+
+- ``POST`` with a JSON content type and a ``Content-Length`` within ``max_body_bytes``;
+- a body nested no deeper than ``json_depth`` allows, that decodes into the route's struct;
+- an ``X-Deadline-Ms`` that is absent or a plain number within the documented range.
+
+Anything else goes on to the route as before, with the body it already read handed on, so every
+refusal (400, 413, 415, 422) is still written by the code that wrote it before. What a caller
+sees does not change: the same body (encoded by the route's own serializer), the same
+``content-type`` and ``content-length``; the gate and the ``before_send`` hook add the rest.
+Errors the capability raises travel up to the same exception handlers.
+
+An answer the memo holds is also kept as the bytes it was sent as, keyed by the request body
+(``ResultMemo.keep_encoded``): a repeated request is then answered without decoding it or
+encoding the answer again; validate-quote's ``elapsedMs`` is spliced in per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import msgspec
+from litestar.serialization import encode_json, get_serializer
+from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
+
+from app.correlation import current_correlation_id
+from app.middleware.json_depth import json_too_deep
+from app.routes.body import body_decoder
+from app.services import Services
+from process_apis.memo import EncodedAnswer, Remembered, ResultMemo
+from system_apis.resilience import Deadline
+
+__all__ = ["READ_CAPABILITY", "ReadLane"]
+
+READ_CAPABILITY = "read_capability"
+"""Route option naming the capability (``Remembered.name``) a route answers."""
+
+_DEADLINE_HEADER = b"x-deadline-ms"
+_PLAIN_DEADLINE = re.compile(rb"[1-9][0-9]{0,5}")
+_MAX_DEADLINE_MS = 120_000
+"""The range ``X-Deadline-Ms`` documents (``app.routes.shared.DeadlineHeader``)."""
+_UNSURE = -1
+"""``_fit``'s answer for a request the lane leaves to the route."""
+_ELAPSED = b'"elapsedMs":'
+_ELAPSED_MARK = -987654.25
+"""Stands for the elapsed time while an answer is encoded once for every later request."""
+
+
+@dataclass(frozen=True)
+class _Route:
+    capability: Remembered[Any, Any]
+    decoder: msgspec.json.Decoder[Any]
+    encode: Callable[[Any], bytes]
+    timed: bool
+    """The answer reports its own elapsed time (validate-quote's ``elapsedMs``)."""
+
+
+class ReadLane:
+    """Answers the tagged read routes inside the request gate (see the module's docstring)."""
+
+    def __init__(
+        self,
+        services: Callable[[], Services],
+        *,
+        max_body_bytes: int,
+        deadline_default_ms: int,
+        deadline_min_ms: int,
+        deadline_max_ms: int,
+    ) -> None:
+        self._services = services
+        self._max_body_bytes = max_body_bytes
+        self._deadline = (deadline_default_ms, deadline_min_ms, deadline_max_ms)
+        self._routes: dict[int, _Route | None] = {}
+
+    def route_for(self, scope: Scope) -> _Route | None:
+        """The lane's plan for this request's route, or ``None`` when the lane leaves it."""
+        handler = scope.get("route_handler")
+        if handler is None:
+            return None
+        try:
+            return self._routes[id(handler)]
+        except KeyError:
+            route = self._routes[id(handler)] = self._plan(handler)
+            return route
+
+    def _plan(self, handler: Any) -> _Route | None:
+        name = (getattr(handler, "opt", None) or {}).get(READ_CAPABILITY)
+        if name is None:
+            return None
+        capability = next(c for c in self._services().process.remembered if c.name == name)
+        data = handler.parsed_fn_signature.parameters["data"].annotation
+        serializer = get_serializer(handler.resolve_type_encoders())
+        timed = "elapsed_ms" in getattr(handler.parsed_fn_signature.return_type.annotation,
+                                        "__struct_fields__", ())  # fmt: skip
+        return _Route(
+            capability=capability,
+            decoder=body_decoder(data),
+            encode=lambda value: encode_json(value, serializer),
+            timed=timed,
+        )
+
+    async def __call__(
+        self, route: _Route, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        deadline_ms = self._fit(scope)
+        if deadline_ms == _UNSURE:
+            await app(scope, receive, send)
+            return
+        body, cut_short = await _read_body(receive)
+        if cut_short is not None:
+            await app(scope, _replay(cut_short, receive), send)
+            return
+        if json_too_deep(body):
+            await app(scope, _replay([_whole(body)], receive), send)  # the route says why
+            return
+        started = time.perf_counter()
+        memo = self._services().process.memo
+        key = ResultMemo.encoded_key(route.capability.name, body)
+        kept = memo.encoded(key)
+        if kept is None:
+            try:
+                request = route.decoder.decode(body)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                # The route writes the 400 or 422, with its pointers, as before.
+                await app(scope, _replay([_whole(body)], receive), send)
+                return
+            default_ms, min_ms, max_ms = self._deadline
+            deadline = Deadline.within(
+                deadline_ms, default_ms=default_ms, min_ms=min_ms, max_ms=max_ms
+            )
+            answer, remembered = await route.capability.answer(
+                request, deadline, current_correlation_id()
+            )
+            kept = self._encode(route, answer)
+            if remembered:
+                memo.keep_encoded(key, kept)
+        if kept.tail is None:
+            content = kept.head
+        else:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            content = b"".join((kept.head, msgspec.json.encode(elapsed), kept.tail))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(content)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+
+    @staticmethod
+    def _encode(route: _Route, answer: Any) -> EncodedAnswer:
+        if not route.timed:
+            return EncodedAnswer(route.encode(answer))
+        encoded = route.encode(msgspec.structs.replace(answer, elapsed_ms=_ELAPSED_MARK))
+        head, mark, tail = encoded.rpartition(_ELAPSED + msgspec.json.encode(_ELAPSED_MARK))
+        if not mark:  # pragma: no cover - the struct's own field; a test pins the splice
+            raise RuntimeError("elapsedMs is missing from the encoded answer")
+        return EncodedAnswer(head + _ELAPSED, tail)
+
+    def _fit(self, scope: Scope) -> int | None:
+        """The request's ``X-Deadline-Ms`` (``None`` when absent), or ``_UNSURE`` when the
+        request is not one the lane is sure of (see the module's docstring)."""
+        if scope.get("method") != "POST":
+            return _UNSURE
+        media: bytes | None = None
+        length: bytes | None = None
+        deadline: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                if media is not None:
+                    return _UNSURE
+                media = value
+            elif name == b"content-length":
+                if length is not None:
+                    return _UNSURE
+                length = value
+            elif name == _DEADLINE_HEADER:
+                if deadline is not None:
+                    return _UNSURE
+                deadline = value
+            elif name == b"transfer-encoding":
+                return _UNSURE
+        if media is None or media.partition(b";")[0].strip().lower() != b"application/json":
+            return _UNSURE
+        if length is None or not length.isdigit() or not 0 < int(length) <= self._max_body_bytes:
+            return _UNSURE
+        if deadline is None:
+            return None
+        if _PLAIN_DEADLINE.fullmatch(deadline) is None or int(deadline) > _MAX_DEADLINE_MS:
+            return _UNSURE
+        return int(deadline)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, list[ReceiveMessage] | None]:
+    """The whole request body; or, when it did not come whole (the caller left), ``None`` with
+    the messages received, for the route to receive in turn."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        return message.get("body", b""), None  # the usual case: one message
+    messages = [message]
+    while message["type"] == "http.request" and message.get("more_body", False):
+        message = await receive()
+        messages.append(message)
+    if message["type"] != "http.request":
+        return b"", messages
+    return b"".join(cast("HTTPRequestEvent", m).get("body", b"") for m in messages), None
+
+
+def _whole(body: bytes) -> HTTPRequestEvent:
+    return {"type": "http.request", "body": body, "more_body": False}
+
+
+def _replay(messages: list[ReceiveMessage], receive: Receive) -> Receive:
+    """``receive`` for the route: what the lane received, then whatever was still to come."""
+    pending = messages[::-1]
+
+    async def replay() -> ReceiveMessage:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
