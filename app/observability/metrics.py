@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -287,11 +287,23 @@ def _refusal_status(exc: Exception) -> int:
     return 500
 
 
-class MetricsMiddleware(ASGIMiddleware):
-    scopes = ("http",)  # type: ignore[assignment]
+class MetricsMiddleware:
+    """Times and counts every HTTP request by route, method and status.
+
+    A plain middleware factory (``app -> ASGI app``), as the correlation layer is: Litestar adds
+    no per-request bookkeeping of its own around it (scope and exclusion checks)."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self.metrics = metrics
+
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        async def measured(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            await self.handle(scope, receive, send, app)
+
+        return measured
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         started = time.perf_counter()
