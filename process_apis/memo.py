@@ -13,7 +13,8 @@ in flight), and the slowest of them set the tail latency.
 A remembered answer can also be kept as the bytes it was sent as, keyed by the exact body that
 asked for it (``encoded``/``keep_encoded``): the gateway then answers a repeated request without
 decoding it or encoding the answer again. Those bytes live exactly as long as the answer they
-encode (same lifetime, cleared together), and are kept only for an answer the memo holds.
+encode (same lifetime, cleared together): they are kept only for an answer the memo has just
+taken in, never for one it held already.
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ class ResultMemo:
         return value
 
     def keep_encoded(self, key: bytes, answer: EncodedAnswer) -> None:
-        """Keep an answer's bytes; call only for an answer ``holds`` said is remembered, with
-        no ``await`` in between (so no clear can fall between the check and this). No single
+        """Keep an answer's bytes; call only for an answer the memo took in just now
+        (``Remembered.answer``), with no ``await`` in between (so no clear can fall between
+        the check and this, and the bytes expire with the answer). No single
         answer takes more than a 64th of the budget: a few huge ones never evict the rest."""
         if self._encoded is not None and len(key) + _encoded_size(answer) <= (
             self._max_encoded_bytes // 64
@@ -145,11 +147,13 @@ class Remembered(Generic[Req, Res]):
     async def answer(
         self, request: Req, deadline: Deadline, correlation_id: str | None = None
     ) -> tuple[Res, bool]:
-        """The answer, and whether the memo holds it (so its bytes may be kept as well)."""
+        """The answer, and whether the memo took it in just now, from the build this call ran
+        or waited for (so its bytes may be kept as well, for the same lifetime). An answer
+        the memo already held says ``False``: bytes kept now would outlive it."""
         key = ResultMemo.key(self._capability.name, request)
         remembered: Res | None = self._memo.get(key)
         if remembered is not None:
-            return remembered, True
+            return remembered, False
         if not self._memo.enabled:
             return await self._capability(request, deadline, correlation_id), False
         building = self._building.get(key)

@@ -60,12 +60,12 @@ def _without_elapsed(answer: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("url", list(ROUTES))
 def test_the_lane_answers_what_the_route_answers(client: TestClient[Litestar], url: str) -> None:
     body = json.dumps(ROUTES[url]).encode()
-    by_route = client.post(url, content=_chunked(body), headers=JSON)
-    assert _memo(client).encoded_entries == 0  # the route answered, not the lane
     by_lane = client.post(url, content=body, headers=JSON)
+    assert _memo(client).encoded_entries == 1  # the lane answered, and kept the bytes
+    by_route = client.post(url, content=_chunked(body), headers=JSON)
 
     assert (by_route.status_code, by_lane.status_code) == (200, 200)
-    assert _memo(client).encoded_entries == 1
+    assert _memo(client).hits == 1  # the route found the remembered answer
     assert _without_elapsed(by_lane.json()) == _without_elapsed(by_route.json())
     assert {k: v for k, v in by_lane.headers.items() if k not in PER_REQUEST} == {
         k: v for k, v in by_route.headers.items() if k not in PER_REQUEST
@@ -97,6 +97,18 @@ def test_a_repeated_quote_is_sent_from_its_kept_bytes_with_its_own_elapsed_time(
         assert isinstance(answer["elapsedMs"], float)
         assert answer["elapsedMs"] < first.json()["elapsedMs"]
     assert list(repeats[0].json())[-1] == "elapsedMs"
+
+
+def test_bytes_are_kept_only_for_an_answer_just_built(client: TestClient[Litestar]) -> None:
+    """The same quote spelt differently finds the remembered answer, but keeps no bytes for
+    it: kept then, they would outlive the answer they encode."""
+    first = client.post(QUOTE_URL, content=QUOTE, headers=JSON)
+    spaced = client.post(QUOTE_URL, content=QUOTE.replace(b", ", b" ,  "), headers=JSON)
+
+    assert (first.status_code, spaced.status_code) == (200, 200)
+    assert _without_elapsed(spaced.json()) == _without_elapsed(first.json())
+    assert _memo(client).hits == 1  # the struct memo answered the second
+    assert _memo(client).encoded_entries == 1  # bytes kept for the first body only
 
 
 def test_a_cache_invalidation_drops_the_kept_bytes(client: TestClient[Litestar]) -> None:

@@ -147,3 +147,41 @@ async def test_with_the_memo_off_every_request_builds() -> None:
     assert capability.builds == 3
     capability.gate.set()
     await asyncio.gather(*calls)
+
+
+async def test_an_answer_says_whether_the_memo_took_it_in_just_now() -> None:
+    """Bytes of an answer may be kept only with the answer itself: built now, or by the build
+    a caller waited for; never for one the memo held already (they would outlive it)."""
+    clock = ManualClock()
+    capability = Gated()
+    capability.gate.set()
+    remembered = Remembered(capability, ResultMemo(ttl_s=2))
+    built = await remembered.answer(Ask("SKU-1"), _deadline(clock, 2500))
+    held = await remembered.answer(Ask("SKU-1"), _deadline(clock, 2500))
+
+    incomplete = Gated(status="partial")
+    incomplete.gate.set()
+    partial = await Remembered(incomplete, ResultMemo(ttl_s=2)).answer(
+        Ask("SKU-1"), _deadline(clock, 2500)
+    )
+    off = await Remembered(capability, ResultMemo(ttl_s=0)).answer(
+        Ask("SKU-1"), _deadline(clock, 2500)
+    )
+
+    assert (built[1], held[1], partial[1], off[1]) == (True, False, False, False)
+    assert held[0] is built[0]
+
+
+async def test_callers_waiting_for_a_build_may_keep_its_bytes_too() -> None:
+    clock = ManualClock()
+    capability = Gated()
+    remembered = Remembered(capability, ResultMemo(ttl_s=2))
+    calls = [
+        asyncio.create_task(remembered.answer(Ask("SKU-1"), _deadline(clock, 2500)))
+        for _ in range(3)
+    ]
+    await _settle()
+    capability.gate.set()
+
+    assert [taken for _, taken in await asyncio.gather(*calls)] == [True, True, True]
+    assert capability.builds == 1
