@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -179,6 +181,80 @@ async def _concurrently() -> AsyncIterator[asyncio.TaskGroup]:
         raise preferred from None
 
 
+class _RequestReads:
+    """The master-data reads (customer, item, unit group) of one request, each made once.
+
+    One quote reads the same customer for its credit and for every line's price, and the
+    same item for its item, price and availability: with this, each is one read, shared by
+    every call of that request (same company and correlation id) until its deadline. A read
+    that fails is not kept, so a retry reads again; calls without a correlation id or a
+    deadline share nothing (nothing says which request they belong to, or when it ends).
+    """
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str], _Request] = {}
+
+    async def once(
+        self,
+        ctx: CallContext,
+        key: tuple[str, ...],
+        read: Callable[[], Awaitable[list[Record]]],
+    ) -> list[Record]:
+        if ctx.deadline is None or ctx.correlation_id is None:
+            return await read()
+        scope = (ctx.company, ctx.correlation_id)
+        request = self._requests.get(scope)
+        if request is None:
+            request = self._requests[scope] = _Request()
+        if ctx.deadline > request.until:  # kept as long as any call of the request runs
+            request.until = ctx.deadline
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, ctx.deadline - time.monotonic())
+            loop.call_later(delay, self._end, scope, request, ctx.deadline)
+        reads = request.reads
+        shared = reads.get(key)
+        if shared is None:
+            shared = reads[key] = _Shared(asyncio.ensure_future(read()))
+            shared.task.add_done_callback(functools.partial(_forget_failed, reads, key, shared))
+        shared.waiters += 1
+        try:
+            return list(await asyncio.shield(shared.task))
+        finally:
+            shared.waiters -= 1
+            if shared.waiters == 0 and not shared.task.done():
+                shared.task.cancel()  # nobody waits for it any more
+
+    def _end(self, scope: tuple[str, str], request: _Request, until: float) -> None:
+        if self._requests.get(scope) is request and request.until == until:  # not extended
+            del self._requests[scope]
+
+
+class _Request:
+    __slots__ = ("reads", "until")
+
+    def __init__(self) -> None:
+        self.reads: dict[tuple[str, ...], _Shared] = {}
+        self.until = float("-inf")
+
+
+class _Shared:
+    __slots__ = ("task", "waiters")
+
+    def __init__(self, task: asyncio.Future[list[Record]]) -> None:
+        self.task = task
+        self.waiters = 0
+
+
+def _forget_failed(
+    reads: dict[tuple[str, ...], _Shared],
+    key: tuple[str, ...],
+    shared: _Shared,
+    task: asyncio.Future[list[Record]],
+) -> None:
+    if (task.cancelled() or task.exception() is not None) and reads.get(key) is shared:
+        del reads[key]
+
+
 def _fields(view: type[msgspec.Struct]) -> tuple[str, ...]:
     """The Intacct field names a view reads (its encoded names, e.g. ``WAREHOUSE.LOCATION_NO``)."""
     return view.__struct_encode_fields__
@@ -249,6 +325,7 @@ class IntacctAdapter:
             DEFAULT_PRICE_LISTS if default_price_lists is None else default_price_lists
         )
         self._source = Source(vendor="sage_intacct", system=company_id)
+        self._once = _RequestReads()
 
     @property
     def vendor(self) -> Vendor:
@@ -266,13 +343,17 @@ class IntacctAdapter:
     # --- customers ----------------------------------------------------------------------------
 
     async def _customer(self, ctx: CallContext, customer_id: str) -> _Customer:
-        rows = await self._client.read_by_query(
+        rows = await self._once.once(
             ctx,
-            "CUSTOMER",
-            _fields(_Customer),
-            f"CUSTOMERID = {quote(customer_id)}",
-            pagesize=1,
-            limit=1,
+            ("CUSTOMER", customer_id),
+            lambda: self._client.read_by_query(
+                ctx,
+                "CUSTOMER",
+                _fields(_Customer),
+                f"CUSTOMERID = {quote(customer_id)}",
+                pagesize=1,
+                limit=1,
+            ),
         )
         if not rows:
             raise IntacctNotFoundError(f"customer {customer_id!r} not found in Intacct")
@@ -356,8 +437,12 @@ class IntacctAdapter:
     # --- items --------------------------------------------------------------------------------
 
     async def _item(self, ctx: CallContext, item_id: str) -> _Item:
-        rows = await self._client.read_by_query(
-            ctx, "ITEM", _fields(_Item), f"ITEMID = {quote(item_id)}", pagesize=1, limit=1
+        rows = await self._once.once(
+            ctx,
+            ("ITEM", item_id),
+            lambda: self._client.read_by_query(
+                ctx, "ITEM", _fields(_Item), f"ITEMID = {quote(item_id)}", pagesize=1, limit=1
+            ),
         )
         if not rows:
             raise IntacctNotFoundError(f"item {item_id!r} not found in Intacct")
@@ -368,8 +453,13 @@ class IntacctAdapter:
         factors: dict[str, Decimal] = {}
         base = item.BASEUOM
         if item.UOMGRPKEY:
-            rows = await self._client.read_by_query(
-                ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(item.UOMGRPKEY)}"
+            group = item.UOMGRPKEY
+            rows = await self._once.once(
+                ctx,
+                ("UOMDETAIL", group),
+                lambda: self._client.read_by_query(
+                    ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(group)}"
+                ),
             )
             for detail in (_view(r, _UomDetail) for r in rows):
                 factors[detail.UNIT] = _dec(detail.CONVFACTOR) or Decimal(1)
