@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import httpx
 import msgspec
+from cachetools import LRUCache
 
 from system_apis.contract import (
     Availability,
@@ -255,6 +256,48 @@ def _forget_failed(
         del reads[key]
 
 
+class _ItemHint(NamedTuple):
+    """What the last read of an item said of the reads that depend on it."""
+
+    group: str
+    """``UOMGRPKEY``: its unit group."""
+    product_line: str
+    """``PRODUCTLINEID``: price list entries may price its product line."""
+
+
+class _Ahead:
+    """A read started before the record it depends on came back, on a guess (``key``)."""
+
+    def __init__(self, key: str, read: Awaitable[list[Record]]) -> None:
+        self.key = key
+        self.task: asyncio.Future[list[Record]] = asyncio.ensure_future(read)
+        self.task.add_done_callback(_retrieve)
+
+    def drop(self) -> None:
+        self.task.cancel()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """A read ahead may end unawaited; its failure is no news."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _use(
+    ahead: _Ahead | None, key: str, read: Callable[[], Awaitable[list[Record]]]
+) -> list[Record]:
+    """``ahead``'s rows when it guessed ``key``, else ``read()`` (and ``ahead`` is dropped)."""
+    if ahead is None:
+        return await read()
+    if ahead.key != key:
+        ahead.drop()
+        return await read()
+    try:
+        return await ahead.task
+    finally:
+        ahead.drop()  # a no-op once done; stops it when the caller went away
+
+
 def _fields(view: type[msgspec.Struct]) -> tuple[str, ...]:
     """The Intacct field names a view reads (its encoded names, e.g. ``WAREHOUSE.LOCATION_NO``)."""
     return view.__struct_encode_fields__
@@ -326,6 +369,9 @@ class IntacctAdapter:
         )
         self._source = Source(vendor="sage_intacct", system=company_id)
         self._once = _RequestReads()
+        # What earlier reads told (see ``get_price``): hints, never answers.
+        self._item_hints: LRUCache[tuple[str, str], _ItemHint] = LRUCache(maxsize=20_000)
+        self._price_list_hints: LRUCache[tuple[str, str], str] = LRUCache(maxsize=20_000)
 
     @property
     def vendor(self) -> Vendor:
@@ -356,8 +402,11 @@ class IntacctAdapter:
             ),
         )
         if not rows:
+            self._price_list_hints.pop((ctx.company, customer_id), None)
             raise IntacctNotFoundError(f"customer {customer_id!r} not found in Intacct")
-        return _view(rows[0], _Customer)
+        customer = _view(rows[0], _Customer)
+        self._price_list_hints[(ctx.company, customer_id)] = customer.PRICELIST
+        return customer
 
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         async with _concurrently() as tg:
@@ -445,33 +494,56 @@ class IntacctAdapter:
             ),
         )
         if not rows:
+            self._item_hints.pop((ctx.company, item_id), None)
             raise IntacctNotFoundError(f"item {item_id!r} not found in Intacct")
-        return _view(rows[0], _Item)
+        item = _view(rows[0], _Item)
+        self._item_hints[(ctx.company, item_id)] = _ItemHint(item.UOMGRPKEY, item.PRODUCTLINEID)
+        return item
 
-    async def _units(self, ctx: CallContext, item: _Item) -> tuple[str, dict[str, Decimal]]:
-        """The item's base unit and every unit of its group with its factor to the base."""
+    def _unit_rows(self, ctx: CallContext, group: str) -> Awaitable[list[Record]]:
+        return self._once.once(
+            ctx,
+            ("UOMDETAIL", group),
+            lambda: self._client.read_by_query(
+                ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(group)}"
+            ),
+        )
+
+    def _units_ahead(self, ctx: CallContext, item_id: str) -> _Ahead | None:
+        """The unit group read of an item whose group an earlier read told, started now."""
+        hint = self._item_hints.get((ctx.company, item_id))
+        if hint is None or not hint.group:
+            return None
+        return _Ahead(hint.group, self._unit_rows(ctx, hint.group))
+
+    async def _units(
+        self, ctx: CallContext, item: _Item, ahead: _Ahead | None = None
+    ) -> tuple[str, dict[str, Decimal]]:
+        """The item's base unit and every unit of its group with its factor to the base
+        (from ``ahead`` when that read was of the item's group)."""
         factors: dict[str, Decimal] = {}
         base = item.BASEUOM
         if item.UOMGRPKEY:
-            group = item.UOMGRPKEY
-            rows = await self._once.once(
-                ctx,
-                ("UOMDETAIL", group),
-                lambda: self._client.read_by_query(
-                    ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(group)}"
-                ),
-            )
+            rows = await _use(ahead, item.UOMGRPKEY, lambda: self._unit_rows(ctx, item.UOMGRPKEY))
             for detail in (_view(r, _UomDetail) for r in rows):
                 factors[detail.UNIT] = _dec(detail.CONVFACTOR) or Decimal(1)
                 if detail.ISBASE.lower() == "true" and not base:
                     base = detail.UNIT
+        elif ahead is not None:
+            ahead.drop()
         base = base or "EA"
         factors.setdefault(base, Decimal(1))
         return base, factors
 
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
-        item = await self._item(ctx, item_id)
-        base, factors = await self._units(ctx, item)
+        ahead = self._units_ahead(ctx, item_id)
+        try:
+            item = await self._item(ctx, item_id)
+        except BaseException:
+            if ahead is not None:
+                ahead.drop()
+            raise
+        base, factors = await self._units(ctx, item, ahead)
         return Item(
             item_id=item.ITEMID,
             description=item.NAME,
@@ -489,32 +561,62 @@ class IntacctAdapter:
 
     # --- prices -------------------------------------------------------------------------------
 
+    def _price_lists(self, ctx: CallContext, customer_price_list: str) -> list[str]:
+        """The customer's price list, then the entity's default."""
+        return [p for p in (customer_price_list, self._default_price_lists.get(ctx.company)) if p]
+
+    @staticmethod
+    def _entries_where(lists: list[str], item_id: str, product_line: str, on: date) -> str:
+        """The query of the price list entries that may price an item on a date."""
+        return (
+            f"PRICELISTID IN {_in(lists)} AND (ITEMID = {quote(item_id)}"
+            + (f" OR PRODUCTLINEID = {quote(product_line)}" if product_line else "")
+            + f") AND DATEFROM <= {quote(intacct_date(on))}"
+            f" AND (DATETO >= {quote(intacct_date(on))} OR DATETO IS NULL)"
+        )
+
+    def _entries(self, ctx: CallContext, where: str) -> Awaitable[list[Record]]:
+        return self._client.read_by_query(ctx, "SOPRICELISTENTRY", _fields(PriceEntry), where)
+
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
-        async with _concurrently() as tg:
-            customer_t = tg.create_task(self._customer(ctx, query.customer_id))
-            item_t = tg.create_task(self._item(ctx, query.item_id))
+        # What earlier reads told of the item (unit group, product line) and the customer
+        # (price list) starts the reads that depend on them now, with the customer and item
+        # reads: a price is then one round of requests. A read ahead that turns out not to
+        # be the one needed is dropped and the right one made.
+        units_ahead = self._units_ahead(ctx, query.item_id)
+        entries_ahead: _Ahead | None = None
+        item_hint = self._item_hints.get((ctx.company, query.item_id))
+        list_hint = self._price_list_hints.get((ctx.company, query.customer_id))
+        if item_hint is not None and list_hint is not None:
+            guessed_lists = self._price_lists(ctx, list_hint)
+            if guessed_lists:
+                guessed = self._entries_where(
+                    guessed_lists, query.item_id, item_hint.product_line, query.on_date
+                )
+                entries_ahead = _Ahead(guessed, self._entries(ctx, guessed))
+        try:
+            async with _concurrently() as tg:
+                customer_t = tg.create_task(self._customer(ctx, query.customer_id))
+                item_t = tg.create_task(self._item(ctx, query.item_id))
+        except BaseException:
+            for ahead in (units_ahead, entries_ahead):
+                if ahead is not None:
+                    ahead.drop()
+            raise
         customer, item = customer_t.result(), item_t.result()
-        lists = [p for p in (customer.PRICELIST, self._default_price_lists.get(ctx.company)) if p]
+        lists = self._price_lists(ctx, customer.PRICELIST)
         if not lists:
+            for ahead in (units_ahead, entries_ahead):
+                if ahead is not None:
+                    ahead.drop()
             raise IntacctNotFoundError(
                 f"no price list applies to customer {query.customer_id!r} in {ctx.company!r}"
             )
+        where = self._entries_where(lists, item.ITEMID, item.PRODUCTLINEID, query.on_date)
         async with _concurrently() as tg:
-            units_t = tg.create_task(self._units(ctx, item))
+            units_t = tg.create_task(self._units(ctx, item, units_ahead))
             entries_t = tg.create_task(
-                self._client.read_by_query(
-                    ctx,
-                    "SOPRICELISTENTRY",
-                    _fields(PriceEntry),
-                    f"PRICELISTID IN {_in(lists)} AND (ITEMID = {quote(item.ITEMID)}"
-                    + (
-                        f" OR PRODUCTLINEID = {quote(item.PRODUCTLINEID)}"
-                        if item.PRODUCTLINEID
-                        else ""
-                    )
-                    + f") AND DATEFROM <= {quote(intacct_date(query.on_date))}"
-                    f" AND (DATETO >= {quote(intacct_date(query.on_date))} OR DATETO IS NULL)",
-                )
+                _use(entries_ahead, where, lambda: self._entries(ctx, where))
             )
         _base, factors = units_t.result()
         factor = factors.get(query.uom)

@@ -165,3 +165,59 @@ async def test_one_requests_reads_of_a_customer_and_an_item_are_made_once(
     await adapter.get_item(other, "ITM-0001")
     objects = [f.inputs.get("object") for r in emulator.received for f in r.functions]
     assert objects.count("ITEM") == 2
+
+
+def _price_query(item_id: str = "ITM-0001") -> PriceQuery:
+    return PriceQuery(
+        customer_id="CUST-DE-001",
+        item_id=item_id,
+        quantity=Decimal(1),
+        uom="EA",
+        currency="EUR",
+        on_date=date.today(),
+    )
+
+
+async def test_a_price_of_a_customer_and_item_read_before_takes_one_request(
+    adapter: IntacctAdapter, emulator: IntacctEmulator
+) -> None:
+    first = await adapter.get_price(DE, _price_query())  # learns the price list, unit group
+    emulator.received.clear()
+
+    again = await adapter.get_price(DE, _price_query())
+
+    assert [sorted(f.inputs.get("object", "") for f in r.functions) for r in emulator.received] == [
+        ["CUSTOMER", "ITEM", "SOPRICELISTENTRY", "UOMDETAIL"]
+    ]
+    assert (again.net_price, again.price_list) == (first.net_price, first.price_list)
+
+
+async def test_a_price_whose_item_changed_since_is_read_again_and_right(
+    adapter: IntacctAdapter, emulator: IntacctEmulator
+) -> None:
+    await adapter.get_price(DE, _price_query())
+    item = next(r for r in emulator.store.tables["ITEM"] if r["ITEMID"] == "ITM-0001")
+    other_line = next(
+        r["PRODUCTLINEID"]
+        for r in emulator.store.tables["ITEM"]
+        if r.get("PRODUCTLINEID") and r["PRODUCTLINEID"] != item.get("PRODUCTLINEID")
+    )
+    item["PRODUCTLINEID"] = other_line
+    fresh = intacct_adapter(  # knows nothing yet: what the answer must be
+        adapter.client._http, emulator, batch_window=0.0, request_timeout=5.0
+    )
+    expected = await fresh.get_price(DE, _price_query())
+    emulator.received.clear()
+
+    again = await adapter.get_price(DE, _price_query())
+
+    # The guess went out with the first request and was wrong: one more request, right answer.
+    assert len(emulator.received) == 2
+    last = [f.inputs for f in emulator.received[-1].functions]
+    assert [i["object"] for i in last] == ["SOPRICELISTENTRY"]
+    assert other_line in last[0]["query"]
+    assert (again.net_price, again.price_list, again.discounts) == (
+        expected.net_price,
+        expected.price_list,
+        expected.discounts,
+    )
