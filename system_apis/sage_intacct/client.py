@@ -298,10 +298,9 @@ class IntacctClient:
         ``sealed``), and answer them; a refused session is renewed and the same functions
         sent once more.
 
-        The answers are handed out before the slot is let go, and a batch that had to wait
-        for its slot takes one batch window more before it is sealed: the reads the previous
-        answer set off (an item's unit group, its price list entries) then still join it
-        rather than waiting for the request after it.
+        The answers are handed out before the slot is let go and, when another batch waits
+        for it, their readers get a few turns of the loop first (``_HANDOFF_TURNS``): the
+        reads an answer sets off then join the batch that goes next rather than the one after.
         """
         ctx = _widest(m.ctx for m in batch.members if not m.future.done())
         for attempt in range(2):
