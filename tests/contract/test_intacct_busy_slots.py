@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.intacct import IntacctEmulator
 from system_apis.contract import CallContext, PriceQuery
-from system_apis.sage_intacct import IntacctAdapter
+from system_apis.sage_intacct import IntacctAdapter, IntacctTimeoutError
 from tests.support.intacct_env import intacct_adapter
 
 DE = CallContext(company="DE01")
@@ -221,3 +221,22 @@ async def test_a_price_whose_item_changed_since_is_read_again_and_right(
         expected.price_list,
         expected.discounts,
     )
+
+
+async def test_a_read_out_of_time_while_the_slot_is_busy_fails_at_once(
+    adapter: IntacctAdapter, emulator: IntacctEmulator, transport: HeldTransport
+) -> None:
+    client = adapter.client
+    await client.read_by_query(DE, "LOCATION", ("LOCATIONID",), "")  # signs in
+    transport.gate.clear()
+    busy = asyncio.ensure_future(client.read_by_query(DE, "ITEM", _ITEM, _item(1)))
+    await _settle()
+    emulator.received.clear()
+
+    late = CallContext(company="DE01", deadline=time.monotonic())  # nothing left of it
+    with pytest.raises(IntacctTimeoutError):
+        await client.read_by_query(late, "ITEM", _ITEM, _item(2))
+
+    transport.gate.set()
+    assert (await busy)[0]["ITEMID"] == "ITM-0001"
+    assert [r.function_names for r in emulator.received] == [("readByQuery",)]  # only the first

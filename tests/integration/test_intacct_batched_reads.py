@@ -93,3 +93,33 @@ def test_a_cold_quote_reads_intacct_in_a_few_requests_with_the_same_answer(
     assert len(reads) == len(set(reads))
     assert alone_requests >= 40
     assert batched_requests <= alone_requests // 5
+
+
+def test_a_quote_of_a_customer_and_items_seen_before_reads_intacct_in_one_request(
+    sandbox: Sandbox,
+) -> None:
+    with client_for(create_app(settings_for(**sandbox.env, cache__enabled="false"))) as client:
+        first = client.post("/process/v1/validate-quote", json=QUOTE)
+        sandbox.intacct.received.clear()
+        again = client.post("/process/v1/validate-quote", json=QUOTE)
+
+    assert again.status_code == 200, again.text
+    assert _stable(again.json()) == _stable(first.json())
+    # Item, unit group, price list entries, stock and credit: one request, each read once.
+    requests = [r for r in sandbox.intacct.received if r.function_names != ("getAPISession",)]
+    assert len(requests) == 1
+    objects = {f.inputs.get("object") for f in requests[0].functions}
+    assert objects == {
+        "CUSTOMER",
+        "ARINVOICE",
+        "SODOCUMENT",
+        "ITEM",
+        "UOMDETAIL",
+        "SOPRICELISTENTRY",
+        "ITEMWAREHOUSEINFO",
+        "PODOCUMENTENTRY",
+    }
+    # Complete: no section is missing data for want of an answer.
+    body = again.json()
+    for section in ("creditProvenance", "priceProvenance", "availabilityProvenance"):
+        assert body[section].get("reason") is None, body[section]
