@@ -301,6 +301,14 @@ class Sandbox:
             spec = {"target": target, "kind": "latency", "delay_ms": delay_ms}
             httpx.post(f"http://127.0.0.1:{self.intacct_port}/_sandbox/faults", json=spec)
 
+    def intacct_received(self, since: float) -> dict[str, int]:
+        """Requests and functions Intacct received since ``since`` (its log keeps the last
+        1,000 requests: a lower bound beyond that)."""
+        url = f"http://127.0.0.1:{self.intacct_port}/_sandbox/received"
+        log = [r for r in httpx.get(url, timeout=30).json() if r["at"] >= since]
+        reads = [r for r in log if [f["name"] for f in r["functions"]] != ["getAPISession"]]
+        return {"requests": len(reads), "functions": sum(len(r["functions"]) for r in reads)}
+
     def clear_faults(self) -> None:
         for port in (self.infor_port, self.intacct_port):
             httpx.delete(f"http://127.0.0.1:{port}/_sandbox/faults")
@@ -463,6 +471,7 @@ class Bench:
         delay = int(self.args.fanout_delay_ms)
         conns = int(self.args.fanout_connections)
         print(f"fan-out (cache off, credit/price/availability +{delay} ms)", flush=True)
+        per_quote: dict[str, float] = {}
         for name, body in (
             ("fan-out: validate-quote Infor US01", quote_body("US01", "USD", 10)),
             ("fan-out: validate-quote Intacct DE01", quote_body("DE01", "EUR", 10)),
@@ -471,17 +480,23 @@ class Bench:
             with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body)
                 self.sandbox.slow_down(delay)
+                began = time.time()
                 try:
-                    self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
-                              connections=conns, warmup_s=0, section="fanout",
-                              count_incomplete=True)  # fmt: skip
+                    run = self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
+                                    connections=conns, warmup_s=0, section="fanout",
+                                    count_incomplete=True)  # fmt: skip
                 finally:
                     self.sandbox.clear_faults()
+                if body["entity"] == "DE01":
+                    intacct = self.sandbox.intacct_received(since=began)
+                    per_quote = {k: round(v / max(1, run.requests), 2) for k, v in intacct.items()}
+                    print(f"  Intacct per quote: {per_quote}", flush=True)
         self.extra["fanout"] = {
             "delay_ms": delay,
             "connections": conns,
             "infor_targets": list(INFOR_FANOUT_TARGETS),
             "intacct_targets": list(INTACCT_FANOUT_TARGETS),
+            "intacct_per_quote": per_quote,
         }
 
     def tracing(self) -> None:

@@ -16,11 +16,13 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
+
+import msgspec
 
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
@@ -80,7 +82,9 @@ class _Response:
 
 
 def _json(status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> _Response:
-    return _Response(status, json.dumps(payload).encode(), headers or [])
+    # msgspec: the same JSON as ``json.dumps``, several times faster (a quote's bulk answers
+    # were the emulator's largest cost under load).
+    return _Response(status, msgspec.json.encode(payload), headers or [])
 
 
 def _oauth_error(status: int, error: str, description: str) -> _Response:
@@ -795,7 +799,8 @@ class InforEmulator:
         return _json(404, {"error": f"no control endpoint {method} {path}"})
 
     def _record(self, request: ReceivedRequest) -> None:
-        stamped = ReceivedRequest(**{**asdict(request), "at": time.time()})
+        # A shallow copy (``asdict`` would deep-copy every input, for every transaction).
+        stamped = replace(request, at=time.time())
         with self._lock:
             self.received.append(stamped)
 

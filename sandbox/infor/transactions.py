@@ -380,11 +380,9 @@ def _get_itm_whs_bal(st: M3State, ses: Session, inp: dict[str, str]) -> list[dic
 def _lst_itm_whs_by_itm(st: M3State, ses: Session, inp: dict[str, str]) -> list[dict[str, str]]:
     st.check_company(ses, inp)
     it = st.item(inp)
-    return [
-        _balance_record(bal, it)
-        for (whlo, itno), bal in sorted(st.data.balances.items())
-        if itno == it.itno
-    ]
+    # The item's balances in warehouse order (filtered before sorting: not every balance).
+    mine = [(key, bal) for key, bal in st.data.balances.items() if key[1] == it.itno]
+    return [_balance_record(bal, it) for _, bal in sorted(mine, key=lambda kv: kv[0])]
 
 
 def _alt_record(it: S.Item, alt: S.AltUom) -> dict[str, str]:

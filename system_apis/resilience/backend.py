@@ -10,7 +10,10 @@
   backend is failing, so the cache above can answer in milliseconds; business answers (not
   found, rejected) count as successes: the backend is alive and answering;
 - a bulkhead caps calls in flight, so a hung backend holds a bounded number of tasks and
-  sockets and cannot starve other backends or health checks;
+  sockets and cannot starve other backends or health checks; the calls of one request (same
+  company and correlation id: a quote's item, price and availability per line, and credit)
+  hold one slot together, so the cap counts fan-outs, and a 10-line quote (31 calls) does
+  not take 31 of them;
 - a timeout is a failure wherever its timer fires: ours, or an outer one (the cache's fill
   bound, the request's fan-out cut-off) that cancels the call once its deadline is reached.
   Only a call cancelled with time still left (its caller went away) tells nothing about the
@@ -87,7 +90,7 @@ class ResiliencePolicy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     max_in_flight: int = 32
-    """Bulkhead: calls in flight to this backend at once."""
+    """Bulkhead: calls in flight to this backend at once (one request's calls count once)."""
     queue_wait: float = 0.1
     """How long a call may wait for a bulkhead slot (never past its deadline)."""
     attempt_timeout: float = 30.0
@@ -129,6 +132,8 @@ class ResilientBackend:
         self._clock = clock
         self._now = now
         self._bulkhead = LocalSlots(self._policy.max_in_flight)
+        self._requests: dict[tuple[str, str], _Holding] = {}
+        """The bulkhead slot each request (company, correlation id) holds for its calls."""
         self._breakers: dict[str, CircuitBreaker] = {}
         self._budgets: dict[str, RetryBudget] = {}
         self._calls = 0
@@ -262,12 +267,19 @@ class ResilientBackend:
         except BackendTimeoutError:
             self._timeouts += 1
             raise
-        try:
-            await self._bulkhead.acquire(min(self._policy.queue_wait, timeout))
-        except TimeoutError:
-            raise BulkheadFullError(
-                f"{self._bulkhead.limit} calls already in flight to {vendor}", vendor=vendor
-            ) from None
+        request = (ctx.company, ctx.correlation_id) if ctx.correlation_id else None
+        holding = self._requests.get(request) if request is not None else None
+        if holding is None:
+            try:
+                await self._bulkhead.acquire(min(self._policy.queue_wait, timeout))
+            except TimeoutError:
+                raise BulkheadFullError(
+                    f"{self._bulkhead.limit} calls already in flight to {vendor}", vendor=vendor
+                ) from None
+            holding = _Holding()
+            if request is not None:
+                self._requests[request] = holding
+        holding.calls += 1
         self._attempts += 1
         if ctx.deadline is not None:  # waiting for the slot took some of the time
             timeout = max(0.0, min(timeout, ctx.deadline - self._now()))
@@ -280,7 +292,11 @@ class ResilientBackend:
                 f"{vendor} did not answer within {timeout:.3f} s", vendor=vendor
             ) from None
         finally:
-            self._bulkhead.release()
+            holding.calls -= 1
+            if holding.calls == 0:
+                if request is not None and self._requests.get(request) is holding:
+                    del self._requests[request]
+                self._bulkhead.release()
 
     def _out_of_time(self, ctx: CallContext) -> bool:
         """Is (nearly) nothing left of the call's deadline? Then a cancellation is a timeout."""
@@ -304,6 +320,15 @@ class ResilientBackend:
             timeouts=self._timeouts,
             breakers={company: b.snapshot() for company, b in self._breakers.items()},
         )
+
+
+class _Holding:
+    """One bulkhead slot and how many calls share it."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self) -> None:
+        self.calls = 0
 
 
 def _is_backend_failure(error: BackendError) -> bool:

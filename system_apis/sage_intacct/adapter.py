@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import httpx
 import msgspec
+from cachetools import LRUCache
 
 from system_apis.contract import (
     Availability,
@@ -179,6 +182,122 @@ async def _concurrently() -> AsyncIterator[asyncio.TaskGroup]:
         raise preferred from None
 
 
+class _RequestReads:
+    """The master-data reads (customer, item, unit group) of one request, each made once.
+
+    One quote reads the same customer for its credit and for every line's price, and the
+    same item for its item, price and availability: with this, each is one read, shared by
+    every call of that request (same company and correlation id) until its deadline. A read
+    that fails is not kept, so a retry reads again; calls without a correlation id or a
+    deadline share nothing (nothing says which request they belong to, or when it ends).
+    """
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str], _Request] = {}
+
+    async def once(
+        self,
+        ctx: CallContext,
+        key: tuple[str, ...],
+        read: Callable[[], Awaitable[list[Record]]],
+    ) -> list[Record]:
+        if ctx.deadline is None or ctx.correlation_id is None:
+            return await read()
+        scope = (ctx.company, ctx.correlation_id)
+        request = self._requests.get(scope)
+        if request is None:
+            request = self._requests[scope] = _Request()
+        if ctx.deadline > request.until:  # kept as long as any call of the request runs
+            request.until = ctx.deadline
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, ctx.deadline - time.monotonic())
+            loop.call_later(delay, self._end, scope, request, ctx.deadline)
+        reads = request.reads
+        shared = reads.get(key)
+        if shared is None:
+            shared = reads[key] = _Shared(asyncio.ensure_future(read()))
+            shared.task.add_done_callback(functools.partial(_forget_failed, reads, key, shared))
+        shared.waiters += 1
+        try:
+            return list(await asyncio.shield(shared.task))
+        finally:
+            shared.waiters -= 1
+            if shared.waiters == 0 and not shared.task.done():
+                shared.task.cancel()  # nobody waits for it any more
+
+    def _end(self, scope: tuple[str, str], request: _Request, until: float) -> None:
+        if self._requests.get(scope) is request and request.until == until:  # not extended
+            del self._requests[scope]
+
+
+class _Request:
+    __slots__ = ("reads", "until")
+
+    def __init__(self) -> None:
+        self.reads: dict[tuple[str, ...], _Shared] = {}
+        self.until = float("-inf")
+
+
+class _Shared:
+    __slots__ = ("task", "waiters")
+
+    def __init__(self, task: asyncio.Future[list[Record]]) -> None:
+        self.task = task
+        self.waiters = 0
+
+
+def _forget_failed(
+    reads: dict[tuple[str, ...], _Shared],
+    key: tuple[str, ...],
+    shared: _Shared,
+    task: asyncio.Future[list[Record]],
+) -> None:
+    if (task.cancelled() or task.exception() is not None) and reads.get(key) is shared:
+        del reads[key]
+
+
+class _ItemHint(NamedTuple):
+    """What the last read of an item said of the reads that depend on it."""
+
+    group: str
+    """``UOMGRPKEY``: its unit group."""
+    product_line: str
+    """``PRODUCTLINEID``: price list entries may price its product line."""
+
+
+class _Ahead:
+    """A read started before the record it depends on came back, on a guess (``key``)."""
+
+    def __init__(self, key: str, read: Awaitable[list[Record]]) -> None:
+        self.key = key
+        self.task: asyncio.Future[list[Record]] = asyncio.ensure_future(read)
+        self.task.add_done_callback(_retrieve)
+
+    def drop(self) -> None:
+        self.task.cancel()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """A read ahead may end unawaited; its failure is no news."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _use(
+    ahead: _Ahead | None, key: str, read: Callable[[], Awaitable[list[Record]]]
+) -> list[Record]:
+    """``ahead``'s rows when it guessed ``key``, else ``read()`` (and ``ahead`` is dropped)."""
+    if ahead is None:
+        return await read()
+    if ahead.key != key:
+        ahead.drop()
+        return await read()
+    try:
+        return await ahead.task
+    finally:
+        ahead.drop()  # a no-op once done; stops it when the caller went away
+
+
 def _fields(view: type[msgspec.Struct]) -> tuple[str, ...]:
     """The Intacct field names a view reads (its encoded names, e.g. ``WAREHOUSE.LOCATION_NO``)."""
     return view.__struct_encode_fields__
@@ -249,6 +368,10 @@ class IntacctAdapter:
             DEFAULT_PRICE_LISTS if default_price_lists is None else default_price_lists
         )
         self._source = Source(vendor="sage_intacct", system=company_id)
+        self._once = _RequestReads()
+        # What earlier reads told (see ``get_price``): hints, never answers.
+        self._item_hints: LRUCache[tuple[str, str], _ItemHint] = LRUCache(maxsize=20_000)
+        self._price_list_hints: LRUCache[tuple[str, str], str] = LRUCache(maxsize=20_000)
 
     @property
     def vendor(self) -> Vendor:
@@ -266,17 +389,24 @@ class IntacctAdapter:
     # --- customers ----------------------------------------------------------------------------
 
     async def _customer(self, ctx: CallContext, customer_id: str) -> _Customer:
-        rows = await self._client.read_by_query(
+        rows = await self._once.once(
             ctx,
-            "CUSTOMER",
-            _fields(_Customer),
-            f"CUSTOMERID = {quote(customer_id)}",
-            pagesize=1,
-            limit=1,
+            ("CUSTOMER", customer_id),
+            lambda: self._client.read_by_query(
+                ctx,
+                "CUSTOMER",
+                _fields(_Customer),
+                f"CUSTOMERID = {quote(customer_id)}",
+                pagesize=1,
+                limit=1,
+            ),
         )
         if not rows:
+            self._price_list_hints.pop((ctx.company, customer_id), None)
             raise IntacctNotFoundError(f"customer {customer_id!r} not found in Intacct")
-        return _view(rows[0], _Customer)
+        customer = _view(rows[0], _Customer)
+        self._price_list_hints[(ctx.company, customer_id)] = customer.PRICELIST
+        return customer
 
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         async with _concurrently() as tg:
@@ -356,32 +486,64 @@ class IntacctAdapter:
     # --- items --------------------------------------------------------------------------------
 
     async def _item(self, ctx: CallContext, item_id: str) -> _Item:
-        rows = await self._client.read_by_query(
-            ctx, "ITEM", _fields(_Item), f"ITEMID = {quote(item_id)}", pagesize=1, limit=1
+        rows = await self._once.once(
+            ctx,
+            ("ITEM", item_id),
+            lambda: self._client.read_by_query(
+                ctx, "ITEM", _fields(_Item), f"ITEMID = {quote(item_id)}", pagesize=1, limit=1
+            ),
         )
         if not rows:
+            self._item_hints.pop((ctx.company, item_id), None)
             raise IntacctNotFoundError(f"item {item_id!r} not found in Intacct")
-        return _view(rows[0], _Item)
+        item = _view(rows[0], _Item)
+        self._item_hints[(ctx.company, item_id)] = _ItemHint(item.UOMGRPKEY, item.PRODUCTLINEID)
+        return item
 
-    async def _units(self, ctx: CallContext, item: _Item) -> tuple[str, dict[str, Decimal]]:
-        """The item's base unit and every unit of its group with its factor to the base."""
+    def _unit_rows(self, ctx: CallContext, group: str) -> Awaitable[list[Record]]:
+        return self._once.once(
+            ctx,
+            ("UOMDETAIL", group),
+            lambda: self._client.read_by_query(
+                ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(group)}"
+            ),
+        )
+
+    def _units_ahead(self, ctx: CallContext, item_id: str) -> _Ahead | None:
+        """The unit group read of an item whose group an earlier read told, started now."""
+        hint = self._item_hints.get((ctx.company, item_id))
+        if hint is None or not hint.group:
+            return None
+        return _Ahead(hint.group, self._unit_rows(ctx, hint.group))
+
+    async def _units(
+        self, ctx: CallContext, item: _Item, ahead: _Ahead | None = None
+    ) -> tuple[str, dict[str, Decimal]]:
+        """The item's base unit and every unit of its group with its factor to the base
+        (from ``ahead`` when that read was of the item's group)."""
         factors: dict[str, Decimal] = {}
         base = item.BASEUOM
         if item.UOMGRPKEY:
-            rows = await self._client.read_by_query(
-                ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(item.UOMGRPKEY)}"
-            )
+            rows = await _use(ahead, item.UOMGRPKEY, lambda: self._unit_rows(ctx, item.UOMGRPKEY))
             for detail in (_view(r, _UomDetail) for r in rows):
                 factors[detail.UNIT] = _dec(detail.CONVFACTOR) or Decimal(1)
                 if detail.ISBASE.lower() == "true" and not base:
                     base = detail.UNIT
+        elif ahead is not None:
+            ahead.drop()
         base = base or "EA"
         factors.setdefault(base, Decimal(1))
         return base, factors
 
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
-        item = await self._item(ctx, item_id)
-        base, factors = await self._units(ctx, item)
+        ahead = self._units_ahead(ctx, item_id)
+        try:
+            item = await self._item(ctx, item_id)
+        except BaseException:
+            if ahead is not None:
+                ahead.drop()
+            raise
+        base, factors = await self._units(ctx, item, ahead)
         return Item(
             item_id=item.ITEMID,
             description=item.NAME,
@@ -399,32 +561,62 @@ class IntacctAdapter:
 
     # --- prices -------------------------------------------------------------------------------
 
+    def _price_lists(self, ctx: CallContext, customer_price_list: str) -> list[str]:
+        """The customer's price list, then the entity's default."""
+        return [p for p in (customer_price_list, self._default_price_lists.get(ctx.company)) if p]
+
+    @staticmethod
+    def _entries_where(lists: list[str], item_id: str, product_line: str, on: date) -> str:
+        """The query of the price list entries that may price an item on a date."""
+        return (
+            f"PRICELISTID IN {_in(lists)} AND (ITEMID = {quote(item_id)}"
+            + (f" OR PRODUCTLINEID = {quote(product_line)}" if product_line else "")
+            + f") AND DATEFROM <= {quote(intacct_date(on))}"
+            f" AND (DATETO >= {quote(intacct_date(on))} OR DATETO IS NULL)"
+        )
+
+    def _entries(self, ctx: CallContext, where: str) -> Awaitable[list[Record]]:
+        return self._client.read_by_query(ctx, "SOPRICELISTENTRY", _fields(PriceEntry), where)
+
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
-        async with _concurrently() as tg:
-            customer_t = tg.create_task(self._customer(ctx, query.customer_id))
-            item_t = tg.create_task(self._item(ctx, query.item_id))
+        # What earlier reads told of the item (unit group, product line) and the customer
+        # (price list) starts the reads that depend on them now, with the customer and item
+        # reads: a price is then one round of requests. A read ahead that turns out not to
+        # be the one needed is dropped and the right one made.
+        units_ahead = self._units_ahead(ctx, query.item_id)
+        entries_ahead: _Ahead | None = None
+        item_hint = self._item_hints.get((ctx.company, query.item_id))
+        list_hint = self._price_list_hints.get((ctx.company, query.customer_id))
+        if item_hint is not None and list_hint is not None:
+            guessed_lists = self._price_lists(ctx, list_hint)
+            if guessed_lists:
+                guessed = self._entries_where(
+                    guessed_lists, query.item_id, item_hint.product_line, query.on_date
+                )
+                entries_ahead = _Ahead(guessed, self._entries(ctx, guessed))
+        try:
+            async with _concurrently() as tg:
+                customer_t = tg.create_task(self._customer(ctx, query.customer_id))
+                item_t = tg.create_task(self._item(ctx, query.item_id))
+        except BaseException:
+            for ahead in (units_ahead, entries_ahead):
+                if ahead is not None:
+                    ahead.drop()
+            raise
         customer, item = customer_t.result(), item_t.result()
-        lists = [p for p in (customer.PRICELIST, self._default_price_lists.get(ctx.company)) if p]
+        lists = self._price_lists(ctx, customer.PRICELIST)
         if not lists:
+            for ahead in (units_ahead, entries_ahead):
+                if ahead is not None:
+                    ahead.drop()
             raise IntacctNotFoundError(
                 f"no price list applies to customer {query.customer_id!r} in {ctx.company!r}"
             )
+        where = self._entries_where(lists, item.ITEMID, item.PRODUCTLINEID, query.on_date)
         async with _concurrently() as tg:
-            units_t = tg.create_task(self._units(ctx, item))
+            units_t = tg.create_task(self._units(ctx, item, units_ahead))
             entries_t = tg.create_task(
-                self._client.read_by_query(
-                    ctx,
-                    "SOPRICELISTENTRY",
-                    _fields(PriceEntry),
-                    f"PRICELISTID IN {_in(lists)} AND (ITEMID = {quote(item.ITEMID)}"
-                    + (
-                        f" OR PRODUCTLINEID = {quote(item.PRODUCTLINEID)}"
-                        if item.PRODUCTLINEID
-                        else ""
-                    )
-                    + f") AND DATEFROM <= {quote(intacct_date(query.on_date))}"
-                    f" AND (DATETO >= {quote(intacct_date(query.on_date))} OR DATETO IS NULL)",
-                )
+                _use(entries_ahead, where, lambda: self._entries(ctx, where))
             )
         _base, factors = units_t.result()
         factor = factors.get(query.uom)

@@ -10,6 +10,11 @@ one of the company's few request slots. A read alone in its window goes as the s
 request it always was; writes (``call``, ``call_all``) are never batched. A whole request
 failing (transport, HTTP status, control error) fails every read in it, and a refused session
 is renewed and the request sent once more, as for a single call; repeating reads is harmless.
+
+While the company's request slots are all busy, a batch stays open: every read that starts
+meanwhile joins the one request that goes when a slot frees (up to ``batch_max_functions``),
+instead of each waiting for a slot of its own; the same function asked for by several reads
+(the same item read for two quotes) goes once and answers them all.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, tostring
 
 import httpx
-import msgspec
 
 from system_apis.contract import CallContext
 from system_apis.errors import BackendTimeoutError
@@ -34,7 +39,6 @@ from system_apis.response_cap import (
 )
 from system_apis.sage_intacct.errors import (
     VENDOR,
-    IntacctError,
     IntacctProtocolError,
     IntacctRateLimitedError,
     IntacctTimeoutError,
@@ -56,6 +60,11 @@ from system_apis.sage_intacct.wire import (
 )
 
 __all__ = ["DEFAULT_BATCH_MAX_FUNCTIONS", "IntacctClient", "IntacctCredentials"]
+
+_HANDOFF_TURNS = 32
+"""Turns of the event loop a request's readers get, slot still held, when another batch
+waits for it: enough for an answer to set off its dependent reads (an item's unit group, a
+price's list entries), which then go in the very next request rather than the one after."""
 
 DEFAULT_BATCH_MAX_FUNCTIONS = 50
 """Functions in one batched request at most. Intacct documents no limit we could find (100 is
@@ -104,6 +113,8 @@ class IntacctClient:
         self._batch_max = max(1, batch_max_functions)
         self._open: dict[str, _Batch] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        self._waiting = 0
+        """Batches waiting for a request slot."""
         self._max_response_bytes = max_response_bytes
         self._endpoint_url = endpoint_url
         self._cred = credentials
@@ -206,66 +217,172 @@ class IntacctClient:
         """A read function: alone, or in the entity's open batch (see the module doc)."""
         if self._batch_window is None:
             return await self.call(ctx, fn)
-        loop = asyncio.get_running_loop()
-        batch = self._open.get(ctx.company)
-        if batch is None:
-            batch = self._open[ctx.company] = _Batch()
-            loop.call_later(self._batch_window, self._flush, ctx.company, batch)
-        future: asyncio.Future[FunctionResult] = loop.create_future()
-        batch.members.append(_Member(ctx, fn, future))
-        if len(batch.members) >= self._batch_max:
-            self._flush(ctx.company, batch)
+        future: asyncio.Future[FunctionResult] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Member(ctx, fn, future), tostring(fn))
         return await future
 
-    def _flush(self, entity: str, batch: _Batch) -> None:
+    def _enqueue(self, member: _Member, key: object) -> None:
+        """Into the entity's open batch (a new one, if none is open); same ``key``, same function."""
+        entity = member.ctx.company
+        batch = self._open.get(entity)
+        if batch is None:
+            batch = self._open[entity] = _Batch()
+            asyncio.get_running_loop().call_later(
+                self._batch_window or 0.0, self._start, entity, batch
+            )
+        batch.add(member, key)
+        if len(batch.functions) >= self._batch_max:
+            self._close(entity, batch)
+            self._start(entity, batch)
+
+    def _close(self, entity: str, batch: _Batch) -> None:
+        """No more reads join ``batch``."""
         if self._open.get(entity) is batch:
             del self._open[entity]
-        if batch.sent:
-            return  # already sent when it filled up; this is its window's timer
-        batch.sent = True
-        task = asyncio.ensure_future(self._send_batch(batch))
+
+    def _start(self, entity: str, batch: _Batch) -> None:
+        """``batch``'s window is over (or it is full): send it as soon as a slot is free."""
+        if batch.started:
+            return  # already started when it filled up; this is its window's timer
+        batch.started = True
+        task = asyncio.ensure_future(self._send_batch(entity, batch))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send_batch(self, batch: _Batch) -> None:
-        members = [m for m in batch.members if not m.future.done()]  # cancelled: not sent
-        if not members:
-            return
-        outcomes: Sequence[FunctionResult | Exception]
+    async def _send_batch(self, entity: str, batch: _Batch) -> None:
+        """Wait for a request slot while ``batch`` stays open, then send what it holds.
+
+        Reads that start while the company's slots are all busy join the batch waiting for
+        the next free one instead of each waiting for a slot of its own: under load, every
+        read queued during one request's round trip goes out in the next request.
+        """
+        sealed: list[list[_Member]] = []
         try:
-            if len(members) == 1:
-                outcomes = [await self.call(members[0].ctx, members[0].fn)]
-            else:
-                outcomes = await self._call_reads(members)
+            await self._send_when_free(entity, batch, sealed)
         except Exception as exc:
-            outcomes = [exc] * len(members)
+            if not sealed:  # failed before it was sent (signing in): every read waiting fails
+                sealed.extend(batch.live_groups())
+            self._deliver(sealed, [exc] * len(sealed))
         except BaseException:
-            for m in members:  # cancelled itself (the loop closing): no caller waits for ever
+            for m in batch.members:  # cancelled itself (the loop closing): no caller waits for ever
                 m.future.cancel()
             raise
-        for m, outcome in zip(members, outcomes, strict=True):
-            _settle(m, outcome)
+        finally:
+            self._close(entity, batch)
+        sent = {id(m) for group in sealed for m in group}
+        for m in batch.members:  # nothing was sent for it (it gave up waiting, or no slot came)
+            if id(m) not in sent and not m.future.done():
+                m.future.set_exception(
+                    IntacctTimeoutError("deadline reached waiting for a free Intacct request slot")
+                )
 
-    async def _call_reads(self, members: list[_Member]) -> list[FunctionResult | IntacctError]:
-        """One non-transactional request for every member; each answer found by its control id."""
-        deadlines = [m.ctx.deadline for m in members]
-        # The request serves every member: it may take as long as the latest of them allows.
-        ctx = msgspec.structs.replace(
-            members[0].ctx,
-            deadline=None if None in deadlines else max(d for d in deadlines if d is not None),
-        )
-        ids = [self._controlid("fn") for _ in members]
-        response = await self._send_in_session(
-            ctx,
-            [(cid, m.fn) for cid, m in zip(ids, members, strict=True)],
-            controlid=self._controlid("reads"),
-        )
+    def _deliver(
+        self, sealed: list[list[_Member]], outcomes: Sequence[FunctionResult | Exception]
+    ) -> None:
+        """Each sealed function's outcome to every read that asked for it."""
+        for group, outcome in zip(sealed, outcomes, strict=True):
+            if len(group) > 1 and isinstance(outcome, FunctionResult) and _more(outcome):
+                # More pages follow under one result id, which each reader would page through
+                # on its own: only the first keeps this answer, the others read again alone.
+                _settle(group[0], outcome)
+                for m in group[1:]:
+                    self._enqueue(m, m)
+                continue
+            for m in group:
+                _settle(m, outcome)
+
+    async def _send_when_free(
+        self, entity: str, batch: _Batch, sealed: list[list[_Member]]
+    ) -> None:
+        """Send ``batch`` once a slot is free, each distinct function once (its readers in
+        ``sealed``), and answer them; a refused session is renewed and the same functions
+        sent once more.
+
+        The answers are handed out before the slot is let go and, when another batch waits
+        for it, their readers get a few turns of the loop first (``_HANDOFF_TURNS``): the
+        reads an answer sets off then join the batch that goes next rather than the one after.
+        """
+        ctx = _widest(m.ctx for m in batch.members if not m.future.done())
+        for attempt in range(2):
+            await self._session(ctx)  # signing in takes a slot of its own: before holding one
+            async with self._slot_for(batch):
+                session = self._sessions.get(entity)
+                if session is None:  # forgotten while waiting: sign in again, then wait again
+                    continue
+                if not sealed:
+                    self._close(entity, batch)
+                    sealed.extend(batch.live_groups())
+                    if not sealed:
+                        return
+                    ctx = _widest(m.ctx for group in sealed for m in group)
+                fns = [group[0].fn for group in sealed]
+                if len(fns) == 1:  # alone: the single-function request it always was
+                    controlid, ids = self._controlid(fns[0].tag), [self._controlid("fn")]
+                else:
+                    controlid, ids = self._controlid("reads"), [self._controlid("fn") for _ in fns]
+                body = build_request(
+                    sender_id=self._cred.sender_id,
+                    sender_password=self._cred.sender_password,
+                    controlid=controlid,
+                    functions=list(zip(ids, fns, strict=True)),
+                    session_id=session.session_id,
+                )
+                response = self._interpret(await self._send(ctx, session.endpoint, body))
+                if response.auth_status != "failure":
+                    self._deliver(sealed, self._outcomes(response, ids, fns))
+                    if self._waiting:
+                        # Let the readers take their next steps while the slot is still held:
+                        # the reads they start now join the batch that takes the slot next.
+                        for _ in range(_HANDOFF_TURNS):
+                            await asyncio.sleep(0)
+                    return
+            self._forget_session(entity, session)
+            if attempt == 1:
+                raise error_from_details(response.auth_errors, level="authentication")
+        raise IntacctTimeoutError("no Intacct session could be had for the batch")
+
+    @asynccontextmanager
+    async def _slot_for(self, batch: _Batch) -> AsyncIterator[None]:
+        """A request slot for ``batch``, waited for as long as its most patient read may wait."""
+        async with AsyncExitStack() as held:
+            self._waiting += 1
+            try:
+                await self._take_slot(batch, held)
+            finally:
+                self._waiting -= 1
+            yield
+
+    async def _take_slot(self, batch: _Batch, held: AsyncExitStack) -> None:
+        """Into ``held``: a slot, waited for as long as the batch's most patient read may."""
+        while True:
+            ctx = _widest(m.ctx for m in batch.members if not m.future.done())
+            try:
+                wait = self._timeout(ctx)
+            except IntacctTimeoutError:
+                wait = 0.0  # every read left is out of time: a free slot or none
+            try:
+                await held.enter_async_context(self._slots.slot(wait))
+                return
+            except TimeoutError:
+                if any(not m.future.done() and _later(m.ctx, ctx) for m in batch.members):
+                    continue  # a read with more time joined while this one waited
+                raise IntacctTimeoutError(
+                    "deadline reached waiting for a free Intacct request slot"
+                ) from None
+
+    @staticmethod
+    def _outcomes(
+        response: IntacctResponse, ids: list[str], fns: list[Element]
+    ) -> list[FunctionResult | Exception]:
+        """Each function's answer, found by its control id."""
         answered = {r.controlid: r for r in response.results}
-        outcomes: list[FunctionResult | IntacctError] = []
-        for cid, m in zip(ids, members, strict=True):
+        if len(fns) == 1 and len(response.results) == 1:
+            answered = {ids[0]: response.results[0]}
+        outcomes: list[FunctionResult | Exception] = []
+        for cid, fn in zip(ids, fns, strict=True):
             result = answered.get(cid)
             if result is None:
-                outcomes.append(IntacctProtocolError(f"no <result> for {m.fn.tag} in the response"))
+                outcomes.append(IntacctProtocolError(f"no <result> for {fn.tag} in the response"))
             elif result.status != "success":
                 outcomes.append(error_from_details(result.errors, level="result"))
             else:
@@ -441,11 +558,43 @@ class _Member:
 
 
 class _Batch:
-    __slots__ = ("members", "sent")
+    """Reads waiting to go as one request: each distinct function once, with every read that
+    asked for it (the same read made twice at once is one function and one answer)."""
+
+    __slots__ = ("functions", "members", "started")
 
     def __init__(self) -> None:
         self.members: list[_Member] = []
-        self.sent = False
+        self.functions: dict[object, list[_Member]] = {}
+        self.started = False
+
+    def add(self, member: _Member, key: object) -> None:
+        self.members.append(member)
+        self.functions.setdefault(key, []).append(member)
+
+    def live_groups(self) -> list[list[_Member]]:
+        """Per distinct function, the reads still waiting for it (functions nobody waits for
+        any more are not sent)."""
+        groups = ([m for m in group if not m.future.done()] for group in self.functions.values())
+        return [group for group in groups if group]
+
+
+def _widest(contexts: Iterable[CallContext]) -> CallContext:
+    """The context whose deadline is the latest (None: no deadline) of ``contexts``."""
+    widest: CallContext | None = None
+    for ctx in contexts:
+        if widest is None or _later(ctx, widest):
+            widest = ctx
+    if widest is None:
+        raise IntacctTimeoutError("every read of the batch gave up waiting")
+    return widest
+
+
+def _later(a: CallContext, b: CallContext) -> bool:
+    """``a`` may run longer than ``b``."""
+    if b.deadline is None:
+        return False
+    return a.deadline is None or a.deadline > b.deadline
 
 
 def _settle(member: _Member, outcome: FunctionResult | BaseException) -> None:
@@ -455,6 +604,11 @@ def _settle(member: _Member, outcome: FunctionResult | BaseException) -> None:
         member.future.set_exception(outcome)
     else:
         member.future.set_result(outcome)
+
+
+def _more(result: FunctionResult) -> bool:
+    """Records remain to be read after this answer (``readMore`` with its result id)."""
+    return _int(result.attr("numremaining")) > 0
 
 
 def _int(text: str) -> int:

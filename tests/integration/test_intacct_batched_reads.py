@@ -81,6 +81,45 @@ def test_a_cold_quote_reads_intacct_in_a_few_requests_with_the_same_answer(
     assert all(r.outcome == "success" for r in received)
     assert all(len({f.controlid for f in r.functions}) == len(r.functions) for r in received)
     assert all(not r.transaction for r in received)
-    # About ninety single-function requests become a handful.
-    assert alone_requests >= 60
+    # Each distinct read is made once (the customer for credit and for every price, an item
+    # for its item, price and availability): about forty-five single-function requests, which
+    # become a handful.
+    reads = [
+        (f.inputs.get("object"), f.inputs.get("query"))
+        for r in received
+        for f in r.functions
+        if f.name == "readByQuery"
+    ]
+    assert len(reads) == len(set(reads))
+    assert alone_requests >= 40
     assert batched_requests <= alone_requests // 5
+
+
+def test_a_quote_of_a_customer_and_items_seen_before_reads_intacct_in_one_request(
+    sandbox: Sandbox,
+) -> None:
+    with client_for(create_app(settings_for(**sandbox.env, cache__enabled="false"))) as client:
+        first = client.post("/process/v1/validate-quote", json=QUOTE)
+        sandbox.intacct.received.clear()
+        again = client.post("/process/v1/validate-quote", json=QUOTE)
+
+    assert again.status_code == 200, again.text
+    assert _stable(again.json()) == _stable(first.json())
+    # Item, unit group, price list entries, stock and credit: one request, each read once.
+    requests = [r for r in sandbox.intacct.received if r.function_names != ("getAPISession",)]
+    assert len(requests) == 1
+    objects = {f.inputs.get("object") for f in requests[0].functions}
+    assert objects == {
+        "CUSTOMER",
+        "ARINVOICE",
+        "SODOCUMENT",
+        "ITEM",
+        "UOMDETAIL",
+        "SOPRICELISTENTRY",
+        "ITEMWAREHOUSEINFO",
+        "PODOCUMENTENTRY",
+    }
+    # Complete: no section is missing data for want of an answer.
+    body = again.json()
+    for section in ("creditProvenance", "priceProvenance", "availabilityProvenance"):
+        assert body[section].get("reason") is None, body[section]

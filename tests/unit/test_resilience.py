@@ -427,3 +427,21 @@ async def test_a_caller_giving_up_before_the_deadline_says_nothing_about_the_bac
 
     assert backend.breaker_state("100") == "closed"
     assert backend.snapshot().breakers["100"].consecutive_failures == 0
+
+
+async def test_the_calls_of_one_request_hold_one_bulkhead_slot_together() -> None:
+    fake = seeded_fake()
+    erp = fake.gate("get_item")
+    backend = _backend(fake, max_in_flight=1, queue_wait=0.02)
+    quote = CallContext(company="100", division="US1", correlation_id="quote-1")
+    fan_out = [asyncio.create_task(backend.get_item(quote, "I1")) for _ in range(3)]
+    assert await eventually(lambda: len(fake.calls) == 3)  # all three in flight on one slot
+
+    with pytest.raises(BulkheadFullError):  # another request finds the bulkhead full
+        await backend.get_item(CallContext(company="100", correlation_id="quote-2"), "I1")
+
+    assert backend.snapshot().in_flight == 1
+    erp.open()
+    await asyncio.gather(*fan_out)
+    assert backend.snapshot().in_flight == 0
+    await backend.get_item(CallContext(company="100", correlation_id="quote-2"), "I1")
