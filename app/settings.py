@@ -146,10 +146,10 @@ class CacheSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 256
-    """Bulkhead: calls in flight per ERP and process, so one hung ERP cannot starve the
-    others. A 10-line quote alone makes 31 (item, price and availability per line, credit),
-    so the bound leaves room for a few dozen quotes at once; the HTTP requests behind them
-    are fewer (bulk requests) and capped by the connection pool."""
+    """Bulkhead: requests' fan-outs in flight per ERP and process, so one hung ERP cannot
+    starve the others. The calls of one request (a 10-line quote makes 31: item, price and
+    availability per line, and credit) hold one slot together, up to 64 calls a slot; the
+    HTTP requests behind them are fewer (bulk requests) and capped by the connection pool."""
     retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0

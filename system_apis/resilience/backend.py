@@ -12,8 +12,8 @@
 - a bulkhead caps calls in flight, so a hung backend holds a bounded number of tasks and
   sockets and cannot starve other backends or health checks; the calls of one request (same
   company and correlation id: a quote's item, price and availability per line, and credit)
-  hold one slot together, so the cap counts fan-outs, and a 10-line quote (31 calls) does
-  not take 31 of them;
+  hold one slot together (up to ``CALLS_PER_SLOT``), so the cap counts fan-outs, and a
+  10-line quote (31 calls) does not take 31 of them;
 - a timeout is a failure wherever its timer fires: ours, or an outer one (the cache's fill
   bound, the request's fan-out cut-off) that cancels the call once its deadline is reached.
   Only a call cancelled with time still left (its caller went away) tells nothing about the
@@ -269,7 +269,7 @@ class ResilientBackend:
             raise
         request = (ctx.company, ctx.correlation_id) if ctx.correlation_id else None
         holding = self._requests.get(request) if request is not None else None
-        if holding is None:
+        if holding is None or holding.calls >= CALLS_PER_SLOT:
             try:
                 await self._bulkhead.acquire(min(self._policy.queue_wait, timeout))
             except TimeoutError:
@@ -320,6 +320,12 @@ class ResilientBackend:
             timeouts=self._timeouts,
             breakers={company: b.snapshot() for company, b in self._breakers.items()},
         )
+
+
+CALLS_PER_SLOT = 64
+"""Most calls one bulkhead slot carries. A 10-line quote makes 31; a correlation id that many
+requests reuse (a client sending a fixed one) takes a slot per 64 calls, so the cap still
+bounds what is in flight: ``max_in_flight`` times this, at most."""
 
 
 class _Holding:

@@ -29,6 +29,7 @@ from system_apis.resilience import (
     ResilientBackend,
     RetryPolicy,
 )
+from system_apis.resilience.backend import CALLS_PER_SLOT
 from tests.support.fake_erp import FakeErp, seeded_fake
 from tests.support.waiting import eventually
 
@@ -427,6 +428,25 @@ async def test_a_caller_giving_up_before_the_deadline_says_nothing_about_the_bac
 
     assert backend.breaker_state("100") == "closed"
     assert backend.snapshot().breakers["100"].consecutive_failures == 0
+
+
+async def test_a_correlation_id_many_requests_reuse_still_meets_the_cap() -> None:
+    """A client that sends one fixed correlation id gets a slot per CALLS_PER_SLOT calls, not
+    one slot for everything it ever has in flight."""
+    fake = seeded_fake()
+    erp = fake.gate("get_item")
+    backend = _backend(fake, max_in_flight=2, queue_wait=0.02)
+    fixed = CallContext(company="100", correlation_id="always-the-same")
+    calls = [asyncio.create_task(backend.get_item(fixed, "I1")) for _ in range(2 * CALLS_PER_SLOT)]
+    assert await eventually(lambda: len(fake.calls) == 2 * CALLS_PER_SLOT)
+    assert backend.snapshot().in_flight == 2
+
+    with pytest.raises(BulkheadFullError):
+        await backend.get_item(fixed, "I1")
+
+    erp.open()
+    await asyncio.gather(*calls)
+    assert backend.snapshot().in_flight == 0
 
 
 async def test_the_calls_of_one_request_hold_one_bulkhead_slot_together() -> None:
