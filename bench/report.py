@@ -263,6 +263,26 @@ def _run_section(payload: dict[str, Any], plot: Path, markdown: Path) -> list[st
             "reads wait too).",
             "",
         ]
+        cpu = fanout.get("cpu_per_answer") or {}
+        if cpu:
+            lines += [
+                "CPU per fan-out answer (user + system, all processes of each): "
+                + "; ".join(
+                    f"{entity}: gateway {c['gateway_ms_per_answer']:g} ms, emulators "
+                    f"{c['emulators_ms_per_answer']:g} ms"
+                    for entity, c in cpu.items()
+                )
+                + ". On a machine this size the time beyond the added delay is mostly this "
+                "work, queued behind the other answers' (and the load generator's).",
+                "",
+            ]
+        per_quote = fanout.get("intacct_per_quote") or {}
+        if per_quote:
+            lines += [
+                f"Intacct per DE01 answer: {per_quote.get('requests', 0):g} requests, "
+                f"{per_quote.get('functions', 0):g} functions (the emulator's log).",
+                "",
+            ]
     lines += _limits_detail(payload)
     lines += [
         "## All runs",

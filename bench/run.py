@@ -149,6 +149,19 @@ def worker_rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
         return []
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children have used so far."""
+    try:
+        parent = psutil.Process(pid)
+        total = 0.0
+        for p in [parent, *parent.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
 _LAT = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
@@ -286,6 +299,8 @@ class Sandbox:
     intacct_port: int
     infor_port: int
     env: dict[str, str]
+    pid: int = 0
+    """The emulators' process (all of them run in one)."""
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -329,12 +344,12 @@ def start_sandbox(
     if intacct_service_ms:
         # Intacct takes time per request, so requests overlap and its in-flight cap can be hit.
         args += ["--intacct-service-ms", f"{intacct_service_ms:g}"]
-    stack.enter_context(process(args))
+    emulators = stack.enter_context(process(args))
     wait_http(f"http://127.0.0.1:{ports['infor']}/_sandbox/ionapi")
     env = gateway_environment(
         "127.0.0.1", ports["intacct"], tmp, ports["issuer"], ports["salesforce"]
     )
-    return Sandbox(ports["intacct"], ports["infor"], env)
+    return Sandbox(ports["intacct"], ports["infor"], env, emulators.pid)
 
 
 class Bench:
@@ -472,6 +487,7 @@ class Bench:
         conns = int(self.args.fanout_connections)
         print(f"fan-out (cache off, credit/price/availability +{delay} ms)", flush=True)
         per_quote: dict[str, float] = {}
+        cpu: dict[str, dict[str, float]] = {}
         for name, body in (
             ("fan-out: validate-quote Infor US01", quote_body("US01", "USD", 10)),
             ("fan-out: validate-quote Intacct DE01", quote_body("DE01", "EUR", 10)),
@@ -481,12 +497,25 @@ class Bench:
                 warm_up(base, VALIDATE_QUOTE, body)
                 self.sandbox.slow_down(delay)
                 began = time.time()
+                # CPU per answer, the gateway's and the emulators': on a shared machine the
+                # time beyond the injected delay is mostly these, queued behind each other.
+                cpu_before = cpu_seconds(gw.pid), cpu_seconds(self.sandbox.pid)
                 try:
                     run = self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
                                     connections=conns, warmup_s=0, section="fanout",
                                     count_incomplete=True)  # fmt: skip
                 finally:
                     self.sandbox.clear_faults()
+                answers = max(1, run.requests)
+                cpu[body["entity"]] = {
+                    "gateway_ms_per_answer": round(
+                        (cpu_seconds(gw.pid) - cpu_before[0]) * 1000 / answers, 2
+                    ),
+                    "emulators_ms_per_answer": round(
+                        (cpu_seconds(self.sandbox.pid) - cpu_before[1]) * 1000 / answers, 2
+                    ),
+                }
+                print(f"  CPU per answer: {cpu[body['entity']]}", flush=True)
                 if body["entity"] == "DE01":
                     intacct = self.sandbox.intacct_received(since=began)
                     per_quote = {k: round(v / max(1, run.requests), 2) for k, v in intacct.items()}
@@ -497,6 +526,7 @@ class Bench:
             "infor_targets": list(INFOR_FANOUT_TARGETS),
             "intacct_targets": list(INTACCT_FANOUT_TARGETS),
             "intacct_per_quote": per_quote,
+            "cpu_per_answer": cpu,
         }
 
     def tracing(self) -> None:

@@ -560,10 +560,13 @@ def _dec(raw: str | None) -> Decimal:
 
 
 def _ymd(raw: str | None) -> date | None:
-    if not raw or not raw.strip() or raw.strip() == "0":
+    """An M3 date (``YYYYMMDD``), or None for none (empty, ``0``) or a malformed one."""
+    text = raw.strip() if raw else ""
+    # Eight ASCII digits, read directly: strptime costs ~20 us, and a quote reads dozens.
+    if len(text) != 8 or not text.isascii() or not text.isdigit():
         return None
     try:
-        return datetime.strptime(raw.strip(), "%Y%m%d").date()
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
         return None
 

@@ -372,8 +372,14 @@ def _settle(member: _Member, outcome: list[Record] | BaseException) -> None:
 
 
 def _trimmed(records: list[dict[str, object]]) -> list[Record]:
+    # M3 pads its values with blanks; nearly all arrive as strings (the common case first).
     return [
-        {key: "" if value is None else str(value).strip() for key, value in record.items()}
+        {
+            key: value.strip()
+            if type(value) is str
+            else ("" if value is None else str(value).strip())
+            for key, value in record.items()
+        }
         for record in records
     ]
 
