@@ -112,3 +112,15 @@ def test_the_sandbox_starts_on_any_free_ports(tmp_path: Path) -> None:
         proc.wait(timeout=10)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_connections_to_the_sandbox_send_without_waiting_for_acks() -> None:
+    """A connection the sandbox accepts has TCP_NODELAY, as asyncio gives its own sockets: an
+    answer written head first, body second, must not wait 40 ms for the caller's delayed ACK."""
+    from sandbox.ports import bind_ports
+
+    listener = bind_ports("127.0.0.1", {"infor": free_port()})["infor"]
+    with listener, socket.create_connection(listener.getsockname()[:2]):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
