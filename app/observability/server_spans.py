@@ -79,7 +79,25 @@ class ServerSpanMiddleware(ASGIMiddleware):
             trace_id = getrandbits(128) or new_trace_id()  # the SDK's: random, never 0
             sampled = (trace_id & LOW_64) < bound
             if sampled and records:
-                await _recorded(tracer, scope, receive, send, app, trace_id)
+                method = str(scope.get("method", "GET"))
+                route = str(scope.get("path_template") or scope["path"])
+                span = tracer.start_root_span(
+                    f"{method} {route}",
+                    _SERVER,
+                    {"http.request.method": method, "http.route": route},
+                    trace_id,
+                )
+                token = enter_span(span)
+                try:
+                    await app(scope, receive, _status_recorder(span, send))
+                except Exception as exc:
+                    span.set_status(
+                        trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+                    )
+                    raise
+                finally:
+                    leave_span(token)
+                    span.end()
                 return
             # Nothing will be recorded: the span is there for its ids, should anything ask.
             span = UnrecordedSpan(trace_id, NEW_SAMPLED if sampled else NEW_NOT_SAMPLED)
@@ -117,28 +135,6 @@ class ServerSpanMiddleware(ASGIMiddleware):
         finally:
             leave_span(token)
             span.end()
-
-
-async def _recorded(  # noqa: PLR0917
-    tracer: LeanTracer, scope: Scope, receive: Receive, send: Send, app: ASGIApp, trace_id: int
-) -> None:
-    method = str(scope.get("method", "GET"))
-    route = str(scope.get("path_template") or scope["path"])
-    span = tracer.start_root_span(
-        f"{method} {route}",
-        _SERVER,
-        {"http.request.method": method, "http.route": route},
-        trace_id,
-    )
-    token = enter_span(span)
-    try:
-        await app(scope, receive, _status_recorder(span, send))
-    except Exception as exc:
-        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-        raise
-    finally:
-        leave_span(token)
-        span.end()
 
 
 def _status_recorder(span: trace.Span, send: Send) -> Send:

@@ -69,6 +69,14 @@ async def test_a_new_trace_is_recorded_with_route_method_and_status() -> None:
         "http.response.status_code": 503,
     }
     assert span.status.status_code is trace.StatusCode.ERROR
+    assert span.start_time is not None
+    assert span.end_time is not None
+    assert 0 < span.start_time <= span.end_time
+    assert span.resource.attributes["service.name"] == "t"
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.name == "isthmus.server"
+    assert span.events == ()
+    assert span.links == ()
     assert seen["recording"]
     assert seen["span_context"] == span.context
     assert span.context.trace_flags.sampled
