@@ -39,6 +39,8 @@ __all__ = ["ServerSpanMiddleware"]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _WANTED = (b"traceparent", b"tracestate")
+_LOWER_HEX = b"0123456789abcdef"
+_FLAGS = {b"00": trace.TraceFlags(0), b"01": trace.TraceFlags(1)}
 _UNTRACED = ("/health/", "/metrics")
 _SERVER = trace.SpanKind.SERVER
 _ERROR = trace.Status(trace.StatusCode.ERROR)
@@ -116,7 +118,7 @@ class ServerSpanMiddleware(ASGIMiddleware):
         parent: context.Context | None = None
         for key, _value in scope.get("headers", ()):
             if key in _WANTED:
-                parent = _PROPAGATOR.extract(_carrier(scope))
+                parent = _remote_parent(scope) or _PROPAGATOR.extract(_carrier(scope))
                 break
         method = str(scope.get("method", "GET"))
         route = str(scope.get("path_template") or scope.get("path", ""))
@@ -147,6 +149,35 @@ def _status_recorder(span: trace.Span, send: Send) -> Send:
         await send(message)
 
     return send_with_status
+
+
+def _remote_parent(scope: Scope) -> context.Context | None:
+    """The caller's span as the propagator would give it, for the common form only: one
+    ``traceparent`` of version 00 in lowercase hex, valid ids, no ``tracestate``. Anything
+    else is None, and left to the propagator (whitespace, other versions, trace state...)."""
+    found: bytes | None = None
+    for key, value in scope.get("headers", ()):
+        if key in _WANTED:
+            if found is not None or key != b"traceparent":
+                return None
+            found = value
+    if (
+        found is None
+        or len(found) != 55  # 00-<32 hex>-<16 hex>-<2 hex>
+        or found[:3] != b"00-"
+        or found[35:36] != b"-"
+        or found[52:53] != b"-"
+        or (found[3:35] + found[36:52] + found[53:]).strip(_LOWER_HEX)
+    ):
+        return None
+    trace_id, span_id = int(found[3:35], 16), int(found[36:52], 16)
+    if not trace_id or not span_id:
+        return None
+    flags = found[53:]
+    remote = trace.SpanContext(
+        trace_id, span_id, True, _FLAGS.get(flags) or trace.TraceFlags(int(flags, 16))
+    )
+    return trace.set_span_in_context(trace.NonRecordingSpan(remote))
 
 
 def _carrier(scope: Scope) -> dict[str, str]:

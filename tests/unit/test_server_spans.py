@@ -9,7 +9,12 @@ from opentelemetry import context, trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app.observability import Tracing
-from app.observability.server_spans import ServerSpanMiddleware
+from app.observability.server_spans import (
+    _PROPAGATOR,
+    ServerSpanMiddleware,
+    _carrier,
+    _remote_parent,
+)
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -136,3 +141,36 @@ async def test_a_callers_sampled_traceparent_is_continued() -> None:
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert span.parent is not None
     assert format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
+
+
+_CANONICAL = f"00-{TRACE_ID}-00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    ("headers", "fast"),
+    [
+        ([(b"traceparent", f"{_CANONICAL}-01".encode())], True),
+        ([(b"traceparent", f"{_CANONICAL}-00".encode())], True),
+        ([(b"traceparent", f"{_CANONICAL}-ff".encode())], True),
+        ([(b"traceparent", f"{_CANONICAL.upper()}-01".encode())], False),
+        ([(b"traceparent", f"00-{'0' * 32}-00f067aa0ba902b7-01".encode())], False),
+        ([(b"traceparent", f"00-{TRACE_ID}-{'0' * 16}-01".encode())], False),
+        ([(b"traceparent", f"01-{TRACE_ID}-00f067aa0ba902b7-01".encode())], False),
+        ([(b"traceparent", f" {_CANONICAL}-01".encode())], False),
+        ([(b"traceparent", f"{_CANONICAL}-01-extra".encode())], False),
+        ([(b"traceparent", f"{_CANONICAL}-01".encode()), (b"tracestate", b"k=v")], False),
+        ([(b"traceparent", f"{_CANONICAL[:-1]}x-01".encode())], False),
+    ],
+)
+def test_the_common_traceparent_is_read_as_the_propagator_reads_it(
+    headers: list[tuple[bytes, bytes]], fast: bool
+) -> None:
+    scope: Any = {"type": "http", "headers": [(b"host", b"gw.test"), *headers]}
+    ours = _remote_parent(scope)
+    theirs = _PROPAGATOR.extract(_carrier(scope))
+    assert (ours is not None) is fast
+    if ours is not None:
+        assert trace.get_current_span(ours).get_span_context() == (
+            trace.get_current_span(theirs).get_span_context()
+        )
+        assert trace.get_current_span(ours).get_span_context().is_remote
