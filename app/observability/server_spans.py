@@ -3,26 +3,51 @@
 Written for the hot path instead of the generic ASGI instrumentation, which spent more time per
 request than our whole validate-quote answer from cache (it records a span per ASGI message
 and dozens of attributes). This one records what operators search by: route, method, status.
-Spans are started and attached by hand, not through ``start_as_current_span``'s generator, and
-an unsampled request skips the status hook: with ``observability.trace_sample_ratio`` below 1,
-the requests not traced cost a header scan, a sampling decision and a context switch.
+
+The layer is one coroutine, not ``ASGIMiddleware``'s two with its per-request checks. A
+request without ``traceparent`` (most of them) starts a new trace through
+``LeanTracer.start_root_span``: when that trace is not sampled, or no processor would receive
+the span, the request costs a header scan, a random number, one small object and a context
+switch; the span's ids are made only if something asks (a log line, a call to an ERP).
+A recorded span gets its attributes in one dict, its status from the response start.
 """
 
 from __future__ import annotations
 
+from random import getrandbits
+
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from app.observability.tracing import (
+    CURRENT_CONTEXT,
+    LOW_64,
+    NEW_NOT_SAMPLED,
+    NEW_SAMPLED,
+    SPAN_KEY,
+    LeanTracer,
+    UnrecordedSpan,
+    enter_span,
+    leave_span,
+    new_trace_id,
+)
+
 __all__ = ["ServerSpanMiddleware"]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _WANTED = (b"traceparent", b"tracestate")
+_LOWER_HEX = b"0123456789abcdef"
+_FLAGS = {b"00": trace.TraceFlags(0), b"01": trace.TraceFlags(1)}
+_UNTRACED = ("/health/", "/metrics")
+_SERVER = trace.SpanKind.SERVER
+_ERROR = trace.Status(trace.StatusCode.ERROR)
 
 
 def _is_probe_or_scrape(scope: Scope) -> bool:
-    return str(scope.get("path", "")).startswith(("/health/", "/metrics"))
+    return str(scope.get("path", "")).startswith(_UNTRACED)
 
 
 class ServerSpanMiddleware(ASGIMiddleware):
@@ -33,40 +58,126 @@ class ServerSpanMiddleware(ASGIMiddleware):
         # Probes and scrapes are not traced: they would drown the requests that matter.
         self.should_bypass_for_scope = _is_probe_or_scrape
 
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        tracer = self.tracer
+        current = CURRENT_CONTEXT
+        if not isinstance(tracer, LeanTracer) or current is None:
+            return super().__call__(app)  # the generic ``handle`` below
+        handle = self.handle
+        bound = tracer.bound
+        records = tracer.records
+        span_key = SPAN_KEY
+        new_context = context.Context
+        http = ScopeType.HTTP
+
+        async def traced(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != http or scope["path"].startswith(_UNTRACED):
+                await app(scope, receive, send)
+                return
+            for key, _value in scope["headers"]:
+                if key == b"traceparent":  # the caller's trace: its decision is followed
+                    await handle(scope, receive, send, app)
+                    return
+            trace_id = getrandbits(128) or new_trace_id()  # the SDK's: random, never 0
+            sampled = (trace_id & LOW_64) < bound
+            if sampled and records:
+                method = str(scope.get("method", "GET"))
+                route = str(scope.get("path_template") or scope["path"])
+                span = tracer.start_root_span(
+                    f"{method} {route}",
+                    _SERVER,
+                    {"http.request.method": method, "http.route": route},
+                    trace_id,
+                )
+                token = enter_span(span)
+                try:
+                    await app(scope, receive, _status_recorder(span, send))
+                except Exception as exc:
+                    span.set_status(
+                        trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+                    )
+                    raise
+                finally:
+                    leave_span(token)
+                    span.end()
+                return
+            # Nothing will be recorded: the span is there for its ids, should anything ask.
+            span = UnrecordedSpan(trace_id, NEW_SAMPLED if sampled else NEW_NOT_SAMPLED)
+            base = current.get()
+            token = current.set(
+                new_context({**base, span_key: span}) if base else new_context({span_key: span})
+            )
+            try:
+                await app(scope, receive, send)
+            finally:
+                current.reset(token)  # set and reset in this one coroutine: never refused
+
+        return traced
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         parent: context.Context | None = None
         for key, _value in scope.get("headers", ()):
             if key in _WANTED:
-                parent = _PROPAGATOR.extract(_carrier(scope))
+                parent = _remote_parent(scope) or _PROPAGATOR.extract(_carrier(scope))
                 break
         method = str(scope.get("method", "GET"))
         route = str(scope.get("path_template") or scope.get("path", ""))
-        span = self.tracer.start_span(
-            f"{method} {route}", context=parent, kind=trace.SpanKind.SERVER
-        )
-        token = context.attach(trace.set_span_in_context(span, parent))
+        span = self.tracer.start_span(f"{method} {route}", context=parent, kind=_SERVER)
+        token = enter_span(span, parent)
         try:
             if not span.is_recording():
                 # Unsampled: the span (or the caller's context) is only there to be propagated.
                 await next_app(scope, receive, send)
                 return
             span.set_attributes({"http.request.method": method, "http.route": route})
-
-            async def send_with_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
-                        span.set_status(trace.Status(trace.StatusCode.ERROR))
-                await send(message)
-
-            await next_app(scope, receive, send_with_status)
+            await next_app(scope, receive, _status_recorder(span, send))
         except Exception as exc:
             span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
             raise
         finally:
-            context.detach(token)
+            leave_span(token)
             span.end()
+
+
+def _status_recorder(span: trace.Span, send: Send) -> Send:
+    async def send_with_status(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(_ERROR)
+        await send(message)
+
+    return send_with_status
+
+
+def _remote_parent(scope: Scope) -> context.Context | None:
+    """The caller's span as the propagator would give it, for the common form only: one
+    ``traceparent`` of version 00 in lowercase hex, valid ids, no ``tracestate``. Anything
+    else is None, and left to the propagator (whitespace, other versions, trace state...)."""
+    found: bytes | None = None
+    for key, value in scope.get("headers", ()):
+        if key in _WANTED:
+            if found is not None or key != b"traceparent":
+                return None
+            found = value
+    if (
+        found is None
+        or len(found) != 55  # 00-<32 hex>-<16 hex>-<2 hex>
+        or found[:3] != b"00-"
+        or found[35:36] != b"-"
+        or found[52:53] != b"-"
+        or (found[3:35] + found[36:52] + found[53:]).strip(_LOWER_HEX)
+    ):
+        return None
+    trace_id, span_id = int(found[3:35], 16), int(found[36:52], 16)
+    if not trace_id or not span_id:
+        return None
+    flags = found[53:]
+    remote = trace.SpanContext(
+        trace_id, span_id, True, _FLAGS.get(flags) or trace.TraceFlags(int(flags, 16))
+    )
+    return trace.set_span_in_context(trace.NonRecordingSpan(remote))
 
 
 def _carrier(scope: Scope) -> dict[str, str]:
