@@ -65,7 +65,6 @@ class ServerSpanMiddleware(ASGIMiddleware):
             return super().__call__(app)  # the generic ``handle`` below
         handle = self.handle
         bound = tracer.bound
-        records = tracer.records
         span_key = SPAN_KEY
         new_context = context.Context
         http = ScopeType.HTTP
@@ -80,7 +79,7 @@ class ServerSpanMiddleware(ASGIMiddleware):
                     return
             trace_id = getrandbits(128) or new_trace_id()  # the SDK's: random, never 0
             sampled = (trace_id & LOW_64) < bound
-            if sampled and records:
+            if sampled:
                 method = str(scope.get("method", "GET"))
                 route = str(scope.get("path_template") or scope["path"])
                 span = tracer.start_root_span(

@@ -13,10 +13,10 @@ answer from cache is a few million). ``LeanTracer`` keeps the same decisions and
   followed; a new trace is kept when its trace id's low 64 bits fall under the ratio's bound.
 - A span below an unsampled parent is the parent itself, unrecorded: no ids, no allocation,
   and calls to other systems carry the caller's ``traceparent`` unchanged.
-- A span nothing will record (a new trace outside the sample, or any span when no processor
-  is configured: tracing on for the trace ids in logs and ``traceparent`` only) is an
-  ``UnrecordedSpan``: its trace id and flags, its span id and ``SpanContext`` made only if
-  something asks. An unsampled request that logs nothing and calls no ERP never does.
+- A span outside the sample (a new trace the ratio leaves out) is an ``UnrecordedSpan``: its
+  trace id and flags, its span id and ``SpanContext`` made only if something asks. An
+  unsampled request that logs nothing and calls no ERP never does. A sampled span is recorded
+  whether or not an exporter is configured, as the SDK records it.
 - A recorded span keeps its attributes in a plain dict (we set strings and integers only) and
   becomes an SDK ``ReadableSpan`` when it ends, so exporters (OTLP, the tests' in-memory one)
   receive what the SDK would have given them.
@@ -176,8 +176,7 @@ class _Pipeline:
 class UnrecordedSpan(NonRecordingSpan):
     """A span of which nothing is read but, perhaps, its ids (logs, ``traceparent``).
 
-    An unsampled new trace, or a sampled one when no processor would receive it. Its span id
-    is drawn, and its ``SpanContext`` made, the first time something asks: a request that
+    An unsampled new trace. Its span id is drawn, and its ``SpanContext`` made, the first time something asks: a request that
     logs nothing and calls no ERP never does.
     """
 
@@ -402,9 +401,6 @@ class LeanTracer(trace.Tracer):
         self._scope = scope
         self.bound = pipeline.bound
         """New traces are sampled when ``trace_id & LOW_64 < bound``."""
-        self.records = bool(pipeline.processors)
-        """False when no processor would receive a span: every span is then ``UnrecordedSpan``,
-        sampled or not, since nothing reads a span but its ids."""
 
     def start_root_span(
         self,
@@ -416,15 +412,13 @@ class LeanTracer(trace.Tracer):
         """A span starting a new trace whatever is current (a request without ``traceparent``).
 
         ``attributes`` becomes the span's own (not copied); ``trace_id``, when given, is one
-        from ``new_trace_id``. Unsampled, or with no processor, the span is an
+        from ``new_trace_id``. Unsampled, the span is an
         ``UnrecordedSpan``: a random number, a comparison and one small object.
         """
         if trace_id is None:
             trace_id = _getrandbits(128) or _new_id(128, INVALID_TRACE_ID)
         if (trace_id & LOW_64) >= self.bound:
             return UnrecordedSpan(trace_id, NEW_NOT_SAMPLED)
-        if not self.records:
-            return UnrecordedSpan(trace_id, NEW_SAMPLED)
         return _LeanSpan(
             name, trace_id, NEW_SAMPLED, None, None, kind, attributes,
             self._pipeline, self._scope, None,
@@ -453,8 +447,6 @@ class LeanTracer(trace.Tracer):
             trace_id = _new_id(128, INVALID_TRACE_ID)
             if (trace_id & LOW_64) >= self.bound:
                 return UnrecordedSpan(trace_id, NEW_NOT_SAMPLED)
-            if not self.records:
-                return UnrecordedSpan(trace_id, NEW_SAMPLED)
             return _LeanSpan(
                 name, trace_id, NEW_SAMPLED, None, None, kind,
                 dict(attributes) if attributes else {}, self._pipeline, self._scope, start_time,
@@ -464,8 +456,6 @@ class LeanTracer(trace.Tracer):
             # Unsampled below: nothing recorded, and the parent's context travels on.
             return _UnderUnsampled(parent)
         child_flags = _CHILD_SAMPLED[flags.random_trace_id]
-        if not self.records:
-            return UnrecordedSpan(parent.trace_id, child_flags, parent.trace_state)
         return _LeanSpan(
             name, parent.trace_id, child_flags, parent.trace_state, parent, kind,
             dict(attributes) if attributes else {}, self._pipeline, self._scope, start_time,

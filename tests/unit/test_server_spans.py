@@ -103,22 +103,25 @@ async def test_probes_are_not_traced() -> None:
     assert not seen["span_context"].is_valid
 
 
-@pytest.mark.parametrize("with_exporter", [True, False])
-async def test_an_unrecorded_request_still_has_one_trace_id_for_logs_and_calls(
-    with_exporter: bool,
-) -> None:
-    # Outside the sample (ratio 0), or sampled with no exporter: nothing is recorded, but the
-    # handler (its log lines, its ERP calls) sees one valid trace and the sampling decision.
-    exporter = InMemorySpanExporter() if with_exporter else None
-    seen = await _call(_tracing(exporter, ratio=0.0 if with_exporter else 1.0))
+async def test_an_unsampled_request_still_has_one_trace_id_for_logs_and_calls() -> None:
+    # Outside the sample: nothing is recorded, but the handler (its log lines, its ERP calls)
+    # sees one valid trace and the sampling decision.
+    exporter = InMemorySpanExporter()
+    seen = await _call(_tracing(exporter, ratio=0.0))
     span_context = seen["span_context"]
     assert span_context.is_valid
     assert span_context == seen["again"]
-    assert span_context.trace_flags.sampled is not with_exporter
+    assert span_context.trace_flags.sampled is False
     assert not seen["recording"]
-    if exporter is not None:
-        assert exporter.get_finished_spans() == ()
+    assert exporter.get_finished_spans() == ()
     assert not trace.get_current_span().get_span_context().is_valid  # detached afterwards
+
+
+async def test_a_sampled_request_is_recorded_without_an_exporter_too() -> None:
+    # As the SDK does: a sampled span records its attributes whether or not anything exports.
+    seen = await _call(_tracing(None, ratio=1.0))
+    assert seen["span_context"].trace_flags.sampled is True
+    assert seen["recording"]
 
 
 async def test_what_was_current_before_the_request_stays_visible_inside_it() -> None:

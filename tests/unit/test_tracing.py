@@ -89,12 +89,12 @@ def test_forked_workers_start_different_traces() -> None:
     assert theirs != ours
 
 
-def test_without_an_exporter_spans_record_nothing_but_keep_ids_and_decisions() -> None:
-    # Tracing on for the trace ids in logs and ``traceparent``: nothing would read the rest.
+def test_without_an_exporter_sampled_spans_record_and_keep_ids_and_decisions() -> None:
+    # As the SDK: sampled spans record whether or not an exporter is configured.
     tracer = Tracing.build(enabled=True, service_name="s", otlp_endpoint=None).tracer("x")
     with tracer.start_as_current_span("root") as root, tracer.start_as_current_span("c") as child:
-        assert not root.is_recording()
-        assert not child.is_recording()
+        assert root.is_recording()
+        assert child.is_recording()
         root_context, child_context = root.get_span_context(), child.get_span_context()
         assert trace.get_current_span().get_span_context() == child_context
     assert root_context.is_valid
