@@ -124,6 +124,18 @@ def cuor_for(external_ref: str) -> str:
     return "#" + digest[: CUOR_LENGTH - 1]
 
 
+# The columns each read uses (M3's ``returncols``, a bulk transaction's ``selectedColumns``):
+# M3 answers these alone instead of every output of the transaction (GetItmBasic has 118,
+# GetPriceLine 93), so less crosses the wire and less is decoded and trimmed per record. Only
+# columns the transaction has (M3's own metadata): a field it lacks is not asked for.
+_BASIC_DATA = ("CUNO", "CUNM", "STAT", "CUCD")
+_FINANCIAL = ("CRL3", "BLCD", "CUCD", "TOIN", "TBLG", "TDIN", "ODUE")
+_ITEM = ("ITNO", "ITDS", "STAT", "UNMS", "ITTY", "STCD")
+_ALTERNATE_UNITS = ("ALUN", "COFA", "DMCF")
+_PRICE_LINE = ("SPUN", "CUCD", "SAPR", "NETP", "PRRF", *(f"DIP{n}" for n in range(1, 7)))
+_BALANCE = ("ITNO", "WHLO", "STQT", "ALQT", "AV01")
+
+
 class M3Adapter:
     """``ErpBackend`` for Infor M3; ``ctx.company`` is the CONO, ``ctx.division`` the DIVI."""
 
@@ -180,8 +192,11 @@ class M3Adapter:
         inputs: dict[str, str | None],
         *,
         batch: bool = False,
+        returncols: tuple[str, ...] = (),
     ) -> Record:
-        records = await self.mi.execute(ctx, program, transaction, inputs, maxrecs=1, batch=batch)
+        records = await self.mi.execute(
+            ctx, program, transaction, inputs, maxrecs=1, batch=batch, returncols=returncols
+        )
         if not records:
             raise M3ProtocolError(
                 f"{program}/{transaction} returned no record",
@@ -193,9 +208,14 @@ class M3Adapter:
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         inputs: dict[str, str | None] = {"CUNO": customer_id}
         basic, fin = await _both(
-            self._one(ctx, "CRS610MI", "GetBasicData", inputs, batch=True),
+            self._one(ctx, "CRS610MI", "GetBasicData", inputs, batch=True, returncols=_BASIC_DATA),
             self._one(
-                ctx, "CRS610MI", "GetFinancial", {**inputs, "DIVI": ctx.division}, batch=True
+                ctx,
+                "CRS610MI",
+                "GetFinancial",
+                {**inputs, "DIVI": ctx.division},
+                batch=True,
+                returncols=_FINANCIAL,
             ),
         )
         limit = _dec(fin.get("CRL3"))
@@ -221,7 +241,9 @@ class M3Adapter:
     # -- items -----------------------------------------------------------------------------
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
         basic, alternates = await _both(
-            self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True),
+            self._one(
+                ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True, returncols=_ITEM
+            ),
             self._alternates(ctx, item_id),
         )
         status = basic.get("STAT", "")
@@ -240,7 +262,13 @@ class M3Adapter:
     async def _alternates(self, ctx: CallContext, item_id: str) -> tuple[UomConversion, ...]:
         try:
             records = await self.mi.execute(
-                ctx, "MMS015MI", "Lst", {"ITNO": item_id, "AUTP": "1"}, maxrecs=0, batch=True
+                ctx,
+                "MMS015MI",
+                "Lst",
+                {"ITNO": item_id, "AUTP": "1"},
+                maxrecs=0,
+                batch=True,
+                returncols=_ALTERNATE_UNITS,
             )
         except M3NotFoundError:
             return ()  # no alternate units recorded (or the item is unknown: GetItmBasic says)
@@ -269,6 +297,7 @@ class M3Adapter:
                 "WHLO": query.warehouse_id,
             },
             batch=True,
+            returncols=_PRICE_LINE,
         )
         discounts = tuple(
             Discount(kind="percent", value=_dec(rec.get(f"DIP{n}")), label=f"DIP{n}")
@@ -343,7 +372,7 @@ class M3Adapter:
     async def _warehouse(self, ctx: CallContext, item_id: str, whlo: str) -> Availability:
         inputs: dict[str, str | None] = {"ITNO": item_id, "WHLO": whlo}
         balance, series = await _both(
-            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs, batch=True),
+            self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs, batch=True, returncols=_BALANCE),
             self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0, batch=True),
         )
         on_hand, allocated = _dec(balance.get("STQT")), _dec(balance.get("ALQT"))
@@ -358,9 +387,10 @@ class M3Adapter:
                 receipts.append(FutureReceipt(date=day, quantity=after - before))
         uom = next((r["UNMS"] for r in series if r.get("UNMS")), "")
         if not uom:
-            uom = (await self._one(ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True))[
-                "UNMS"
-            ]
+            item = await self._one(
+                ctx, "MMS200MI", "GetItmBasic", {"ITNO": item_id}, batch=True, returncols=_ITEM
+            )
+            uom = item["UNMS"]
         return Availability(
             item_id=balance.get("ITNO") or item_id,
             warehouse_id=balance.get("WHLO") or whlo,

@@ -174,6 +174,8 @@ async def test_requests_carry_company_division_and_matrix_parameters() -> None:
         "excludempty": "false",
         "cono": "100",
         "divi": "US1",
+        # Only the columns the credit answer reads (M3 would otherwise send all 51).
+        "returncols": "CRL3,BLCD,CUCD,TOIN,TBLG,TDIN,ODUE",
     }
     assert financial.inputs == {"CUNO": "US0001", "DIVI": "US1"}
     assert financial.authorization == "bearer"
