@@ -6,9 +6,9 @@ and dozens of attributes). This one records what operators search by: route, met
 
 The layer is one coroutine, not ``ASGIMiddleware``'s two with its per-request checks. A
 request without ``traceparent`` (most of them) starts a new trace through
-``LeanTracer.start_root_span``: when that trace is not sampled, or no processor would receive
-the span, the request costs a header scan, a random number, one small object and a context
-switch; the span's ids are made only if something asks (a log line, a call to an ERP).
+``LeanTracer.start_root_span``: when that trace is not sampled, the request costs a header
+scan, a random number, one small object and a context switch; the span's ids are made only if
+something asks (a log line, a call to an ERP).
 A recorded span gets its attributes in one dict, its status from the response start.
 """
 
@@ -26,7 +26,6 @@ from app.observability.tracing import (
     CURRENT_CONTEXT,
     LOW_64,
     NEW_NOT_SAMPLED,
-    NEW_SAMPLED,
     SPAN_KEY,
     LeanTracer,
     UnrecordedSpan,
@@ -78,8 +77,7 @@ class ServerSpanMiddleware(ASGIMiddleware):
                     await handle(scope, receive, send, app)
                     return
             trace_id = getrandbits(128) or new_trace_id()  # the SDK's: random, never 0
-            sampled = (trace_id & LOW_64) < bound
-            if sampled:
+            if (trace_id & LOW_64) < bound:  # sampled
                 method = str(scope.get("method", "GET"))
                 route = str(scope.get("path_template") or scope["path"])
                 span = tracer.start_root_span(
@@ -100,8 +98,8 @@ class ServerSpanMiddleware(ASGIMiddleware):
                     leave_span(token)
                     span.end()
                 return
-            # Nothing will be recorded: the span is there for its ids, should anything ask.
-            span = UnrecordedSpan(trace_id, NEW_SAMPLED if sampled else NEW_NOT_SAMPLED)
+            # Not sampled: the span is there for its ids, should anything ask.
+            span = UnrecordedSpan(trace_id, NEW_NOT_SAMPLED)
             base = current.get()
             token = current.set(
                 new_context({**base, span_key: span}) if base else new_context({span_key: span})
