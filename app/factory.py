@@ -168,13 +168,7 @@ def create_app(
             CorrelationMiddleware(),
             *([metrics.middleware()] if settings.observability.metrics else []),
             *security.middleware_with(
-                ReadLane(
-                    provide_services,
-                    max_body_bytes=settings.max_body_bytes,
-                    deadline_default_ms=settings.deadline_default_ms,
-                    deadline_min_ms=settings.deadline_min_ms,
-                    deadline_max_ms=settings.deadline_max_ms,
-                )
+                ReadLane(provide_services, max_body_bytes=settings.max_body_bytes)
             ),
         ],
         before_request=require_json_body,

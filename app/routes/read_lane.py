@@ -36,9 +36,9 @@ from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, S
 from app.correlation import current_correlation_id
 from app.middleware.json_depth import json_too_deep
 from app.routes.body import body_decoder
+from app.routes.shared import MAX_DEADLINE_HEADER_MS, deadline_for
 from app.services import Services
 from process_apis.memo import EncodedAnswer, Remembered, ResultMemo
-from system_apis.resilience import Deadline
 
 __all__ = ["READ_CAPABILITY", "ReadLane"]
 
@@ -47,8 +47,6 @@ READ_CAPABILITY = "read_capability"
 
 _DEADLINE_HEADER = b"x-deadline-ms"
 _PLAIN_DEADLINE = re.compile(rb"[1-9][0-9]{0,5}")
-_MAX_DEADLINE_MS = 120_000
-"""The range ``X-Deadline-Ms`` documents (``app.routes.shared.DeadlineHeader``)."""
 _UNSURE = -1
 """``_fit``'s answer for a request the lane leaves to the route."""
 _ELAPSED = b'"elapsedMs":'
@@ -68,18 +66,9 @@ class _Route:
 class ReadLane:
     """Answers the tagged read routes inside the request gate (see the module's docstring)."""
 
-    def __init__(
-        self,
-        services: Callable[[], Services],
-        *,
-        max_body_bytes: int,
-        deadline_default_ms: int,
-        deadline_min_ms: int,
-        deadline_max_ms: int,
-    ) -> None:
+    def __init__(self, services: Callable[[], Services], *, max_body_bytes: int) -> None:
         self._services = services
         self._max_body_bytes = max_body_bytes
-        self._deadline = (deadline_default_ms, deadline_min_ms, deadline_max_ms)
         self._routes: dict[int, _Route | None] = {}
 
     def route_for(self, scope: Scope) -> _Route | None:
@@ -124,7 +113,8 @@ class ReadLane:
             await app(scope, _replay([_whole(body)], receive), send)  # the route says why
             return
         started = time.perf_counter()
-        memo = self._services().process.memo
+        services = self._services()
+        memo = services.process.memo
         key = ResultMemo.encoded_key(route.capability.name, body)
         kept = memo.encoded(key)
         if kept is None:
@@ -134,12 +124,8 @@ class ReadLane:
                 # The route writes the 400 or 422, with its pointers, as before.
                 await app(scope, _replay([_whole(body)], receive), send)
                 return
-            default_ms, min_ms, max_ms = self._deadline
-            deadline = Deadline.within(
-                deadline_ms, default_ms=default_ms, min_ms=min_ms, max_ms=max_ms
-            )
             answer, remembered = await route.capability.answer(
-                request, deadline, current_correlation_id()
+                request, deadline_for(services, deadline_ms), current_correlation_id()
             )
             kept = self._encode(route, answer)
             if remembered:
@@ -200,7 +186,7 @@ class ReadLane:
             return _UNSURE
         if deadline is None:
             return None
-        if _PLAIN_DEADLINE.fullmatch(deadline) is None or int(deadline) > _MAX_DEADLINE_MS:
+        if _PLAIN_DEADLINE.fullmatch(deadline) is None or int(deadline) > MAX_DEADLINE_HEADER_MS:
             return _UNSURE
         return int(deadline)
 

@@ -31,6 +31,7 @@ from process_apis.models import (
 from system_apis.resilience import Deadline
 
 __all__ = [
+    "MAX_DEADLINE_HEADER_MS",
     "Ask",
     "DeadlineHeader",
     "answers",
@@ -39,12 +40,15 @@ __all__ = [
     "provide_ask",
 ]
 
+MAX_DEADLINE_HEADER_MS = 120_000
+"""The largest ``X-Deadline-Ms`` a caller may send (larger is a 422, not clamped)."""
+
 DeadlineHeader = Annotated[
     int | None,
     HeaderParameter(
         name="X-Deadline-Ms",
         ge=1,
-        le=120_000,
+        le=MAX_DEADLINE_HEADER_MS,
         required=False,
         description=(
             "Time budget for all backend work, in ms; clamped to the configured range "
