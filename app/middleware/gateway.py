@@ -19,6 +19,7 @@ every response, ``no-store`` on the portal's).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
@@ -139,13 +140,12 @@ class SecurityGateway:
         scope["auth"] = policy
         lane = self.lane
         route = None if lane is None else lane.route_for(scope)
+        if route is not None:  # what the gate lets through, the lane answers (or hands on)
+            app = partial(cast("ReadLane", lane), route, app)
         limiter = self.limiter
         settings = limiter.settings
         if not settings.enabled:
-            if route is not None:
-                await cast("ReadLane", lane)(route, app, scope, receive, send)
-            else:
-                await app(scope, receive, send)
+            await app(scope, receive, send)
             return
         decision = await limiter.hit(caller.client)
         if not decision.allowed:
@@ -179,10 +179,7 @@ class SecurityGateway:
                 message["headers"] = [*message.get("headers", ()), *metered]
             await send(message)
 
-        if route is not None:
-            await cast("ReadLane", lane)(route, app, scope, receive, send_with_headers)
-        else:
-            await app(scope, receive, send_with_headers)
+        await app(scope, receive, send_with_headers)
 
 
 async def stamp_response(message: Message, scope: Scope) -> None:
