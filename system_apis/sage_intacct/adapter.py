@@ -277,6 +277,13 @@ class _Ahead:
         self.task.cancel()
 
 
+def _drop(*aheads: _Ahead | None) -> None:
+    """Stop the reads ahead that will not be used (the call failed or needs none)."""
+    for ahead in aheads:
+        if ahead is not None:
+            ahead.drop()
+
+
 def _retrieve(task: asyncio.Future[Any]) -> None:
     """A read ahead may end unawaited; its failure is no news."""
     if not task.cancelled():
@@ -529,8 +536,8 @@ class IntacctAdapter:
                 factors[detail.UNIT] = _dec(detail.CONVFACTOR) or Decimal(1)
                 if detail.ISBASE.lower() == "true" and not base:
                     base = detail.UNIT
-        elif ahead is not None:
-            ahead.drop()
+        else:
+            _drop(ahead)
         base = base or "EA"
         factors.setdefault(base, Decimal(1))
         return base, factors
@@ -540,8 +547,7 @@ class IntacctAdapter:
         try:
             item = await self._item(ctx, item_id)
         except BaseException:
-            if ahead is not None:
-                ahead.drop()
+            _drop(ahead)
             raise
         base, factors = await self._units(ctx, item, ahead)
         return Item(
@@ -599,16 +605,12 @@ class IntacctAdapter:
                 customer_t = tg.create_task(self._customer(ctx, query.customer_id))
                 item_t = tg.create_task(self._item(ctx, query.item_id))
         except BaseException:
-            for ahead in (units_ahead, entries_ahead):
-                if ahead is not None:
-                    ahead.drop()
+            _drop(units_ahead, entries_ahead)
             raise
         customer, item = customer_t.result(), item_t.result()
         lists = self._price_lists(ctx, customer.PRICELIST)
         if not lists:
-            for ahead in (units_ahead, entries_ahead):
-                if ahead is not None:
-                    ahead.drop()
+            _drop(units_ahead, entries_ahead)
             raise IntacctNotFoundError(
                 f"no price list applies to customer {query.customer_id!r} in {ctx.company!r}"
             )
