@@ -14,6 +14,7 @@ A recorded span gets its attributes in one dict, its status from the response st
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from random import getrandbits
 
 from litestar.enums import ScopeType
@@ -77,30 +78,34 @@ class ServerSpanMiddleware(ASGIMiddleware):
                     await handle(scope, receive, send, app)
                     return
             trace_id = getrandbits(128) or new_trace_id()  # the SDK's: random, never 0
+            base = current.get()
             if (trace_id & LOW_64) < bound:  # sampled
-                method = str(scope.get("method", "GET"))
-                route = str(scope.get("path_template") or scope["path"])
-                span = tracer.start_root_span(
+                method: str = scope["method"]  # type: ignore[typeddict-item]  # HTTP scope
+                route: str = scope.get("path_template") or scope["path"]
+                recorded = tracer.start_root_span(
                     f"{method} {route}",
                     _SERVER,
                     {"http.request.method": method, "http.route": route},
                     trace_id,
                 )
-                token = enter_span(span)
+                token = current.set(
+                    new_context({**base, span_key: recorded})
+                    if base
+                    else new_context({span_key: recorded})
+                )
                 try:
-                    await app(scope, receive, _status_recorder(span, send))
+                    await app(scope, receive, _status_recorder(recorded, send))
                 except Exception as exc:
-                    span.set_status(
+                    recorded.set_status(
                         trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
                     )
                     raise
                 finally:
-                    leave_span(token)
-                    span.end()
+                    current.reset(token)  # set and reset in this one coroutine: never refused
+                    recorded.end()
                 return
             # Not sampled: the span is there for its ids, should anything ask.
             span = UnrecordedSpan(trace_id, NEW_NOT_SAMPLED)
-            base = current.get()
             token = current.set(
                 new_context({**base, span_key: span}) if base else new_context({span_key: span})
             )
@@ -137,13 +142,15 @@ class ServerSpanMiddleware(ASGIMiddleware):
 
 
 def _status_recorder(span: trace.Span, send: Send) -> Send:
-    async def send_with_status(message: Message) -> None:
+    # A plain function handing back ``send``'s awaitable: the caller awaits that, and no
+    # coroutine of ours is made per message.
+    def send_with_status(message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             status = int(message["status"])
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 span.set_status(_ERROR)
-        await send(message)
+        return send(message)
 
     return send_with_status
 

@@ -117,6 +117,32 @@ _READABLE_POSITIONAL = tuple(inspect.signature(ReadableSpan.__init__).parameters
 )
 
 
+def _span_context_layout_is_known() -> bool:
+    """Whether ``SpanContext`` is the tuple ``(trace_id, span_id, is_remote, flags, state,
+    is_valid)`` its constructor makes, as in the API versions we know."""
+    flags, state = TraceFlags(1), trace.TraceState()
+    made = SpanContext(3, 5, False, flags, state)
+    return type(made) is SpanContext and tuple(made) == (3, 5, False, flags, state, True)
+
+
+_DIRECT_SPAN_CONTEXT = _span_context_layout_is_known()
+_DEFAULT_TRACE_STATE = trace.DEFAULT_TRACE_STATE
+_new_tuple = tuple.__new__
+
+
+def _local_span_context(
+    trace_id: int, span_id: int, flags: TraceFlags, state: trace.TraceState | None
+) -> SpanContext:
+    """The ``SpanContext`` of a span of ours. Its ids are valid by construction (random, in
+    range, never 0), so when the layout is the known one the tuple is made directly: the
+    constructor's checks cost as much as the rest of a span's end."""
+    if _DIRECT_SPAN_CONTEXT:
+        return _new_tuple(
+            SpanContext, (trace_id, span_id, False, flags, state or _DEFAULT_TRACE_STATE, True)
+        )
+    return SpanContext(trace_id, span_id, False, flags, state)  # pragma: no cover - other API
+
+
 def enter_span(span: trace.Span, parent: otel_context.Context | None = None) -> object:
     """``attach(set_span_in_context(span, parent))``: the span becomes current; returns the
     token for ``leave_span``."""
@@ -193,12 +219,8 @@ class UnrecordedSpan(NonRecordingSpan):
     def get_span_context(self) -> SpanContext:
         span_context = self._span_context
         if span_context is None:
-            span_context = self._span_context = SpanContext(
-                self._trace_id,
-                _new_id(64, INVALID_SPAN_ID),
-                False,
-                self._flags,
-                self._trace_state,
+            span_context = self._span_context = _local_span_context(
+                self._trace_id, _new_id(64, INVALID_SPAN_ID), self._flags, self._trace_state
             )
         return span_context
 
@@ -257,8 +279,8 @@ class _LeanSpan(trace.Span):
     def get_span_context(self) -> SpanContext:
         span_context = self._span_context
         if span_context is None:
-            span_context = self._span_context = SpanContext(
-                self._trace_id, self._span_id, False, self._flags, self._trace_state
+            span_context = self._span_context = _local_span_context(
+                self._trace_id, self._span_id, self._flags, self._trace_state
             )
         return span_context
 

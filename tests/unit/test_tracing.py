@@ -103,3 +103,23 @@ def test_without_an_exporter_sampled_spans_record_and_keep_ids_and_decisions() -
     assert child_context.trace_id == root_context.trace_id
     assert child_context.span_id != root_context.span_id
     assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_our_span_contexts_equal_the_apis_own() -> None:
+    # Our spans' contexts are made without the constructor's checks; an exporter, a log line
+    # or a propagator must not be able to tell them from the API's.
+    exporter = InMemorySpanExporter()
+    tracer = _tracing(exporter).tracer("x")
+    with tracer.start_as_current_span("root") as root, tracer.start_as_current_span("c") as child:
+        for made in (root.get_span_context(), child.get_span_context()):
+            rebuilt = trace.SpanContext(
+                made.trace_id, made.span_id, made.is_remote, made.trace_flags, made.trace_state
+            )
+            assert type(made) is trace.SpanContext
+            assert tuple(made) == tuple(rebuilt)
+            assert made.is_valid
+            assert made.trace_state == trace.DEFAULT_TRACE_STATE
+    assert [tuple(s.context) for s in exporter.get_finished_spans()] == [
+        tuple(child.get_span_context()),
+        tuple(root.get_span_context()),
+    ]
