@@ -117,6 +117,22 @@ def _mean_rps(runs: list[dict[str, Any]]) -> float:
     return sum(r["requests_per_s"] for r in runs) / len(runs) if runs else 0.0
 
 
+def _bracketed(runs: list[dict[str, Any]], label: str) -> list[float]:
+    """Each slice of ``label`` against the "tracing off" slices loaded just before and just
+    after it (by the order the runs were made), as the share of requests/s it lost."""
+    off_prefix = "validate-quote warm, tracing off #"
+    costs = []
+    for i, r in enumerate(runs):
+        if not r["name"].startswith(f"validate-quote warm, {label} #"):
+            continue
+        before = next((o for o in reversed(runs[:i]) if o["name"].startswith(off_prefix)), None)
+        after = next((o for o in runs[i + 1 :] if o["name"].startswith(off_prefix)), None)
+        pair = [o["requests_per_s"] for o in (before, after) if o is not None]
+        if pair:
+            costs.append((1 - r["requests_per_s"] / (sum(pair) / len(pair))) * 100)
+    return costs
+
+
 def _tracing_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     offs = _slices(runs, "tracing off")
@@ -126,19 +142,17 @@ def _tracing_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for label, limit in (("tracing on, every request", 10.0), ("tracing 10% sampled", 3.0)):
         t = f"{label}: costs ≤ {limit:g}% requests/s vs tracing off (metrics on, both)"
         slices = _slices(runs, label)
-        if not slices or not off:
+        paired = _bracketed(runs, label)
+        if not slices or not paired:
             rows.append((t, NOT_MEASURED, "—"))
             continue
-        cost = (1 - _mean_rps(slices) / off) * 100
-        # Each slice against the two "off" slices either side of it, round by round.
-        bracketed = [
-            (1 - s["requests_per_s"] / _mean_rps(offs[i : i + 2])) * 100
-            for i, s in enumerate(slices)
-            if i + 1 < len(offs)
-        ]
-        rounds = ", ".join(f"{c:.0f}%" for c in bracketed)
-        rows.append((t, f"{cost:.1f}% ({_mean_rps(slices):,.0f} vs mean off {off:,.0f} "
-                        f"req/s; per round {rounds}{drift})", _verdict(cost <= limit)))  # fmt: skip
+        # The mean of the paired costs: each slice against the "off" slices either side of
+        # it, so the machine's drift between rounds does not count as cost.
+        cost = sum(paired) / len(paired)
+        rounds = ", ".join(f"{c:.0f}%" for c in paired)
+        rows.append((t, f"{cost:.1f}% (mean of {len(paired)} paired rounds: {rounds}; "
+                        f"{_mean_rps(slices):,.0f} vs mean off {off:,.0f} req/s{drift})",
+                     _verdict(cost <= limit)))  # fmt: skip
     bare = _slices(runs, "tracing off, metrics off")
     if bare and off:
         cost = (1 - off / _mean_rps(bare)) * 100

@@ -530,10 +530,12 @@ class Bench:
         }
 
     def tracing(self) -> None:
-        """Tracing off, on, 10 % sampled and metrics off: four gateways up at once, loaded in
-        turn for a few seconds each, for several rounds, then "off" once more. Every slice of
-        "on" lies between two slices of "off", so a drift of the machine shows in the "off"
-        slices and averages out of the comparison."""
+        """Tracing off, on, 10 % sampled and metrics off: four gateways up at once. Each round
+        loads "off", then one other configuration, for a few seconds each, and so on through
+        the configurations; "off" once more at the end. Every other slice thus lies between
+        two "off" slices loaded just before and just after it: the machine's drift (a shared
+        VM moves by ±10 % within seconds) shows in those two and drops out of each pair's
+        ratio, and the rounds average what is left."""
         rounds = int(self.args.tracing_rounds)
         slice_s = max(2, self.sec // 2)
         print(f"tracing (metrics on, as by default; {rounds} rounds of {slice_s} s)", flush=True)
@@ -555,13 +557,22 @@ class Bench:
                 warm_up(base, url, vq)
                 wrk("warm-up", f"{base}{url}", body=vq, api_key=BENCH_API_KEY, seconds=2,
                     connections=self.conns, workers=2, warmup_s=0)  # fmt: skip
+            (off_label, off_gw, off_base), *others = gateways
+            offs = 0
+
+            def off_slice() -> None:
+                nonlocal offs
+                offs += 1
+                self.load(f"validate-quote warm, {off_label} #{offs}", off_base, url, vq,
+                          workers=2, server=off_gw, seconds=slice_s, warmup_s=0,
+                          section="tracing")  # fmt: skip
+
             for k in range(1, rounds + 1):
-                for label, gw, base in gateways:
+                for label, gw, base in others:
+                    off_slice()
                     self.load(f"validate-quote warm, {label} #{k}", base, url, vq, workers=2,
                               server=gw, seconds=slice_s, warmup_s=0, section="tracing")  # fmt: skip
-            _, gw, base = gateways[0]
-            self.load(f"validate-quote warm, tracing off #{rounds + 1}", base, url, vq, workers=2,
-                      server=gw, seconds=slice_s, warmup_s=0, section="tracing")  # fmt: skip
+            off_slice()
 
     def metrics(self) -> None:
         """A known number of requests at a 2-worker gateway, then one scrape: its count for
@@ -688,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fanout-delay-ms", type=int, default=300)
     parser.add_argument("--fanout-connections", type=int, default=16)
     parser.add_argument("--metrics-requests", type=int, default=1000)
-    parser.add_argument("--tracing-rounds", type=int, default=3)
+    parser.add_argument("--tracing-rounds", type=int, default=5)
     parser.add_argument(
         "--merge-into", nargs="?", const="", default=None, metavar="RESULTS_JSON",
         help="replace only this run's rows in a results file (today's if no file is named)",
