@@ -29,7 +29,6 @@ optional Redis instrumentation (``observability.trace_redis``) records through.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import random
 import traceback
@@ -99,22 +98,26 @@ CURRENT_CONTEXT: ContextVar[otel_context.Context] | None = (
 )
 
 
-# ``ReadableSpan`` by position when its parameters come in the order this SDK has them.
-_READABLE_POSITIONAL = tuple(inspect.signature(ReadableSpan.__init__).parameters)[1:] == (
-    "name",
-    "context",
-    "parent",
-    "resource",
-    "attributes",
-    "events",
-    "links",
-    "kind",
-    "instrumentation_info",
-    "status",
-    "start_time",
-    "end_time",
-    "instrumentation_scope",
+# The fields the SDK's ``ReadableSpan`` reads, all set by its constructor. Our recorded span
+# is a ``ReadableSpan`` holding these itself (as the SDK's own ``Span`` is), so it is handed to
+# the processors as it is when it ends, instead of copied into a new one. A later SDK whose
+# ``ReadableSpan`` keeps other fields gets a copy made by its own constructor.
+_READABLE_FIELDS = (
+    "_attributes",
+    "_context",
+    "_end_time",
+    "_events",
+    "_instrumentation_info",
+    "_instrumentation_scope",
+    "_kind",
+    "_links",
+    "_name",
+    "_parent",
+    "_resource",
+    "_start_time",
+    "_status",
 )
+_SPAN_IS_ITS_OWN_RECORD = set(vars(ReadableSpan(name="probe"))) == set(_READABLE_FIELDS)
 
 
 def _span_context_layout_is_known() -> bool:
@@ -228,21 +231,17 @@ class UnrecordedSpan(NonRecordingSpan):
         return f"UnrecordedSpan({self.get_span_context()!r})"
 
 
-class _LeanSpan(trace.Span):
+class _LeanSpan(trace.Span, ReadableSpan):
+    """A recorded span, and (once ended) the record the processors receive.
+
+    Nothing changes it after ``end``: every setter checks ``_end_time`` first.
+    """
+
     __slots__ = (
-        "_attributes",
-        "_end",
-        "_events",
+        *_READABLE_FIELDS,
         "_flags",
-        "_kind",
-        "_name",
-        "_parent",
-        "_pipeline",
-        "_scope",
-        "_span_context",
+        "_processors",
         "_span_id",
-        "_start",
-        "_status",
         "_trace_id",
         "_trace_state",
     )
@@ -265,51 +264,55 @@ class _LeanSpan(trace.Span):
         self._span_id = _getrandbits(64) or _new_id(64, INVALID_SPAN_ID)
         self._flags = flags
         self._trace_state = trace_state
-        self._span_context: SpanContext | None = None
+        self._context: SpanContext | None = None  # made when first asked for
         self._parent = parent
         self._kind = kind
         self._attributes = attributes
-        self._pipeline = pipeline
-        self._scope = scope
-        self._events: list[Event] | None = None
+        self._events: tuple[Event, ...] | list[Event] = ()
+        self._links: tuple[trace.Link, ...] = ()
+        self._resource = pipeline.resource
+        self._processors = pipeline.processors
+        self._instrumentation_info = None
+        self._instrumentation_scope = scope
         self._status = _UNSET
-        self._start = start_time if start_time is not None else time_ns()
-        self._end: int | None = None
+        self._start_time = start_time if start_time is not None else time_ns()
+        self._end_time: int | None = None
 
     def get_span_context(self) -> SpanContext:
-        span_context = self._span_context
+        span_context = self._context
         if span_context is None:
-            span_context = self._span_context = _local_span_context(
+            span_context = self._context = _local_span_context(
                 self._trace_id, self._span_id, self._flags, self._trace_state
             )
         return span_context
 
     def is_recording(self) -> bool:
-        return self._end is None
+        return self._end_time is None
 
     def set_attribute(self, key: str, value: types.AttributeValue) -> None:
-        if self._end is None:
-            self._attributes[key] = value
+        if self._end_time is None:
+            # Always the dict given to ``__init__``; the SDK types the field as any mapping.
+            self._attributes[key] = value  # type: ignore[index]
 
     def set_attributes(self, attributes: Mapping[str, types.AttributeValue]) -> None:
-        if self._end is None:
-            self._attributes.update(attributes)
+        if self._end_time is None:
+            self._attributes.update(attributes)  # type: ignore[union-attr]
 
     def add_event(
         self, name: str, attributes: types.Attributes = None, timestamp: int | None = None
     ) -> None:
-        if self._end is None:
-            if self._events is None:
+        if self._end_time is None:
+            if not isinstance(self._events, list):
                 self._events = []
             self._events.append(Event(name, attributes, timestamp))
 
     def update_name(self, name: str) -> None:
-        if self._end is None:
+        if self._end_time is None:
             self._name = name
 
     def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
         # As the SDK: OK is final, UNSET never overrides.
-        if self._end is not None or self._status.status_code is StatusCode.OK:
+        if self._end_time is not None or self._status.status_code is StatusCode.OK:
             return
         new = status if isinstance(status, Status) else Status(status, description)
         if new.status_code is not StatusCode.UNSET:
@@ -332,41 +335,30 @@ class _LeanSpan(trace.Span):
         self.add_event("exception", event, timestamp)
 
     def end(self, end_time: int | None = None) -> None:
-        if self._end is not None:
+        if self._end_time is not None:
             return
-        self._end = end = end_time if end_time is not None else time_ns()
-        if _READABLE_POSITIONAL:  # some 5,000 instructions fewer than by keyword
-            readable = ReadableSpan(
-                self._name,
-                self.get_span_context(),
-                self._parent,
-                self._pipeline.resource,
-                self._attributes,
-                tuple(self._events) if self._events else (),
-                (),
-                self._kind,
-                None,
-                self._status,
-                self._start,
-                end,
-                self._scope,
-            )
-        else:  # pragma: no cover - an SDK whose ReadableSpan takes its arguments otherwise
-            readable = ReadableSpan(
-                name=self._name,
-                context=self.get_span_context(),
-                parent=self._parent,
-                resource=self._pipeline.resource,
-                attributes=self._attributes,
-                events=tuple(self._events) if self._events else (),
-                kind=self._kind,
-                status=self._status,
-                start_time=self._start,
-                end_time=end,
-                instrumentation_scope=self._scope,
-            )
-        for processor in self._pipeline.processors:
-            processor.on_end(readable)
+        self._end_time = end_time if end_time is not None else time_ns()
+        self.get_span_context()
+        if self._events:
+            self._events = tuple(self._events)  # as the SDK's record: fixed once ended
+        record: ReadableSpan = self if _SPAN_IS_ITS_OWN_RECORD else self._copy()
+        for processor in self._processors:
+            processor.on_end(record)
+
+    def _copy(self) -> ReadableSpan:  # pragma: no cover - an SDK with other record fields
+        return ReadableSpan(
+            name=self._name,
+            context=self._context,
+            parent=self._parent,
+            resource=self._resource,
+            attributes=self._attributes,
+            events=self._events,
+            kind=self._kind,
+            status=self._status,
+            start_time=self._start_time,
+            end_time=self._end_time,
+            instrumentation_scope=self._instrumentation_scope,
+        )
 
 
 class _UnderUnsampled(NonRecordingSpan):

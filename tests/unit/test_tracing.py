@@ -123,3 +123,26 @@ def test_our_span_contexts_equal_the_apis_own() -> None:
         tuple(child.get_span_context()),
         tuple(root.get_span_context()),
     ]
+
+
+def test_an_ended_span_is_what_the_exporter_received_whatever_is_called_later() -> None:
+    exporter = InMemorySpanExporter()
+    tracer = _tracing(exporter).tracer("x")
+    with tracer.start_as_current_span("root", attributes={"a": 1}) as span:
+        span.add_event("seen", {"n": 2})
+    span.set_attribute("a", 99)
+    span.set_attribute("b", 3)
+    span.add_event("late")
+    span.update_name("renamed")
+    span.set_status(trace.Status(trace.StatusCode.ERROR, "late"))
+    span.end()
+    (exported,) = exporter.get_finished_spans()
+    assert exported.name == "root"
+    assert dict(exported.attributes or {}) == {"a": 1}
+    assert [(e.name, dict(e.attributes or {})) for e in exported.events] == [("seen", {"n": 2})]
+    assert exported.status.status_code is trace.StatusCode.UNSET
+    assert exported.end_time is not None
+    assert exported.start_time is not None
+    assert exported.end_time >= exported.start_time
+    assert exported.resource.attributes["service.name"] == "isthmus-test"
+    assert exported.context == span.get_span_context()
