@@ -92,6 +92,11 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
                          _verdict(ok)))  # fmt: skip
         else:
             rows.append((t, *missing[1:]))
+        alone = _find(runs, f"{name}, one at a time", 2)
+        if alone:
+            rows.append((f"fan-out, for information: the same quote one at a time ({erp}, 1 conn)",
+                         f"{alone['p99_ms']:.0f} ms (p50 {alone['p50_ms']:.0f}{_errors(alone)})",
+                         "—"))  # fmt: skip
 
     limits = payload.get("limits")
     rows.extend(_limit_rows(limits, runs) if limits else [

@@ -520,6 +520,15 @@ class Bench:
                     intacct = self.sandbox.intacct_received(since=began)
                     per_quote = {k: round(v / max(1, run.requests), 2) for k, v in intacct.items()}
                     print(f"  Intacct per quote: {per_quote}", flush=True)
+                # The same quote with nothing else in flight: what the fan-out itself adds to
+                # the delay, without other answers' work queued ahead of it.
+                self.sandbox.slow_down(delay)
+                try:
+                    self.load(f"{name}, one at a time", base, VALIDATE_QUOTE, body, workers=2,
+                              server=gw, connections=1, warmup_s=0, section="fanout",
+                              count_incomplete=True)  # fmt: skip
+                finally:
+                    self.sandbox.clear_faults()
         self.extra["fanout"] = {
             "delay_ms": delay,
             "connections": conns,
