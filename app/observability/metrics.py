@@ -197,6 +197,7 @@ class GatewayMetrics:
         self.degraded_answers = events.degraded_answers
         self.rate_limited = events.rate_limited
         self._request_children: dict[tuple[str, str, int], Any] = {}
+        self._call_children: dict[tuple[str, str, str], Any] = {}
 
     def _all_sources(self) -> tuple[list[CachedBackend], list[ResilientBackend]]:
         cached: list[CachedBackend] = []
@@ -254,7 +255,12 @@ class GatewayMetrics:
     def record_backend_call(
         self, vendor: str, operation: str, outcome: str, seconds: float
     ) -> None:
-        self.backend_calls.labels(vendor, operation, outcome).observe(seconds)
+        # Once per ERP call, dozens per quote: the labelled child is kept, as for requests.
+        key = (vendor, operation, outcome)
+        child = self._call_children.get(key)
+        if child is None:
+            child = self._call_children[key] = self.backend_calls.labels(*key)
+        child.observe(seconds)
 
     def record_sections(self, endpoint: str, sections: Iterable[tuple[str, str, bool]]) -> None:
         """``(section, status, degraded)`` per answered section; counts the ones not clean."""
