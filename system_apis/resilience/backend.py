@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -153,41 +153,45 @@ class ResilientBackend:
         return self._breaker(company).state
 
     # ------------------------------------------------------------------ the contract
+    # Plain methods returning ``_call``'s coroutine: no frame of their own in each call's
+    # await chain (a quote makes dozens of calls).
 
-    async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
-        return await self._call(
+    def get_customer_credit(
+        self, ctx: CallContext, customer_id: str
+    ) -> Coroutine[Any, Any, CustomerCredit]:
+        return self._call(
             ctx, lambda: self._inner.get_customer_credit(ctx, customer_id), retry=True
         )
 
-    async def get_item(self, ctx: CallContext, item_id: str) -> Item:
-        return await self._call(ctx, lambda: self._inner.get_item(ctx, item_id), retry=True)
+    def get_item(self, ctx: CallContext, item_id: str) -> Coroutine[Any, Any, Item]:
+        return self._call(ctx, lambda: self._inner.get_item(ctx, item_id), retry=True)
 
-    async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
-        return await self._call(ctx, lambda: self._inner.get_price(ctx, query), retry=True)
+    def get_price(self, ctx: CallContext, query: PriceQuery) -> Coroutine[Any, Any, Price]:
+        return self._call(ctx, lambda: self._inner.get_price(ctx, query), retry=True)
 
-    async def get_availability(
+    def get_availability(
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
-    ) -> tuple[Availability, ...]:
-        return await self._call(
+    ) -> Coroutine[Any, Any, tuple[Availability, ...]]:
+        return self._call(
             ctx, lambda: self._inner.get_availability(ctx, item_id, warehouse_ids), retry=True
         )
 
-    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
-        return await self._call(ctx, lambda: self._inner.create_order(ctx, order), retry=False)
+    def create_order(self, ctx: CallContext, order: OrderRequest) -> Coroutine[Any, Any, OrderAck]:
+        return self._call(ctx, lambda: self._inner.create_order(ctx, order), retry=False)
 
-    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
-        return await self._call(ctx, lambda: self._inner.get_order(ctx, order_id), retry=True)
+    def get_order(self, ctx: CallContext, order_id: str) -> Coroutine[Any, Any, OrderAck]:
+        return self._call(ctx, lambda: self._inner.get_order(ctx, order_id), retry=True)
 
-    async def find_order(
+    def find_order(
         self, ctx: CallContext, customer_id: str, external_ref: str
-    ) -> OrderAck | None:
-        return await self._call(
+    ) -> Coroutine[Any, Any, OrderAck | None]:
+        return self._call(
             ctx, lambda: self._inner.find_order(ctx, customer_id, external_ref), retry=True
         )
 
-    async def ping(self, ctx: CallContext) -> None:
+    def ping(self, ctx: CallContext) -> Coroutine[Any, Any, None]:
         # A readiness probe wants the backend's state now, not after retries.
-        await self._call(ctx, lambda: self._inner.ping(ctx), retry=False)
+        return self._call(ctx, lambda: self._inner.ping(ctx), retry=False)
 
     # ------------------------------------------------------------------ the machinery
 
