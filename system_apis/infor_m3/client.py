@@ -23,7 +23,6 @@ import email.utils
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -126,8 +125,10 @@ class MiClient:
 
         ``batch``: a read that may share a bulk request with others (see the module doc).
         """
-        params = {k: v for k, v in (inputs or {}).items() if v is not None and v != ""}
-        read = _Read(ctx, program, transaction, params, maxrecs, tuple(returncols))
+        params = {k: v for k, v in inputs.items() if v is not None and v != ""} if inputs else {}
+        read = _Read(
+            ctx, program, transaction, params=params, maxrecs=maxrecs, returncols=tuple(returncols)
+        )
         if batch and self._batch_window is not None:
             return await self._queue(read)
         return await self._single(read)
@@ -220,18 +221,21 @@ class MiClient:
 
     # -- bulk ------------------------------------------------------------------------------
 
-    async def _queue(self, read: _Read) -> list[Record]:
+    def _queue(self, read: _Read) -> asyncio.Future[list[Record]]:
+        """``read`` added to the open bulk request of its program and company: its future
+        (a plain function, so the caller awaits the future with no frame of ours between)."""
         key = (read.program, read.ctx.company, read.ctx.division)
         bulk = self._open.get(key)
+        loop = asyncio.get_running_loop()
         if bulk is None:
             bulk = self._open[key] = _Bulk(read.program)
             assert self._batch_window is not None
-            asyncio.get_running_loop().call_later(self._batch_window, self._flush, key, bulk)
-        future: asyncio.Future[list[Record]] = asyncio.get_running_loop().create_future()
-        bulk.members.append(_Member(read, future))
+            loop.call_later(self._batch_window, self._flush, key, bulk)
+        read.future = loop.create_future()
+        bulk.members.append(read)
         if len(bulk.members) >= _MAX_BULK_TRANSACTIONS:
             self._flush(key, bulk)
-        return await future
+        return read.future
 
     def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
         if self._open.get(key) is bulk:
@@ -249,7 +253,7 @@ class MiClient:
             return
         try:
             if len(members) == 1:
-                _settle(members[0], await self._single(members[0].read))
+                _settle(members[0], await self._single(members[0]))
                 return
             results = await self._bulk(bulk.program, members)
         except Exception as exc:
@@ -259,7 +263,7 @@ class MiClient:
         for m, result in zip(members, results, strict=True):
             _settle(m, result)
 
-    async def _bulk(self, program: str, members: list[_Member]) -> list[list[Record] | M3Error]:
+    async def _bulk(self, program: str, members: list[_Read]) -> list[list[Record] | M3Error]:
         first = members[0].ctx
         deadlines = [m.ctx.deadline for m in members]
         # The request serves every member: it may take as long as the latest of them allows.
@@ -298,11 +302,10 @@ class MiClient:
             )
         out: list[list[Record] | M3Error] = []
         for m, result in zip(members, parsed.results, strict=True):
-            tx = f"{program}/{m.transaction}"
             if result.errorMessage is not None:
                 out.append(
                     error_for_refusal(
-                        transaction=tx,
+                        transaction=f"{program}/{m.transaction}",
                         message=result.errorMessage,
                         code=result.errorCode,
                         field=result.errorField,
@@ -315,42 +318,29 @@ class MiClient:
         return out
 
 
-@dataclass(frozen=True, slots=True)
 class _Read:
-    ctx: CallContext
-    program: str
-    transaction: str
-    params: dict[str, str]
-    maxrecs: int
-    returncols: tuple[str, ...]
+    """One transaction to run; in a bulk request, with the future its caller awaits."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Member:
-    """One read waiting in a bulk request."""
-
-    read: _Read
+    __slots__ = ("ctx", "future", "maxrecs", "params", "program", "returncols", "transaction")
     future: asyncio.Future[list[Record]]
+    """Set when it joins a bulk request (a read sent alone has none)."""
 
-    @property
-    def ctx(self) -> CallContext:
-        return self.read.ctx
-
-    @property
-    def transaction(self) -> str:
-        return self.read.transaction
-
-    @property
-    def params(self) -> dict[str, str]:
-        return self.read.params
-
-    @property
-    def maxrecs(self) -> int:
-        return self.read.maxrecs
-
-    @property
-    def returncols(self) -> tuple[str, ...]:
-        return self.read.returncols
+    def __init__(
+        self,
+        ctx: CallContext,
+        program: str,
+        transaction: str,
+        *,
+        params: dict[str, str],
+        maxrecs: int,
+        returncols: tuple[str, ...],
+    ) -> None:
+        self.ctx = ctx
+        self.program = program
+        self.transaction = transaction
+        self.params = params
+        self.maxrecs = maxrecs
+        self.returncols = returncols
 
 
 class _Bulk:
@@ -358,17 +348,18 @@ class _Bulk:
 
     def __init__(self, program: str) -> None:
         self.program = program
-        self.members: list[_Member] = []
+        self.members: list[_Read] = []
         self.sent = False
 
 
-def _settle(member: _Member, outcome: list[Record] | BaseException) -> None:
-    if member.future.done():
+def _settle(member: _Read, outcome: list[Record] | BaseException) -> None:
+    future = member.future
+    if future.done():
         return  # its caller stopped waiting (deadline reached)
     if isinstance(outcome, BaseException):
-        member.future.set_exception(outcome)
+        future.set_exception(outcome)
     else:
-        member.future.set_result(outcome)
+        future.set_result(outcome)
 
 
 def _trimmed(records: list[dict[str, object]]) -> list[Record]:
