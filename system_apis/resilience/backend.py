@@ -287,10 +287,16 @@ class ResilientBackend:
         self._attempts += 1
         if ctx.deadline is not None:  # waiting for the slot took some of the time
             timeout = max(0.0, min(timeout, ctx.deadline - self._now()))
+        expired = False
         try:
-            async with asyncio.timeout(timeout):
+            expiry = _Expiry(timeout)
+            try:
                 return await make()
-        except TimeoutError:
+            finally:
+                expired = expiry.close()
+        except (asyncio.CancelledError, TimeoutError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and not expired:
+                raise  # not our timer: the caller's cancellation
             self._timeouts += 1
             raise BackendTimeoutError(
                 f"{vendor} did not answer within {timeout:.3f} s", vendor=vendor
@@ -330,6 +336,38 @@ CALLS_PER_SLOT = 64
 """Most calls one bulkhead slot carries. A 10-line quote makes 31; a correlation id that many
 requests reuse (a client sending a fixed one) takes a slot per 64 calls, so the cap still
 bounds what is in flight: ``max_in_flight`` times this, at most."""
+
+
+class _Expiry:
+    """``asyncio.timeout(delay)`` for one attempt, as a timer and a flag: the same cancel and
+    the same ``uncancel`` accounting (an outer cancellation still wins), without an async
+    context manager, its state machine and two coroutines per call (dozens per quote)."""
+
+    __slots__ = ("_cancelling", "_fired", "_handle", "_task")
+
+    def __init__(self, delay: float) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Timeout should be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._fired = False
+        loop = task.get_loop()
+        self._handle: asyncio.Handle = (
+            loop.call_soon(self._fire)
+            if delay <= 0
+            else loop.call_at(loop.time() + delay, self._fire)
+        )
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._task.cancel()
+
+    def close(self) -> bool:
+        """Stop the timer; True when it fired and its cancellation is the only one pending
+        (then the ``CancelledError`` that ended the call is this timeout)."""
+        self._handle.cancel()
+        return self._fired and self._task.uncancel() <= self._cancelling
 
 
 class _Holding:

@@ -212,6 +212,20 @@ async def test_a_hung_backend_is_cut_off_at_the_deadline() -> None:
     assert backend.snapshot().timeouts == 1
 
 
+async def test_a_caller_cancelling_a_call_gets_a_cancellation_not_a_timeout() -> None:
+    fake = seeded_fake()
+    fake.delay["get_item"] = float("inf")
+    backend = _backend(fake)
+
+    call = asyncio.ensure_future(backend.get_item(_within(30), "I1"))
+    await eventually(lambda: fake.calls != [])
+    call.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert backend.snapshot().timeouts == 0
+
+
 async def test_a_call_past_its_deadline_is_not_made() -> None:
     fake = seeded_fake()
     backend = _backend(fake)
