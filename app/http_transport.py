@@ -50,6 +50,7 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
         self._timeouts: dict[
             tuple[float | None, float | None, float | None], aiohttp.ClientTimeout
         ] = {}
+        self._urls: dict[str, URL] = {}
 
     def _session_now(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running event loop (aiohttp requires one).
@@ -76,12 +77,23 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
                 self._timeouts[key] = cached
         return cached
 
+    def _url(self, url: httpx.URL) -> URL:
+        # httpx already normalised it. An address without a query (an ERP's bulk or XML
+        # endpoint, which takes most requests) is parsed once; yarl URLs are immutable.
+        text = str(url)
+        parsed = self._urls.get(text)
+        if parsed is None:
+            parsed = URL(text, encoded=True)
+            if not url.query and len(self._urls) < 256:
+                self._urls[text] = parsed
+        return parsed
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         try:
             async with self._session_now().request(
                 request.method,
-                URL(str(request.url), encoded=True),  # httpx already normalised it
+                self._url(request.url),
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,

@@ -35,9 +35,12 @@ class ResponseTooLargeError(Exception):
 
 
 async def send_capped(
-    http: httpx.AsyncClient, method: str, url: str, *, max_bytes: int, **request: Any
+    http: httpx.AsyncClient, method: str, url: str | httpx.URL, *, max_bytes: int, **request: Any
 ) -> httpx.Response:
-    """``http.request(method, url, **request)``, its body read up to ``max_bytes``."""
+    """``http.request(method, url, **request)``, its body read up to ``max_bytes``.
+
+    ``url``: a string, or an ``httpx.URL`` a caller parsed once for the many requests it sends
+    to one address (httpx then does not parse it again)."""
     sent = http.build_request(method, url, **request)
     sent.extensions[MAX_RESPONSE_BYTES_EXTENSION] = max_bytes
     response = await http.send(sent, stream=True)

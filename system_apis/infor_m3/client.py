@@ -84,6 +84,7 @@ class MiClient:
         self._tokens = tokens
         self._request_timeout = request_timeout
         self._max_response_bytes = max_response_bytes
+        self._bulk_url: httpx.URL | None = None
 
     def url(
         self,
@@ -150,7 +151,7 @@ class MiClient:
         ctx: CallContext,
         name: str,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         params: dict[str, str] | None = None,
         content: bytes | None = None,
@@ -287,7 +288,10 @@ class MiClient:
             ],
         }
         name = f"{program} bulk"
-        url = f"{self._credentials.api_base}{_MI_PATH}"
+        url = self._bulk_url
+        if url is None:
+            # Parsed once: every bulk request goes to this one address.
+            url = self._bulk_url = httpx.URL(f"{self._credentials.api_base}{_MI_PATH}")
         response, body = await self._exchange(
             ctx, name, "POST", url, content=msgspec.json.encode(payload)
         )
