@@ -28,7 +28,7 @@ import itertools
 import textwrap
 import time
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -373,7 +373,8 @@ class M3Adapter:
         inputs: dict[str, str | None] = {"ITNO": item_id, "WHLO": whlo}
         balance, series = await _both(
             self._one(ctx, "MMS200MI", "GetItmWhsBal", inputs, batch=True, returncols=_BALANCE),
-            self.mi.execute(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0, batch=True),
+            # The series as the bulk member's future itself: no task for it.
+            self.mi.submit(ctx, "OIS100MI", "GetATP", inputs, maxrecs=0, batch=True),
         )
         on_hand, allocated = _dec(balance.get("STQT")), _dec(balance.get("ALQT"))
         available = _dec(balance["AV01"]) if balance.get("AV01") else on_hand - allocated
@@ -553,11 +554,12 @@ class M3Adapter:
         await self.tokens.revoke()
 
 
-async def _both(first: Coroutine[Any, Any, T], second: Coroutine[Any, Any, T2]) -> tuple[T, T2]:
+async def _both(first: Coroutine[Any, Any, T], second: Awaitable[T2]) -> tuple[T, T2]:
     """Run two calls concurrently; the first failure cancels the other and is raised as is.
 
-    Two bare tasks and one waiter rather than a TaskGroup (and a wrapper coroutine per call):
-    a quote makes this pair of reads a few dozen times.
+    Two bare tasks (``second`` may be a future already: it is used as is) and one waiter
+    rather than a TaskGroup and a wrapper coroutine per call: a quote makes this pair of
+    reads a few dozen times.
     """
     a = asyncio.ensure_future(first)
     b = asyncio.ensure_future(second)

@@ -22,7 +22,7 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -126,13 +126,31 @@ class MiClient:
 
         ``batch``: a read that may share a bulk request with others (see the module doc).
         """
+        return await self.submit(
+            ctx, program, transaction, inputs, maxrecs=maxrecs, returncols=returncols, batch=batch
+        )
+
+    def submit(
+        self,
+        ctx: CallContext,
+        program: str,
+        transaction: str,
+        inputs: Mapping[str, str | None] | None = None,
+        *,
+        maxrecs: int = 100,
+        returncols: Sequence[str] = (),
+        batch: bool = False,
+    ) -> Awaitable[list[Record]]:
+        """``execute``, as an awaitable: a batched read joins its bulk request now and is its
+        future (to run beside another read, it needs no task of its own); any other read is
+        the coroutine that sends it, started when awaited."""
         params = {k: v for k, v in inputs.items() if v is not None and v != ""} if inputs else {}
         read = _Read(
             ctx, program, transaction, params=params, maxrecs=maxrecs, returncols=tuple(returncols)
         )
         if batch and self._batch_window is not None:
-            return await self._queue(read)
-        return await self._single(read)
+            return self._queue(read)
+        return self._single(read)
 
     async def _single(self, read: _Read) -> list[Record]:
         name = f"{read.program}/{read.transaction}"
