@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -303,34 +303,36 @@ class MetricsMiddleware:
         self.metrics = metrics
 
     def __call__(self, app: ASGIApp) -> ASGIApp:
+        metrics = self.metrics
+        http = ScopeType.HTTP
+
+        # One coroutine per request; the status is read by a plain function handing back
+        # ``send``'s awaitable, so no coroutine of ours is made per message either.
         async def measured(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
+            if scope["type"] != http:
                 await app(scope, receive, send)
                 return
-            await self.handle(scope, receive, send, app)
+            started = time.perf_counter()
+            status = 0  # no response started yet
+
+            def capture(message: Message) -> Awaitable[None]:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                return send(message)
+
+            try:
+                await app(scope, receive, capture)
+            except Exception as exc:
+                if not status:
+                    status = _refusal_status(exc)
+                raise
+            finally:
+                status = status or 500  # cancelled before answering
+                route = scope.get("path_template") or "unmatched"
+                method = str(scope.get("method", "WEBSOCKET"))
+                metrics.observe_request(route, method, status, time.perf_counter() - started)
+                if status == 429:
+                    metrics.rate_limited.labels(route).inc()
 
         return measured
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        started = time.perf_counter()
-        status = 0  # no response started yet
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await next_app(scope, receive, capture)
-        except Exception as exc:
-            if not status:
-                status = _refusal_status(exc)
-            raise
-        finally:
-            status = status or 500  # cancelled before answering
-            route = scope.get("path_template") or "unmatched"
-            method = str(scope.get("method", "WEBSOCKET"))
-            self.metrics.observe_request(route, method, status, time.perf_counter() - started)
-            if status == 429:
-                self.metrics.rate_limited.labels(route).inc()
