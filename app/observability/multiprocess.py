@@ -69,6 +69,23 @@ def prepare_run_dir(configured: str | None) -> tuple[Path, bool]:
     return path, False
 
 
+_pid = os.getpid()
+
+
+def _refresh_pid() -> None:
+    global _pid  # one per process, set again in each forked child
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_refresh_pid)
+
+
+def _process_identifier() -> int:
+    """``os.getpid()`` without a system call: every counter and histogram write checks it (to
+    notice a fork), and a system call there costs more than the write itself."""
+    return _pid
+
+
 def use_multiprocess_values() -> None:
     """Make metrics created from now on in this process write to the multiprocess files.
 
@@ -76,7 +93,9 @@ def use_multiprocess_values() -> None:
     parent that imported it before the directory was exported would keep in-memory values.
     """
     if not getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+        values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
+            process_identifier=_process_identifier
+        )
 
 
 def _pid_alive(pid: int) -> bool:
