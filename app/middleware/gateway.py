@@ -19,6 +19,7 @@ every response, ``no-store`` on the portal's).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -174,10 +175,11 @@ class SecurityGateway:
             (b"ratelimit-reset", str(decision.reset_s).encode()),
         ]
 
-        async def send_with_headers(message: Message) -> None:
+        # A plain function handing back ``send``'s awaitable: no coroutine per message.
+        def send_with_headers(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *metered]
-            await send(message)
+            return send(message)
 
         await app(scope, receive, send_with_headers)
 
