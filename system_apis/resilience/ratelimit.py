@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -61,6 +62,8 @@ class RequestRate:
         self._clock = clock
         self._sleep = sleep
         self._sent: collections.deque[float] = collections.deque(maxlen=limit)
+        self._released = -math.inf
+        """When the last caller went (evenly spaced rates only)."""
 
     @classmethod
     def per_second(
@@ -100,8 +103,25 @@ class RequestRate:
         return at - now
 
     async def acquire(self, deadline: float | None) -> None:
-        """Wait for this caller's send time; ``RateWaitTooLong`` at once if it is too late."""
+        """Wait for this caller's send time; ``RateWaitTooLong`` at once if it is too late.
+
+        Evenly spaced (one request a window), the spacing also holds between the times callers
+        actually go: a caller woken late (the process was busy) would otherwise go out together
+        with those whose times passed meanwhile, a burst the ERP's gateway counts as such.
+        """
         wait = self.reserve(deadline)
         if wait > 0:
             self.waited += 1
             await self._sleep(wait)
+        if self.limit != 1:
+            return
+        now = self._clock()
+        gap = self._released + self.window - now
+        while gap > 0:  # another caller went less than a window ago
+            if deadline is not None and now + gap > deadline:
+                self.refused += 1
+                raise RateWaitTooLong(gap)
+            await self._sleep(gap)
+            now = self._clock()
+            gap = self._released + self.window - now
+        self._released = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
@@ -72,3 +73,36 @@ async def test_a_caller_with_time_enough_waits_for_its_slot() -> None:
     await rate.acquire(clock() + 5)
 
     assert waited == [1.0]
+
+
+async def test_callers_woken_late_still_go_a_window_apart() -> None:
+    # The process was busy: every sleep overran by 0.5 s, so the callers' reserved times
+    # had all passed when they woke. They must not go out together.
+    clock = ManualClock()
+    went: list[float] = []
+
+    async def late_sleep(seconds: float) -> None:
+        clock.advance(seconds + 0.5)
+
+    rate = RequestRate(1, window=0.1, clock=clock, sleep=late_sleep)
+
+    async def caller() -> None:
+        await rate.acquire(None)
+        went.append(clock())
+
+    await asyncio.gather(*(caller() for _ in range(5)))
+
+    assert len(went) == 5
+    assert min(b - a for a, b in itertools.pairwise(sorted(went))) >= 0.1 - 1e-9
+
+
+async def test_a_caller_pushed_past_its_deadline_by_a_late_neighbour_is_refused() -> None:
+    clock = ManualClock()
+    rate = RequestRate(1, window=1.0, clock=clock, sleep=lambda s: asyncio.sleep(0))
+    await rate.acquire(None)  # goes now
+    clock.advance(0.2)
+    rate._sent.clear()  # its reservation forgotten: only the actual send time remains
+
+    with pytest.raises(RateWaitTooLong):
+        await rate.acquire(clock() + 0.5)  # the gap to the last send is 0.8 s
+    assert rate.refused == 1
