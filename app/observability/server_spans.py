@@ -78,41 +78,34 @@ class ServerSpanMiddleware(ASGIMiddleware):
                     await handle(scope, receive, send, app)
                     return
             trace_id = getrandbits(128) or new_trace_id()  # the SDK's: random, never 0
-            base = current.get()
+            recorded: trace.Span | None = None
+            span: trace.Span
             if (trace_id & LOW_64) < bound:  # sampled
                 method: str = scope["method"]  # type: ignore[typeddict-item]  # HTTP scope
                 route: str = scope.get("path_template") or scope["path"]
-                recorded = tracer.start_root_span(
+                span = recorded = tracer.start_root_span(
                     f"{method} {route}",
                     _SERVER,
                     {"http.request.method": method, "http.route": route},
                     trace_id,
                 )
-                token = current.set(
-                    new_context({**base, span_key: recorded})
-                    if base
-                    else new_context({span_key: recorded})
-                )
-                try:
-                    await app(scope, receive, _status_recorder(recorded, send))
-                except Exception as exc:
+                send = _status_recorder(recorded, send)
+            else:  # not sampled: the span is there for its ids, should anything ask
+                span = UnrecordedSpan(trace_id, NEW_NOT_SAMPLED)
+            # ``enter_span``, inline: set and reset in this one coroutine, never refused.
+            token = current.set(new_context({**current.get(), span_key: span}))
+            try:
+                await app(scope, receive, send)
+            except Exception as exc:
+                if recorded is not None:
                     recorded.set_status(
                         trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
                     )
-                    raise
-                finally:
-                    current.reset(token)  # set and reset in this one coroutine: never refused
-                    recorded.end()
-                return
-            # Not sampled: the span is there for its ids, should anything ask.
-            span = UnrecordedSpan(trace_id, NEW_NOT_SAMPLED)
-            token = current.set(
-                new_context({**base, span_key: span}) if base else new_context({span_key: span})
-            )
-            try:
-                await app(scope, receive, send)
+                raise
             finally:
-                current.reset(token)  # set and reset in this one coroutine: never refused
+                current.reset(token)
+                if recorded is not None:
+                    recorded.end()
 
         return traced
 

@@ -18,8 +18,8 @@ answer from cache is a few million). ``LeanTracer`` keeps the same decisions and
   unsampled request that logs nothing and calls no ERP never does. A sampled span is recorded
   whether or not an exporter is configured, as the SDK records it.
 - A recorded span keeps its attributes in a plain dict (we set strings and integers only) and
-  becomes an SDK ``ReadableSpan`` when it ends, so exporters (OTLP, the tests' in-memory one)
-  receive what the SDK would have given them.
+  is itself an SDK ``ReadableSpan``, handed to the processors when it ends (as the SDK's own
+  span is), so exporters (OTLP, the tests' in-memory one) receive what the SDK would give them.
 - Spans become current by setting the API's context variable directly (``enter_span``,
   ``leave_span``), not through its three layers of calls each way.
 
@@ -152,11 +152,7 @@ def enter_span(span: trace.Span, parent: otel_context.Context | None = None) -> 
     if CURRENT_CONTEXT is None:  # pragma: no cover - another runtime context than the default
         return otel_context.attach(trace.set_span_in_context(span, parent))
     base = CURRENT_CONTEXT.get() if parent is None else parent
-    return CURRENT_CONTEXT.set(
-        otel_context.Context({**base, SPAN_KEY: span})
-        if base
-        else otel_context.Context({SPAN_KEY: span})
-    )
+    return CURRENT_CONTEXT.set(otel_context.Context({**base, SPAN_KEY: span}))
 
 
 def leave_span(token: object) -> None:
@@ -205,8 +201,8 @@ class _Pipeline:
 class UnrecordedSpan(NonRecordingSpan):
     """A span of which nothing is read but, perhaps, its ids (logs, ``traceparent``).
 
-    An unsampled new trace. Its span id is drawn, and its ``SpanContext`` made, the first time something asks: a request that
-    logs nothing and calls no ERP never does.
+    An unsampled new trace. Its span id is drawn, and its ``SpanContext`` made, the first time
+    something asks: a request that logs nothing and calls no ERP never does.
     """
 
     __slots__ = ("_flags", "_span_context", "_trace_id", "_trace_state")
