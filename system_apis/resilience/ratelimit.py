@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -62,8 +61,9 @@ class RequestRate:
         self._clock = clock
         self._sleep = sleep
         self._sent: collections.deque[float] = collections.deque(maxlen=limit)
-        self._released = -math.inf
-        """When the last caller went (evenly spaced rates only)."""
+        """The last ``limit`` send times handed out."""
+        self._went: collections.deque[float] = collections.deque(maxlen=limit)
+        """The last ``limit`` times callers actually went."""
 
     @classmethod
     def per_second(
@@ -92,9 +92,7 @@ class RequestRate:
         Raises ``RateWaitTooLong`` (nothing reserved) when that time is after ``deadline``.
         """
         now = self._clock()
-        at = now
-        if len(self._sent) == self.limit:
-            at = max(now, self._sent[0] + self.window)
+        at = self._free_at(self._sent, now)
         if deadline is not None and at > deadline:
             self.refused += 1
             raise RateWaitTooLong(at - now)
@@ -105,23 +103,24 @@ class RequestRate:
     async def acquire(self, deadline: float | None) -> None:
         """Wait for this caller's send time; ``RateWaitTooLong`` at once if it is too late.
 
-        Evenly spaced (one request a window), the spacing also holds between the times callers
-        actually go: a caller woken late (the process was busy) would otherwise go out together
-        with those whose times passed meanwhile, a burst the ERP's gateway counts as such.
+        The window also holds over the times callers actually go: a caller woken late (the
+        process was busy) would otherwise go out together with those whose times passed
+        meanwhile, a burst the ERP's gateway counts as such.
         """
         wait = self.reserve(deadline)
         if wait > 0:
             self.waited += 1
             await self._sleep(wait)
-        if self.limit != 1:
-            return
         now = self._clock()
-        gap = self._released + self.window - now
-        while gap > 0:  # another caller went less than a window ago
-            if deadline is not None and now + gap > deadline:
+        while (at := self._free_at(self._went, now)) > now:
+            if deadline is not None and at > deadline:
                 self.refused += 1
-                raise RateWaitTooLong(gap)
-            await self._sleep(gap)
+                raise RateWaitTooLong(at - now)
+            await self._sleep(at - now)
             now = self._clock()
-            gap = self._released + self.window - now
-        self._released = now
+        self._went.append(now)
+
+    def _free_at(self, times: collections.deque[float], now: float) -> float:
+        """The first moment from ``now`` at which one more send keeps ``times`` (the last
+        ``limit`` sends) within the window."""
+        return max(now, times[0] + self.window) if len(times) == self.limit else now
