@@ -167,7 +167,7 @@ def create_app(
             *([ServerSpanMiddleware(tracing.tracer("isthmus.server"))] if tracing.enabled else []),
             CorrelationMiddleware(),
             *([metrics.middleware()] if settings.observability.metrics else []),
-            *security.middleware_with(
+            *security.middleware(
                 ReadLane(provide_services, max_body_bytes=settings.max_body_bytes)
             ),
         ],

@@ -100,12 +100,7 @@ class Security:
             header_limit=HeaderLimit(s.max_header_bytes),
         )
 
-    @property
-    def middleware(self) -> list[Middleware]:
-        """The request gate without a read lane (see ``middleware_with``)."""
-        return self.middleware_with(None)
-
-    def middleware_with(self, lane: ReadLane | None) -> list[Middleware]:
+    def middleware(self, lane: ReadLane | None = None) -> list[Middleware]:
         """One layer doing, in order, what ``HeaderLimit``, ``PortalCors``, ``AuthMiddleware``
         and ``RateLimitMiddleware`` do: cheap refusals before credentials are checked,
         metering after (``app.middleware.gateway``); then ``lane``, when given, answers the
