@@ -17,7 +17,7 @@ from process_apis.mapping import ReferenceCache
 from process_apis.orders import OrderService
 from process_apis.sync import SyncEngine
 from store import Database
-from system_apis.cache import CachedBackend, TwoLevelCache
+from system_apis.cache import CachedBackend, SingleFlightBackend, TwoLevelCache
 from system_apis.contract import ErpBackend, Vendor
 from system_apis.crm import CrmBackend
 from system_apis.master_data import MasterData
@@ -45,6 +45,8 @@ class Services:
     cache: TwoLevelCache | None = None
     resilient: list[ResilientBackend] = field(default_factory=list)
     cached: list[CachedBackend] = field(default_factory=list)
+    shared_reads: list[SingleFlightBackend] = field(default_factory=list)
+    """With the cache off: per ERP, the reads in flight that identical reads share."""
     exceptions: ExceptionQueue | None = None
     """The exception queue (its ``db`` is the store); None without a store."""
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)

@@ -153,6 +153,10 @@ class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     retry_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     breaker_consecutive_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     breaker_open_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    share_reads_in_flight: bool = True
+    """With the cache off: a reference-data read (credit, item, price, availability) whose
+    twin is in flight in this process waits for that call's live answer instead of making
+    its own. With the cache on, its single flight does the same. Orders are never shared."""
 
 
 class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -29,7 +29,13 @@ from process_apis.orders import OrderPolicy, OrderService
 from process_apis.routing import EntityRouter, Route
 from process_apis.xref import CrossReference
 from store import Database, upgrade
-from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.cache import (
+    CachedBackend,
+    CachePolicy,
+    KindPolicy,
+    SingleFlightBackend,
+    TwoLevelCache,
+)
 from system_apis.contract import CallContext, ErpBackend, Vendor
 from system_apis.crm import CrmBackend
 from system_apis.observability import ObservedBackend
@@ -226,16 +232,23 @@ def protect(
     *,
     metrics: GatewayMetrics | None = None,
     tracing: Tracing | None = None,
-) -> tuple[dict[Vendor, ErpBackend], list[ResilientBackend], list[CachedBackend]]:
+) -> tuple[
+    dict[Vendor, ErpBackend],
+    list[ResilientBackend],
+    list[CachedBackend],
+    list[SingleFlightBackend],
+]:
     """Wrap each adapter: observed lookup → cache → breaker/retries/bulkhead → observed call.
 
-    The cache sits outside the breaker so an open breaker still answers from cache.
+    The cache sits outside the breaker so an open breaker still answers from cache. With the
+    cache off, identical reads in flight at once still share one call (single flight).
     """
     tracer = (tracing or Tracing()).tracer("isthmus.erp")
     record = metrics.record_backend_call if metrics is not None else None
     wrapped: dict[Vendor, ErpBackend] = {}
     resilient: list[ResilientBackend] = []
     cached: list[CachedBackend] = []
+    shared: list[SingleFlightBackend] = []
     for vendor, adapter in adapters.items():
         observed_call = ObservedBackend(adapter, layer="backend", tracer=tracer, record=record)
         guarded = ResilientBackend(observed_call, policy=resilience_policy(settings))
@@ -245,8 +258,13 @@ def protect(
             cached_front = CachedBackend(guarded, cache=cache, policy=cache_policy(settings))
             cached.append(cached_front)
             front = cached_front
+        elif settings.resilience.share_reads_in_flight:
+            # The cache's single flight without the cache: identical reads at once, one call.
+            single_flight = SingleFlightBackend(guarded)
+            shared.append(single_flight)
+            front = single_flight
         wrapped[vendor] = ObservedBackend(front, layer="lookup", tracer=tracer)
-    return wrapped, resilient, cached
+    return wrapped, resilient, cached, shared
 
 
 def result_memo(settings: Settings) -> ResultMemo:
@@ -316,7 +334,7 @@ async def build_services(
         else None
     )
     adapters = build_backends(settings, http, redis)
-    backends, resilient, cached = protect(
+    backends, resilient, cached, shared = protect(
         adapters, settings, cache, metrics=metrics, tracing=tracing
     )
     services = Services(
@@ -328,6 +346,7 @@ async def build_services(
         cache=cache,
         resilient=resilient,
         cached=cached,
+        shared_reads=shared,
         metrics=metrics,
         tracing=tracing,
     )

@@ -459,11 +459,13 @@ class InforEmulator:
         if fault.kind == "latency":
             await asyncio.sleep(fault.delay_ms / 1000)
             return produce()
-        if fault.kind == "hang":
+        if fault.kind in ("hang", "hold"):
             limit = time.monotonic() + (fault.delay_ms / 1000 if fault.delay_ms else 300.0)
             # Polling, not an asyncio.Event: clear_faults() runs on another thread and loop.
             while time.monotonic() < limit and generation == self._fault_generation:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
+            if fault.kind == "hold":
+                return produce()
             return _json(504, {"error": "Gateway Timeout", "message": "Target did not answer"})
         if fault.kind == "status":
             headers = (
@@ -770,6 +772,7 @@ class InforEmulator:
             if fault.kind not in (
                 "latency",
                 "hang",
+                "hold",
                 "status",
                 "malformed",
                 "truncated",

@@ -8,7 +8,7 @@ from typing import Literal
 
 __all__ = ["Fault", "FaultKind"]
 
-FaultKind = Literal["latency", "hang", "status", "malformed", "truncated", "reset", "html"]
+FaultKind = Literal["latency", "hang", "hold", "status", "malformed", "truncated", "reset", "html"]
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class Fault:
 
     - ``latency``: wait ``delay_ms`` then answer normally;
     - ``hang``: never answer (until ``delay_ms`` if given, or until faults are cleared);
+    - ``hold``: answer normally, but only once faults are cleared (or after ``delay_ms``): a
+      test holds requests in flight for as long as it needs, then lets them through;
     - ``status``: answer ``status`` (e.g. 503, or 429 with ``Retry-After: retry_after``);
     - ``malformed``: 200 with a body that is not JSON; ``truncated``: 200 with the real JSON
       cut in half; ``html``: 200 with an HTML error page (what a proxy in front may do);

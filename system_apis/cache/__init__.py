@@ -5,6 +5,8 @@
 - ``store``: ``TwoLevelCache``, L1 in this process and L2 in Redis shared by every replica,
   with cross-replica invalidation.
 - ``keys``: cache keys per data kind, and the patterns that select them for invalidation.
+- ``single_flight``: ``SingleFlightBackend``, the single flight alone for a gateway with the
+  cache off: identical reads in flight at once share one call.
 """
 
 from system_apis.cache.backend import (
@@ -16,6 +18,7 @@ from system_apis.cache.backend import (
     WarmReport,
 )
 from system_apis.cache.keys import KINDS, Kind
+from system_apis.cache.single_flight import SingleFlightBackend
 from system_apis.cache.store import InvalidationResult, TwoLevelCache, TwoLevelStats
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "Kind",
     "KindPolicy",
     "KindStats",
+    "SingleFlightBackend",
     "TwoLevelCache",
     "TwoLevelStats",
     "WarmReport",

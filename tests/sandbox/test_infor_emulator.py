@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from sandbox.infor import Fault, InforEmulator
 from sandbox.infor.seed import BLOCKED_ITEMS, CUSTOMER_STOPS, WAREHOUSES, build_seed
 from tests.support.clock import ManualClock
 from tests.support.servers import free_port, serve
+from tests.support.waiting import eventually
 
 BASE = "http://m3.test"
 
@@ -464,6 +466,19 @@ async def test_hang_and_reset_faults_over_real_http() -> None:
             with pytest.raises(httpx.TransportError):
                 await http.get(api, params={"CUNO": "US0001"}, headers=headers)
             emulator.clear_faults()
+
+
+async def test_a_held_request_answers_normally_once_faults_are_cleared(
+    http: httpx.AsyncClient, emulator: InforEmulator
+) -> None:
+    emulator.set_fault("CRS610MI/GetBasicData", Fault(kind="hold"))
+    held = asyncio.ensure_future(_mi(http, emulator, "CRS610MI/GetBasicData?CUNO=US0001"))
+    assert await eventually(lambda: bool(emulator.received_named("CRS610MI/GetBasicData")))
+    assert not held.done()
+    emulator.clear_faults()
+    response = await held
+    assert response.status_code == 200
+    assert response.json()["results"][0]["records"][0]["CUNO"].strip() == "US0001"
 
 
 async def test_control_endpoints_switch_faults_and_show_received(

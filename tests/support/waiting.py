@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-__all__ = ["eventually"]
+__all__ = ["eventually", "until"]
 
 
 async def eventually(check: Callable[[], bool], within: float = 30.0) -> bool:
@@ -16,4 +16,14 @@ async def eventually(check: Callable[[], bool], within: float = 30.0) -> bool:
         if check():
             return True
         await asyncio.sleep(0.01)
+    return check()
+
+
+def until(check: Callable[[], bool], within: float = 30.0) -> bool:
+    """``eventually`` for a test's own thread, while the app runs on another (a TestClient)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
     return check()

@@ -1,0 +1,185 @@
+"""``SingleFlightBackend``: identical reads in flight at once share one backend call.
+
+The cache's single flight without the cache. With caching off every answer is live, yet a
+quote for the same customer and items asked by several reps at once (or a retried request
+racing its first attempt) would each make the same ERP calls; against an ERP that lets a
+company have only a few requests in flight (Intacct) they would queue behind each other. Here
+a read whose twin (same kind, vendor, company, division and query: the cache's key) is in
+flight waits for that call's answer instead of making its own. The answer is live: the ERP
+was asked after the read before it began and answered after it began.
+
+The call runs in the first read's own task, with its context. A read that joined it:
+
+- gets its answer or its error (not found, rejected, ERP unavailable) like the first read;
+- when the first read's caller went away (cancelled), or its call timed out at a deadline
+  earlier than this read's, makes a call of its own with its own context: nobody is answered
+  worse for having waited on a call that had less time than it has;
+- when itself cancelled, leaves the call to the others.
+
+Orders, order status and pings pass straight through: a write is never shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from system_apis.cache.keys import availability_key, credit_key, item_key, price_key
+from system_apis.contract import (
+    Availability,
+    CallContext,
+    CustomerCredit,
+    ErpBackend,
+    Item,
+    OrderAck,
+    OrderRequest,
+    Price,
+    PriceQuery,
+    Vendor,
+)
+from system_apis.errors import BackendTimeoutError
+
+__all__ = ["SingleFlightBackend"]
+
+
+class _Abandoned(Exception):
+    """The first read's caller stopped waiting before its call answered."""
+
+
+_ABANDONED: Final = _Abandoned()
+
+
+class _Flight:
+    """One call in flight: its answer, and the deadline it runs under."""
+
+    __slots__ = ("answer", "deadline")
+
+    def __init__(self, answer: asyncio.Future[Any], deadline: float | None) -> None:
+        self.answer = answer
+        self.deadline = deadline
+
+
+class SingleFlightBackend:
+    """``ErpBackend`` over ``inner`` sharing identical reads in flight (see the module doc).
+
+    ``joined`` counts the reads answered by another read's call; ``waiting`` is how many
+    reads wait for another's call now.
+    """
+
+    def __init__(self, inner: ErpBackend) -> None:
+        self._inner = inner
+        self._flights: dict[str, _Flight] = {}
+        self.joined = 0
+        self.waiting = 0
+
+    @property
+    def vendor(self) -> Vendor:
+        return self._inner.vendor
+
+    @property
+    def inner(self) -> ErpBackend:
+        return self._inner
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._flights)
+
+    async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
+        credit: CustomerCredit = await self._read(
+            ctx,
+            credit_key(self.vendor, ctx, customer_id),
+            lambda c: self._inner.get_customer_credit(c, customer_id),
+        )
+        return credit
+
+    async def get_item(self, ctx: CallContext, item_id: str) -> Item:
+        item: Item = await self._read(
+            ctx, item_key(self.vendor, ctx, item_id), lambda c: self._inner.get_item(c, item_id)
+        )
+        return item
+
+    async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
+        price: Price = await self._read(
+            ctx, price_key(self.vendor, ctx, query), lambda c: self._inner.get_price(c, query)
+        )
+        return price
+
+    async def get_availability(
+        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
+    ) -> tuple[Availability, ...]:
+        rows: tuple[Availability, ...] = await self._read(
+            ctx,
+            availability_key(self.vendor, ctx, item_id, warehouse_ids),
+            lambda c: self._inner.get_availability(c, item_id, warehouse_ids),
+        )
+        return rows
+
+    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
+        return await self._inner.create_order(ctx, order)
+
+    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
+        return await self._inner.get_order(ctx, order_id)
+
+    async def find_order(
+        self, ctx: CallContext, customer_id: str, external_ref: str
+    ) -> OrderAck | None:
+        return await self._inner.find_order(ctx, customer_id, external_ref)
+
+    async def ping(self, ctx: CallContext) -> None:
+        await self._inner.ping(ctx)
+
+    async def _read(
+        self, ctx: CallContext, key: str, fetch: Callable[[CallContext], Awaitable[Any]]
+    ) -> Any:
+        while True:
+            flight = self._flights.get(key)
+            if flight is None:
+                return await self._lead(ctx, key, fetch)
+            self.waiting += 1
+            try:
+                # Shielded: this read's cancellation must not cancel the others' answer.
+                answer = await asyncio.shield(flight.answer)
+            except _Abandoned:
+                continue  # the first read's caller went away: go again
+            except BackendTimeoutError:
+                if not _later(ctx.deadline, flight.deadline):
+                    raise  # it had as long as this read has: a call of its own would fare no better
+                continue  # the first read ran out of its shorter time: go again
+            finally:
+                self.waiting -= 1
+            self.joined += 1
+            return answer
+
+    async def _lead(
+        self, ctx: CallContext, key: str, fetch: Callable[[CallContext], Awaitable[Any]]
+    ) -> Any:
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # Retrieved here so an answer nobody joined is never reported as "never retrieved".
+        answer.add_done_callback(_retrieve)
+        self._flights[key] = _Flight(answer, ctx.deadline)
+        try:
+            value = await fetch(ctx)
+        except Exception as exc:
+            answer.set_exception(exc)
+            raise
+        except BaseException:
+            answer.set_exception(_ABANDONED)
+            raise
+        else:
+            answer.set_result(value)
+            return value
+        finally:
+            del self._flights[key]
+
+
+def _later(mine: float | None, theirs: float | None) -> bool:
+    """A read with deadline ``mine`` may wait longer than one with ``theirs`` (None: none)."""
+    if theirs is None:
+        return False
+    return mine is None or mine > theirs
+
+
+def _retrieve(answer: asyncio.Future[Any]) -> None:
+    if not answer.cancelled():
+        answer.exception()
