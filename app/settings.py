@@ -156,7 +156,8 @@ class ResilienceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     share_reads_in_flight: bool = True
     """With the cache off: a reference-data read (credit, item, price, availability) whose
     twin is in flight in this process waits for that call's live answer instead of making
-    its own. With the cache on, its single flight does the same. Orders are never shared."""
+    its own, and a read-path request identical to one being answered waits for that answer.
+    With the cache on, its single flight and the memo do the same. Orders are never shared."""
 
 
 class SandboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -268,9 +268,10 @@ def protect(
 
 
 def result_memo(settings: Settings) -> ResultMemo:
-    """Whole-answer memo; never outlives the freshest data kind, off without the cache."""
+    """Whole-answer memo; never outlives the freshest data kind, off without the cache (where
+    identical requests in flight at once may still share one build)."""
     if not settings.cache.enabled:
-        return ResultMemo(ttl_s=0)
+        return ResultMemo(ttl_s=0, share_builds=settings.resilience.share_reads_in_flight)
     policy = cache_policy(settings)
     shortest = min(
         k.fresh_seconds for k in (policy.credit, policy.item, policy.price, policy.availability)

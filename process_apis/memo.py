@@ -8,7 +8,9 @@ here or on a replica, clears the memo, so an invalidated price is never served f
 While the memo is on, identical requests that arrive while the answer is being built wait for
 that one build instead of each starting their own: when a remembered answer expires under load,
 every request in flight would otherwise rebuild it at once (a line's reads times the requests
-in flight), and the slowest of them set the tail latency.
+in flight), and the slowest of them set the tail latency. With the cache off the memo keeps
+nothing, but may still share builds in flight (``share_builds``): the answer is as live as a
+build of one's own, made of ERP answers given after the request arrived.
 
 A remembered answer can also be kept as the bytes it was sent as, keyed by the exact body that
 asked for it (``encoded``/``keep_encoded``): the gateway then answers a repeated request without
@@ -48,9 +50,18 @@ def _encoded_size(answer: EncodedAnswer) -> int:
 
 class ResultMemo:
     def __init__(
-        self, ttl_s: float, max_entries: int = 20_000, max_encoded_bytes: int = 32 * 2**20
+        self,
+        ttl_s: float,
+        max_entries: int = 20_000,
+        max_encoded_bytes: int = 32 * 2**20,
+        *,
+        share_builds: bool = False,
     ) -> None:
-        """``max_encoded_bytes`` bounds the encoded answers (bodies of any size may key them)."""
+        """``max_encoded_bytes`` bounds the encoded answers (bodies of any size may key them).
+
+        ``share_builds``: with no lifetime (``ttl_s`` 0, the cache off), identical requests in
+        flight at once still wait for one build of the answer, which is live; nothing is kept.
+        """
         self._entries: cachetools.TTLCache[bytes, Any] | None = (
             cachetools.TTLCache(maxsize=max_entries, ttl=ttl_s) if ttl_s > 0 else None
         )
@@ -60,7 +71,10 @@ class ResultMemo:
             else None
         )
         self._max_encoded_bytes = max_encoded_bytes
+        self._share_builds = share_builds or ttl_s > 0
         self.hits = 0
+        self.waiting = 0
+        """Callers waiting now for an identical request's build."""
         self.generation = 0
         """Counts clears: an answer whose build began before one is neither kept nor shared."""
 
@@ -70,7 +84,13 @@ class ResultMemo:
 
     @property
     def enabled(self) -> bool:
+        """Answers are remembered for a while."""
         return self._entries is not None
+
+    @property
+    def shares_builds(self) -> bool:
+        """Identical requests in flight at once wait for one build."""
+        return self._share_builds
 
     def get(self, key: bytes) -> Any | None:
         if self._entries is None:
@@ -154,13 +174,17 @@ class Remembered(Generic[Req, Res]):
         remembered: Res | None = self._memo.get(key)
         if remembered is not None:
             return remembered, False
-        if not self._memo.enabled:
+        if not self._memo.shares_builds:
             return await self._capability(request, deadline, correlation_id), False
         building = self._building.get(key)
         generation = self._memo.generation
         if building is not None and building[1] <= deadline.at and building[2] == generation:
             # That build ends by its own deadline, which is no later than ours.
-            shared = await asyncio.shield(building[0])
+            self._memo.waiting += 1
+            try:
+                shared = await asyncio.shield(building[0])
+            finally:
+                self._memo.waiting -= 1
             return shared, self._memo.holds(key, shared)
         task = asyncio.ensure_future(
             self._build(key, request, deadline, correlation_id, generation)

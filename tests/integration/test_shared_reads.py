@@ -1,9 +1,10 @@
 """With the cache off, quotes asked at once for the same customer and items share the ERP's
-reads in flight: Infor receives each of those reads once, and every quote its live answer."""
+reads in flight, and the same quote sent twice at once is built once: Infor receives each of
+those reads once, and every quote its live answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,31 +40,35 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _concurrent_quotes(
-    sandbox: Sandbox, client: TestClient[Litestar], waiting_reads: int | None
+    sandbox: Sandbox,
+    client: TestClient[Litestar],
+    quotes: list[dict[str, Any]],
+    all_in: Callable[[], bool],
 ) -> list[httpx.Response]:
-    """QUOTES identical quotes at once while Infor holds every price read; Infor answers once
-    the gateway holds them all (with ``waiting_reads``: once that many reads wait on others)."""
+    """``quotes`` at once while Infor holds every price read; Infor answers once ``all_in``
+    says the gateway holds them all."""
     sandbox.infor.received.clear()
     sandbox.infor.set_fault(PRICE, InforFault(kind="hold"))
-    shared = client.app.state.services.shared_reads
-    with ThreadPoolExecutor(QUOTES) as pool:
+    with ThreadPoolExecutor(len(quotes)) as pool:
         try:
             answers = [
                 pool.submit(
                     client.post,
                     "/process/v1/validate-quote",
-                    json=QUOTE,
+                    json=quote,
                     headers={"X-Deadline-Ms": "8000"},
                 )
-                for _ in range(QUOTES)
+                for quote in quotes
             ]
-            if waiting_reads is None:
-                assert until(lambda: len(sandbox.infor.received_named(PRICE)) >= QUOTES)
-            else:
-                assert until(lambda: sum(s.waiting for s in shared) == waiting_reads)
+            assert until(all_in)
         finally:
             sandbox.infor.clear_faults()
         return [a.result() for a in answers]
+
+
+def _numbered(n: int) -> dict[str, Any]:
+    """QUOTE as a different quote (its own id): the same customer and items."""
+    return {**QUOTE, "quoteId": f"0Q0Sbx00000000{n}"}
 
 
 def _prices(answer: httpx.Response) -> list[tuple[str, str]]:
@@ -81,19 +86,46 @@ def _price_reads(sandbox: Sandbox) -> int:
     return len(sandbox.infor.received_named(PRICE))
 
 
-def test_identical_quotes_at_once_share_infors_reads(sandbox: Sandbox) -> None:
+def test_quotes_at_once_for_the_same_items_share_infors_reads(sandbox: Sandbox) -> None:
     settings = settings_for(**sandbox.env, cache__enabled="false")
     with client_for(create_app(settings)) as client:
+        shared = client.app.state.services.shared_reads
         # Infor holds the price reads: the second and third quote's wait on the first's.
         waiting = (QUOTES - 1) * len(QUOTE["lines"])
-        answers = _concurrent_quotes(sandbox, client, waiting_reads=waiting)
-        joined = sum(s.joined for s in client.app.state.services.shared_reads)
+        answers = _concurrent_quotes(
+            sandbox,
+            client,
+            [_numbered(n) for n in range(QUOTES)],
+            lambda: sum(s.waiting for s in shared) == waiting,
+        )
+        joined = sum(s.joined for s in shared)
 
     prices = [_prices(a) for a in answers]
     assert prices[0] == prices[1] == prices[2]
     assert all(net is not None for _, net in prices[0])
+    assert [a.json()["quoteId"] for a in answers] == [f"0Q0Sbx00000000{n}" for n in range(QUOTES)]
     assert _price_reads(sandbox) == len(QUOTE["lines"])  # once, for all three quotes
     assert joined >= waiting  # and any other read that happened to be in flight at once
+
+
+def test_the_same_quote_twice_at_once_is_built_once(sandbox: Sandbox) -> None:
+    settings = settings_for(**sandbox.env, cache__enabled="false")
+    with client_for(create_app(settings)) as client:
+        memo = client.app.state.services.process.memo
+        answers = _concurrent_quotes(
+            sandbox, client, [QUOTE] * QUOTES, lambda: memo.waiting == QUOTES - 1
+        )
+        joined = sum(s.joined for s in client.app.state.services.shared_reads)
+        shared_reads = _price_reads(sandbox)
+        later = client.post("/process/v1/validate-quote", json=QUOTE)
+
+    prices = [_prices(a) for a in answers]
+    assert prices[0] == prices[1] == prices[2]
+    assert shared_reads == len(QUOTE["lines"])
+    assert joined == 0  # one build: no read of it had a twin
+    # Nothing was kept: the same quote afterwards is read from Infor again.
+    assert _prices(later) == prices[0]
+    assert _price_reads(sandbox) == 2 * len(QUOTE["lines"])
 
 
 def test_sharing_can_be_turned_off(sandbox: Sandbox) -> None:
@@ -102,7 +134,12 @@ def test_sharing_can_be_turned_off(sandbox: Sandbox) -> None:
     )
     with client_for(create_app(settings)) as client:
         assert client.app.state.services.shared_reads == []
-        answers = _concurrent_quotes(sandbox, client, waiting_reads=None)
+        answers = _concurrent_quotes(
+            sandbox,
+            client,
+            [QUOTE] * QUOTES,
+            lambda: len(sandbox.infor.received_named(PRICE)) == QUOTES * len(QUOTE["lines"]),
+        )
 
     prices = [_prices(a) for a in answers]
     assert prices[0] == prices[1] == prices[2]

@@ -149,6 +149,28 @@ async def test_with_the_memo_off_every_request_builds() -> None:
     await asyncio.gather(*calls)
 
 
+async def test_with_the_memo_off_builds_in_flight_may_still_be_shared() -> None:
+    """The cache off: nothing is remembered, yet identical requests at once share one build."""
+    clock = ManualClock()
+    capability = Gated()
+    memo = ResultMemo(ttl_s=0, share_builds=True)
+    remembered = Remembered(capability, memo)
+    calls = [
+        asyncio.create_task(remembered.answer(Ask("SKU-1"), _deadline(clock, 2500)))
+        for _ in range(3)
+    ]
+    await _settle()
+    assert capability.builds == 1
+    capability.gate.set()
+    answers = await asyncio.gather(*calls)
+    again = await remembered.answer(Ask("SKU-1"), _deadline(clock, 2500))
+
+    assert {a.build for a, _ in answers} == {1}
+    assert [taken for _, taken in answers] == [False, False, False]  # no bytes kept either
+    assert again[0].build == 2  # built anew: nothing was kept
+    assert memo.get(ResultMemo.key("gated", Ask("SKU-1"))) is None
+
+
 async def test_an_answer_says_whether_the_memo_took_it_in_just_now() -> None:
     """Bytes of an answer may be kept only with the answer itself: built now, or by the build
     a caller waited for; never for one the memo held already (they would outlive it)."""
