@@ -8,6 +8,7 @@ case-insensitive. Both forms compile to a predicate over one record.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -63,21 +64,53 @@ def _coerce(kind: FieldType, text: str) -> Any:
     return text
 
 
-def _compare(kind: FieldType, left: Any, op: str, right: Any) -> bool:
-    if left is None or right is None:
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+
+
+def _compare(kind: FieldType, name: str, op: str, right: Any) -> Predicate:
+    """``name op right`` over a record; an empty (null) field never compares true."""
+    test = _OPS[op]
+    if right is None:
+        return lambda r: False
+    if kind == "text":  # the common case (ids, names): no coercion per record
+        return lambda r: (v := r.get(name, "")) != "" and test(v, right)
+    if kind == "datetime" and not isinstance(right, datetime) and isinstance(right, date):
+        # A datetime field against a date: compared by its day.
+        return lambda r: (v := _coerce(kind, r.get(name, ""))) is not None and test(v.date(), right)
+    return lambda r: (v := _coerce(kind, r.get(name, ""))) is not None and test(v, right)
+
+
+def _all_of(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda r: first(r) and second(r)
+
+    def every(r: Record) -> bool:
+        # A loop, not all(genexpr): no generator per record, and this runs per record.
+        for part in parts:  # noqa: SIM110
+            if not part(r):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: list[Predicate]) -> Predicate:
+    def some(r: Record) -> bool:
+        for part in parts:  # noqa: SIM110
+            if part(r):
+                return True
         return False
-    if kind == "datetime" and isinstance(right, datetime) is False and isinstance(right, date):
-        left = left.date()
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda a, b: a == b,
-        "!=": lambda a, b: a != b,
-        "<>": lambda a, b: a != b,
-        "<": lambda a, b: a < b,
-        ">": lambda a, b: a > b,
-        "<=": lambda a, b: a <= b,
-        ">=": lambda a, b: a >= b,
-    }
-    return ops[op](left, right)
+
+    return some
 
 
 def _like(pattern: str) -> re.Pattern[str]:
@@ -108,14 +141,15 @@ def _comparison(
         negate = op == "not like"
         return lambda r: (regex.fullmatch(r.get(name, "")) is not None) != negate
     if op in ("in", "not in"):
-        wanted = [_coerce(kind, v) for v in values]
+        wanted = frozenset(_coerce(kind, v) for v in values)
         negate = op == "not in"
+        if kind == "text":
+            return lambda r: ((r.get(name, "") or None) in wanted) != negate
         return lambda r: (_coerce(kind, r.get(name, "")) in wanted) != negate
     if op in ("is null", "is not null"):
         negate = op == "is not null"
         return lambda r: (r.get(name, "") == "") != negate
-    right = _coerce(kind, values[0])
-    return lambda r: _compare(kind, _coerce(kind, r.get(name, "")), op, right)
+    return _compare(kind, name, op, _coerce(kind, values[0]))
 
 
 # --- readByQuery text -------------------------------------------------------------------------
@@ -175,14 +209,14 @@ class _Parser:
         while self.peek_word() == "OR":
             self.pos += 1
             parts.append(self.term())
-        return parts[0] if len(parts) == 1 else (lambda r: any(p(r) for p in parts))
+        return parts[0] if len(parts) == 1 else _any_of(parts)
 
     def term(self) -> Predicate:
         parts = [self.factor()]
         while self.peek_word() == "AND":
             self.pos += 1
             parts.append(self.factor())
-        return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
+        return parts[0] if len(parts) == 1 else _all_of(parts)
 
     def factor(self) -> Predicate:
         if self.peek_word() == "NOT":
@@ -277,9 +311,7 @@ def _filter_node(obj: str, node: Element, fold: bool = False) -> Predicate:
         parts = [_filter_node(obj, child, fold) for child in node]
         if len(parts) < 2:
             raise QueryError(f"<{tag}> needs at least two conditions")
-        if tag == "and":
-            return lambda r: all(p(r) for p in parts)
-        return lambda r: any(p(r) for p in parts)
+        return _all_of(parts) if tag == "and" else _any_of(parts)
     if tag == "between":
         field = (node.findtext("field") or "").strip()
         low, high = [(v.text or "") for v in node.findall("value")][:2]
