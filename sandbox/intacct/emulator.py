@@ -25,7 +25,7 @@ from sandbox.intacct import errors as codes
 from sandbox.intacct.credentials import INTACCT_SANDBOX_CREDENTIALS, IntacctSandboxCredentials
 from sandbox.intacct.errors import ErrorEntry, IntacctFailure
 from sandbox.intacct.faults import FAULT_KINDS, Fault
-from sandbox.intacct.functions import HANDLERS, WRITE_FUNCTIONS, Scope, Store
+from sandbox.intacct.functions import HANDLERS, READ_FUNCTIONS, WRITE_FUNCTIONS, Scope, Store
 from sandbox.intacct.lifecycle import IntacctLifecycle
 from sandbox.intacct.seed import ENTITIES, build_seed
 
@@ -639,29 +639,35 @@ class IntacctEmulator:
         )
         results: list[tuple[str, str, list[Element] | tuple[ErrorEntry, ...]]] = []
         failed_at: int | None = None
-        for index, (fn_controlid, fn) in enumerate(functions):
-            try:
-                if transaction and failed_at is not None:
-                    raise IntacctFailure(ErrorEntry(codes.ROLLED_BACK, ""))
-                if fn.tag == "getAPISession":
-                    payload = self._get_api_session(fn, session, scope)
-                else:
-                    handler = HANDLERS.get(fn.tag)
-                    if handler is None:
-                        raise IntacctFailure(
-                            ErrorEntry(
-                                codes.XML_SCHEMA,
-                                "XML Parse schema error",
-                                f"Function {fn.tag} is not allowed here",
-                                "Check the function name",
+        reading = (
+            self.store.reads_only()
+            if all(fn.tag in READ_FUNCTIONS for _, fn in functions)
+            else contextlib.nullcontext()
+        )
+        with reading:
+            for index, (fn_controlid, fn) in enumerate(functions):
+                try:
+                    if transaction and failed_at is not None:
+                        raise IntacctFailure(ErrorEntry(codes.ROLLED_BACK, ""))
+                    if fn.tag == "getAPISession":
+                        payload = self._get_api_session(fn, session, scope)
+                    else:
+                        handler = HANDLERS.get(fn.tag)
+                        if handler is None:
+                            raise IntacctFailure(
+                                ErrorEntry(
+                                    codes.XML_SCHEMA,
+                                    "XML Parse schema error",
+                                    f"Function {fn.tag} is not allowed here",
+                                    "Check the function name",
+                                )
                             )
-                        )
-                    payload = handler(self.store, scope, fn)
-                results.append((fn.tag, fn_controlid, payload))
-            except IntacctFailure as failure:
-                results.append((fn.tag, fn_controlid, failure.errors))
-                if failed_at is None:
-                    failed_at = index
+                        payload = handler(self.store, scope, fn)
+                    results.append((fn.tag, fn_controlid, payload))
+                except IntacctFailure as failure:
+                    results.append((fn.tag, fn_controlid, failure.errors))
+                    if failed_at is None:
+                        failed_at = index
         if transaction and failed_at is not None and snapshot is not None:
             self.store.restore(snapshot)
         record.outcome = (

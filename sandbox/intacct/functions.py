@@ -9,10 +9,12 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeVar
 from xml.etree.ElementTree import Element, SubElement
 
 from sandbox.intacct import customers
@@ -30,10 +32,11 @@ from sandbox.intacct.errors import (
 from sandbox.intacct.metadata import METADATA_HANDLERS
 from sandbox.intacct.objects import DEFINITIONS, ENTITY_OWNED, NAME_FIELDS, OBJECTS
 from sandbox.intacct.query import (
+    Hint,
     QueryError,
     UnknownFieldError,
     compile_filter,
-    compile_query,
+    compile_query_hinted,
     sort_key,
 )
 from sandbox.intacct.seed import Seed, fmt_date, fmt_datetime, fmt_num
@@ -41,6 +44,7 @@ from sandbox.intacct.seed import Seed, fmt_date, fmt_datetime, fmt_num
 __all__ = ["HANDLERS", "Scope", "Store"]
 
 Record = dict[str, str]
+_T = TypeVar("_T")
 _MAX_RESULT_SETS = 200
 USER_RECORDNO = "2"
 """The web services user's own record number (what CREATEDBY/MODIFIEDBY hold)."""
@@ -79,6 +83,8 @@ class Store:
         self._so_numbers = itertools.count(len(self.tables["SODOCUMENT"]) + 1001)
         self.contact_lists: dict[str, list[tuple[str, str]]] = {}
         """CUSTOMERID → its contact list (category, contact name), as written."""
+        self._reading: dict[tuple[str, str | None, str | None], object] | None = None
+        """During a read-only request (``reads_only``): visible rows and indexes by field."""
 
     def snapshot(self) -> dict[str, list[Record]]:
         return {k: [dict(r) for r in v] for k, v in self.tables.items()}
@@ -86,11 +92,52 @@ class Store:
     def restore(self, snapshot: dict[str, list[Record]]) -> None:
         self.tables = snapshot
 
+    @contextmanager
+    def reads_only(self) -> Iterator[None]:
+        """For one request that only reads: what an entity sees of an object, and its rows by
+        a field's value, are worked out once for all of the request's functions (a quote
+        asks for dozens of items at once). Nothing may change the tables meanwhile."""
+        self._reading = {}
+        try:
+            yield
+        finally:
+            self._reading = None
+
     def visible(self, obj: str, scope: Scope) -> list[Record]:
+        memo = self._reading
+        if memo is None:
+            return self._visible(obj, scope)
+        key = (obj, scope.entity, None)
+        rows = memo.get(key)
+        if rows is None:
+            rows = memo[key] = self._visible(obj, scope)
+        return rows  # type: ignore[return-value]
+
+    def _visible(self, obj: str, scope: Scope) -> list[Record]:
         rows = self.tables[obj]
         if scope.entity is None or obj not in ENTITY_OWNED:
             return rows
         return [r for r in rows if r.get("MEGAENTITYID", "") in ("", scope.entity)]
+
+    def visible_with(
+        self, obj: str, scope: Scope, field: str, values: frozenset[str]
+    ) -> list[Record]:
+        """The visible rows whose ``field`` holds one of ``values``, in table order: looked up
+        in an index during a read-only request, else found by a scan."""
+        memo = self._reading
+        if memo is None:
+            return [r for r in self._visible(obj, scope) if r.get(field, "") in values]
+        key = (obj, scope.entity, field)
+        index = memo.get(key)
+        if index is None:
+            built: dict[str, list[tuple[int, Record]]] = {}
+            for position, row in enumerate(self.visible(obj, scope)):
+                built.setdefault(row.get(field, ""), []).append((position, row))
+            index = memo[key] = built
+        found = [hit for value in values for hit in index.get(value, ())]  # type: ignore[union-attr]
+        if len(values) > 1:
+            found.sort(key=lambda hit: hit[0])
+        return [row for _, row in found]
 
     def find(self, obj: str, scope: Scope, field: str, value: str) -> Record | None:
         return next((r for r in self.visible(obj, scope) if r.get(field) == value), None)
@@ -164,7 +211,7 @@ def _int(text: str, name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _compile(fn: Callable[[], Callable[[Record], bool]]) -> Callable[[Record], bool]:
+def _compile(fn: Callable[[], _T]) -> _T:
     try:
         return fn()
     except UnknownFieldError as exc:
@@ -202,9 +249,9 @@ def read_by_query(store: Store, scope: Scope, el: Element) -> list[Element]:
     if el.find("query") is None:
         raise bad_request("Query is required", "Missing element query in readByQuery")
     fields = _fields(obj, _text(el, "fields"))
-    predicate = _compile(lambda: compile_query(obj, _text(el, "query")))
+    predicate, hint = _compile(lambda: compile_query_hinted(obj, _text(el, "query")))
     pagesize = _int(_text(el, "pagesize"), "pagesize", 100, 1, 1000)
-    rows = [r for r in _of_document_type(store, scope, obj, el) if predicate(r)]
+    rows = [r for r in _of_document_type(store, scope, obj, el, hint) if predicate(r)]
     result = _ResultSet(obj, fields, rows, pagesize, scope.entity)
     data = _page(store, result, obj.lower())
     first_total = len(rows)
@@ -212,10 +259,13 @@ def read_by_query(store: Store, scope: Scope, el: Element) -> list[Element]:
     return [data]
 
 
-def _of_document_type(store: Store, scope: Scope, obj: str, el: Element) -> list[Record]:
+def _of_document_type(
+    store: Store, scope: Scope, obj: str, el: Element, hint: Hint | None = None
+) -> list[Record]:
     """The records a read sees; ``<docparid>`` (e.g. ``Sales Order``) narrows a document
-    object to one transaction definition, as the vendor's read functions allow."""
-    rows = store.visible(obj, scope)
+    object to one transaction definition, as the vendor's read functions allow. With a
+    ``hint``, only rows holding one of its values (every match does)."""
+    rows = store.visible_with(obj, scope, *hint) if hint else store.visible(obj, scope)
     docparid = _text(el, "docparid")
     if docparid and "DOCPARID" in OBJECTS[obj]:
         return [r for r in rows if r.get("DOCPARID") == docparid]
@@ -759,3 +809,7 @@ HANDLERS: dict[str, Handler] = {
     **METADATA_HANDLERS,
 }
 WRITE_FUNCTIONS = frozenset({"create", "update", "create_sotransaction"})
+READ_FUNCTIONS = frozenset(
+    {"getAPISession", "readByQuery", "readMore", "read", "readByName", "query"}
+)
+"""Functions that change no table: a request of nothing else may read through indexes."""

@@ -19,11 +19,13 @@ from xml.etree.ElementTree import Element
 from sandbox.intacct.objects import FieldType, field_type
 
 __all__ = [
+    "Hint",
     "Predicate",
     "QueryError",
     "UnknownFieldError",
     "compile_filter",
     "compile_query",
+    "compile_query_hinted",
     "sort_key",
 ]
 
@@ -177,11 +179,32 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+Hint = tuple[str, frozenset[str]]
+"""A field and the values a matching record's field must hold one of (from a top-level
+``FIELD = 'v'`` or ``FIELD IN (…)`` on a text field): lets a reader look rows up instead of
+scanning the whole object. The predicate is still applied to what it finds."""
+
+
 class _Parser:
     def __init__(self, obj: str, tokens: list[tuple[str, str]]) -> None:
         self.obj = obj
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+        self.hints: dict[int, Hint] = {}
+        """Per simple text ``=``/``IN`` condition (by the predicate's id): its hint."""
+        self.top: list[list[Predicate]] = []
+        """The conditions ANDed at the top level, per OR'ed term (outside parentheses)."""
+
+    def hint(self) -> Hint | None:
+        if len(self.top) != 1:
+            return None  # an OR at the top: no one value every match holds
+        return next((self.hints[id(p)] for p in self.top[0] if id(p) in self.hints), None)
+
+    def _hinted(self, pred: Predicate, field: str, values: list[str]) -> Predicate:
+        if field_type(self.obj, field.upper()) == "text":
+            self.hints[id(pred)] = (field.upper(), frozenset(v for v in values if v != ""))
+        return pred
 
     def peek_word(self, offset: int = 0) -> str:
         idx = self.pos + offset
@@ -216,6 +239,8 @@ class _Parser:
         while self.peek_word() == "AND":
             self.pos += 1
             parts.append(self.factor())
+        if self.depth == 0:
+            self.top.append(parts)
         return parts[0] if len(parts) == 1 else _all_of(parts)
 
     def factor(self) -> Predicate:
@@ -225,7 +250,9 @@ class _Parser:
             return lambda r: not inner(r)
         if self.pos < len(self.tokens) and self.tokens[self.pos] == ("punct", "("):
             self.pos += 1
+            self.depth += 1
             inner = self.expr()
+            self.depth -= 1
             self.take("punct", ")")
             return inner
         field = self.take("word")
@@ -252,11 +279,14 @@ class _Parser:
                 self.pos += 1
                 values.append(self.value())
             self.take("punct", ")")
-            return _comparison(self.obj, field, "not in" if negate else "in", values)
+            pred = _comparison(self.obj, field, "not in" if negate else "in", values)
+            return pred if negate else self._hinted(pred, field, values)
         if negate:
             raise QueryError("NOT must be followed by LIKE or IN here")
         op = self.take("op")
-        return _comparison(self.obj, field, op, [self.value()])
+        value = self.value()
+        pred = _comparison(self.obj, field, op, [value])
+        return self._hinted(pred, field, [value]) if op == "=" else pred
 
     def value(self) -> str:
         if self.pos >= len(self.tokens):
@@ -270,10 +300,16 @@ class _Parser:
 
 def compile_query(obj: str, text: str) -> Predicate:
     """Compile ``readByQuery``'s ``<query>`` text; empty text matches everything."""
+    return compile_query_hinted(obj, text)[0]
+
+
+def compile_query_hinted(obj: str, text: str) -> tuple[Predicate, Hint | None]:
+    """``compile_query``, and the rows' values every match must hold, when the query says."""
     tokens = _tokenize(text or "")
     if not tokens:
-        return lambda r: True
-    return _Parser(obj, tokens).parse()
+        return (lambda r: True), None
+    parser = _Parser(obj, tokens)
+    return parser.parse(), parser.hint()
 
 
 # --- query <filter> ---------------------------------------------------------------------------
