@@ -119,14 +119,32 @@ class Store:
             return rows
         return [r for r in rows if r.get("MEGAENTITYID", "") in ("", scope.entity)]
 
-    def visible_with(
-        self, obj: str, scope: Scope, field: str, values: frozenset[str]
-    ) -> list[Record]:
-        """The visible rows whose ``field`` holds one of ``values``, in table order: looked up
-        in an index during a read-only request, else found by a scan."""
+    def visible_with(self, obj: str, scope: Scope, hints: tuple[Hint, ...]) -> list[Record]:
+        """The visible rows whose fields hold the values ``hints`` name (each hint: a field and
+        the values it may hold), in table order; the rows of the narrowest hint, looked up in
+        indexes during a read-only request, else the rows of the first one, by a scan."""
         memo = self._reading
         if memo is None:
+            field, values = hints[0]
             return [r for r in self._visible(obj, scope) if r.get(field, "") in values]
+        narrowest: list[tuple[int, Record]] | None = None
+        for field, values in hints:
+            index = self._index(memo, obj, scope, field)
+            found = [hit for value in values for hit in index.get(value, ())]
+            if narrowest is None or len(found) < len(narrowest):
+                narrowest = found
+        assert narrowest is not None
+        narrowest.sort(key=lambda hit: hit[0])
+        return [row for _, row in narrowest]
+
+    def _index(
+        self,
+        memo: dict[tuple[str, str | None, str | None], object],
+        obj: str,
+        scope: Scope,
+        field: str,
+    ) -> dict[str, list[tuple[int, Record]]]:
+        """The visible rows of ``obj`` by their ``field``'s value, each with its position."""
         key = (obj, scope.entity, field)
         index = memo.get(key)
         if index is None:
@@ -134,10 +152,7 @@ class Store:
             for position, row in enumerate(self.visible(obj, scope)):
                 built.setdefault(row.get(field, ""), []).append((position, row))
             index = memo[key] = built
-        found = [hit for value in values for hit in index.get(value, ())]  # type: ignore[union-attr]
-        if len(values) > 1:
-            found.sort(key=lambda hit: hit[0])
-        return [row for _, row in found]
+        return index  # type: ignore[return-value]
 
     def find(self, obj: str, scope: Scope, field: str, value: str) -> Record | None:
         return next((r for r in self.visible(obj, scope) if r.get(field) == value), None)
@@ -260,12 +275,12 @@ def read_by_query(store: Store, scope: Scope, el: Element) -> list[Element]:
 
 
 def _of_document_type(
-    store: Store, scope: Scope, obj: str, el: Element, hint: Hint | None = None
+    store: Store, scope: Scope, obj: str, el: Element, hint: tuple[Hint, ...] = ()
 ) -> list[Record]:
     """The records a read sees; ``<docparid>`` (e.g. ``Sales Order``) narrows a document
-    object to one transaction definition, as the vendor's read functions allow. With a
-    ``hint``, only rows holding one of its values (every match does)."""
-    rows = store.visible_with(obj, scope, *hint) if hint else store.visible(obj, scope)
+    object to one transaction definition, as the vendor's read functions allow. With
+    ``hint``s, only rows holding the values they name (every match does)."""
+    rows = store.visible_with(obj, scope, hint) if hint else store.visible(obj, scope)
     docparid = _text(el, "docparid")
     if docparid and "DOCPARID" in OBJECTS[obj]:
         return [r for r in rows if r.get("DOCPARID") == docparid]

@@ -8,6 +8,7 @@ case-insensitive. Both forms compile to a predicate over one record.
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -196,10 +197,10 @@ class _Parser:
         self.top: list[list[Predicate]] = []
         """The conditions ANDed at the top level, per OR'ed term (outside parentheses)."""
 
-    def hint(self) -> Hint | None:
+    def hint(self) -> tuple[Hint, ...]:
         if len(self.top) != 1:
-            return None  # an OR at the top: no one value every match holds
-        return next((self.hints[id(p)] for p in self.top[0] if id(p) in self.hints), None)
+            return ()  # an OR at the top: no one value every match holds
+        return tuple(self.hints[id(p)] for p in self.top[0] if id(p) in self.hints)
 
     def _hinted(self, pred: Predicate, field: str, values: list[str]) -> Predicate:
         if field_type(self.obj, field.upper()) == "text":
@@ -303,11 +304,14 @@ def compile_query(obj: str, text: str) -> Predicate:
     return compile_query_hinted(obj, text)[0]
 
 
-def compile_query_hinted(obj: str, text: str) -> tuple[Predicate, Hint | None]:
-    """``compile_query``, and the rows' values every match must hold, when the query says."""
+@functools.lru_cache(maxsize=4096)
+def compile_query_hinted(obj: str, text: str) -> tuple[Predicate, tuple[Hint, ...]]:
+    """``compile_query``, and the values every match must hold (a field's, per ANDed ``=`` or
+    ``IN`` on a text field at the top level). Kept per query text: clients repeat their
+    queries, and a compiled query depends on nothing else."""
     tokens = _tokenize(text or "")
     if not tokens:
-        return (lambda r: True), None
+        return (lambda r: True), ()
     parser = _Parser(obj, tokens)
     return parser.parse(), parser.hint()
 

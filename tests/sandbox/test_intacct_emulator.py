@@ -14,6 +14,8 @@ import pytest
 
 from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as CRED
 from sandbox.intacct import Fault, IntacctEmulator
+from sandbox.intacct.functions import Scope
+from sandbox.intacct.query import compile_query
 from tests.support.clock import ManualClock
 
 URL = "/ia/xml/xmlgw.phtml"
@@ -227,6 +229,35 @@ async def test_read_by_query_supports_the_query_grammar(
 ) -> None:
     _, root = await post(http, request(rbq("CUSTOMER", query, "CUSTOMERID")))
     assert sorted(field_values(results(root)[0], "CUSTOMERID")) == expected
+
+
+LOOKUPS = [
+    ("SOPRICELISTENTRY", "PRICELISTID IN ('EUR Standard') AND (ITEMID = 'ITM-0003' OR "
+     "PRODUCTLINEID = 'PL-NONE') AND DATEFROM &lt;= '12/31/2099'"),
+    ("SOPRICELISTENTRY", "ITEMID IN ('ITM-0007', 'ITM-0002', 'ITM-0005')"),
+    ("ITEMWAREHOUSEINFO", "ITEMID IN ('ITM-0006', 'ITM-0004') AND NOT (ITEMID = 'ITM-0009')"),
+    ("ITEM", "ITEMID = 'ITM-0009' OR ITEMID = 'ITM-0001'"),
+    ("ITEM", "ITEMID = 'NO-SUCH-ITEM'"),
+    ("ITEM", "ITEMID = ''"),
+    ("CUSTOMER", "CUSTOMERID IN ('CUST-DE-003', '') AND NOT (STATUS = 'inactive')"),
+]  # fmt: skip
+
+
+async def test_a_request_of_reads_finds_what_a_scan_of_every_record_finds(
+    http: httpx.AsyncClient, emulator: IntacctEmulator
+) -> None:
+    """A request of reads only looks rows up by its queries' '=' and IN (indexes per request):
+    the same rows, in the same order, as testing every record the entity sees."""
+    _, root = await post(http, request(*(rbq(obj, query, "RECORDNO") for obj, query in LOOKUPS)))
+    scope = Scope(company_id=CRED.company_id, user_id=CRED.user_id, entity="DE01", today=TODAY)
+    for (obj, query), result in zip(LOOKUPS, results(root), strict=True):
+        text = query.replace("&lt;", "<").replace("&gt;", ">")
+        matches = compile_query(obj, text)
+        scanned = [r["RECORDNO"] for r in emulator.store.visible(obj, scope) if matches(r)]
+        assert field_values(result, "RECORDNO") == scanned, query
+    assert [len(field_values(r, "RECORDNO")) > 0 for r in results(root)] == [
+        True, True, True, True, False, False, True,
+    ]  # fmt: skip
 
 
 async def test_read_by_query_compares_dates(http: httpx.AsyncClient) -> None:
