@@ -647,9 +647,21 @@ class Bench:
         }
 
 
-def warm_up(base: str, path: str, body: dict[str, Any]) -> None:
-    for _ in range(3):
-        httpx.post(f"{base}{path}", json=body, headers={"X-API-Key": BENCH_API_KEY}, timeout=10)
+def warm_up(base: str, path: str, body: dict[str, Any], rounds: int = 3, at_once: int = 8) -> None:
+    """``rounds`` of ``at_once`` requests on connections of their own: every worker process
+    takes some (each accepts connections for itself), so none meets the load cold (a worker
+    learns an ERP's item and price-list links from its first answers)."""
+
+    async def post_at_once() -> None:
+        async with httpx.AsyncClient(timeout=10, headers={"X-API-Key": BENCH_API_KEY}) as http:
+            for _ in range(rounds):
+                # A connection per request (no pooling): each is accepted anew.
+                await asyncio.gather(*(
+                    http.post(f"{base}{path}", json=body, headers={"Connection": "close"})
+                    for _ in range(at_once)
+                ))  # fmt: skip
+
+    asyncio.run(post_at_once())
 
 
 async def drive(base: str, path: str, body: dict[str, Any], n: int) -> dict[str, int]:
