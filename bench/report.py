@@ -97,6 +97,12 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
             rows.append((f"fan-out, for information: the same quote one at a time ({erp}, 1 conn)",
                          f"{alone['p99_ms']:.0f} ms (p50 {alone['p50_ms']:.0f}{_errors(alone)})",
                          "—"))  # fmt: skip
+        apart = _find(runs, f"{name}, nothing shared", 2)
+        if apart:
+            rows.append((f"fan-out, for information: every request its own reads ({erp}, "
+                         f"{fanout.get('connections', 16)} conns, share_reads_in_flight=false)",
+                         f"{apart['p99_ms']:.0f} ms (p50 {apart['p50_ms']:.0f}{_errors(apart)})",
+                         "—"))  # fmt: skip
 
     limits = payload.get("limits")
     rows.extend(_limit_rows(limits, runs) if limits else [
@@ -279,7 +285,10 @@ def _run_section(payload: dict[str, Any], plot: Path, markdown: Path) -> list[st
             + " and to every Intacct "
             + ", ".join(f"`{t}`" for t in fanout["intacct_targets"])
             + " (Intacct's faults pick a function, not an object, so its customer and item "
-            "reads wait too).",
+            "reads wait too). Every connection sends the same quote, cache off: identical "
+            "quotes in flight at once share one build and its reads (the default, "
+            '`resilience.share_reads_in_flight`); the "nothing shared" rows load the same '
+            "quotes with every request making its own reads.",
             "",
         ]
         cpu = fanout.get("cpu_per_answer") or {}

@@ -287,6 +287,17 @@ def infor_rate_env(requests_per_second: float) -> dict[str, str]:
     return {"ISTHMUS_INFOR__MAX_REQUESTS_PER_SECOND": f"{requests_per_second:g}"}
 
 
+def own_reads_env() -> dict[str, str]:
+    """Every request makes its own ERP reads, even when an identical one is in flight (where
+    this gateway has the setting): the cold and limits sections load the ERPs with every
+    quote, not with the one build identical quotes in flight would share."""
+    from app.settings import ResilienceSettings
+
+    if "share_reads_in_flight" not in ResilienceSettings.__struct_fields__:
+        return {}
+    return {"ISTHMUS_RESILIENCE__SHARE_READS_IN_FLIGHT": "false"}
+
+
 def read_deadline_ms(env: dict[str, str]) -> int:
     """The gateway's default budget for one request's ERP reads (``deadline_default_ms``)."""
     from app.settings import load_settings
@@ -444,8 +455,8 @@ class Bench:
                                          section="ceiling"))  # fmt: skip
 
     def cold(self) -> None:
-        print("cold (cache off)", flush=True)
-        with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
+        print("cold (cache off, every request its own reads)", flush=True)
+        with self.gateway(2, redis=False, extra_env=CACHE_OFF | own_reads_env()) as (gw, base):
             for name, body in (
                 ("validate-quote cold Infor US01 (10 lines)", quote_body("US01", "USD", 10)),
                 ("validate-quote cold Intacct DE01 (10 lines)", quote_body("DE01", "EUR", 10)),
@@ -464,7 +475,7 @@ class Bench:
                 stack, infor_requests_per_second=rate, intacct_service_ms=service_ms
             )
             gateway_rate = infor_rate_env(rate)
-            extra_env = CACHE_OFF | gateway_rate
+            extra_env = CACHE_OFF | gateway_rate | own_reads_env()
             deadline = read_deadline_ms(sandbox.env | extra_env)
             with self.gateway(2, redis=False, extra_env=extra_env, sandbox=sandbox) as (gw, base):
                 for name, body in (
@@ -526,6 +537,20 @@ class Bench:
                 try:
                     self.load(f"{name}, one at a time", base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=1, warmup_s=0, section="fanout",
+                              count_incomplete=True)  # fmt: skip
+                finally:
+                    self.sandbox.clear_faults()
+            own = own_reads_env()
+            if not own:
+                continue
+            # The same load with every request making its own reads: what identical quotes in
+            # flight at once cost when nothing is shared (an ERP's limits then set the pace).
+            with self.gateway(2, redis=False, extra_env=CACHE_OFF | own) as (gw, base):
+                warm_up(base, VALIDATE_QUOTE, body)
+                self.sandbox.slow_down(delay)
+                try:
+                    self.load(f"{name}, nothing shared", base, VALIDATE_QUOTE, body, workers=2,
+                              server=gw, connections=conns, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
                 finally:
                     self.sandbox.clear_faults()
