@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -327,6 +327,19 @@ class Sandbox:
             spec = {"target": target, "kind": "latency", "delay_ms": delay_ms}
             httpx.post(f"http://127.0.0.1:{self.intacct_port}/_sandbox/faults", json=spec)
 
+    def sign_ins(self) -> Callable[[], int]:
+        """A counter of the ERP sign-ins the emulators see from now on (Intacct sessions, ION
+        tokens): one per worker process per ERP it has called."""
+
+        def issued() -> int:
+            stats = self.stats()
+            return int(stats["intacct"].get("sessions_issued", 0)) + int(
+                stats["infor"].get("tokens_issued", 0)
+            )
+
+        before = issued()
+        return lambda: issued() - before
+
     def intacct_received(self, since: float) -> dict[str, int]:
         """Requests and functions Intacct received since ``since`` (its log keeps the last
         1,000 requests: a lower bound beyond that)."""
@@ -505,7 +518,7 @@ class Bench:
         ):
             # A gateway each, so one ERP's breakers and queues start afresh for the other.
             with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
-                warm_up(base, VALIDATE_QUOTE, body)
+                warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
                 self.sandbox.slow_down(delay)
                 began = time.time()
                 # CPU per answer, the gateway's and the emulators': on a shared machine the
@@ -546,7 +559,7 @@ class Bench:
             # The same load with every request making its own reads: what identical quotes in
             # flight at once cost when nothing is shared (an ERP's limits then set the pace).
             with self.gateway(2, redis=False, extra_env=CACHE_OFF | own) as (gw, base):
-                warm_up(base, VALIDATE_QUOTE, body)
+                warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
                 self.sandbox.slow_down(delay)
                 try:
                     self.load(f"{name}, nothing shared", base, VALIDATE_QUOTE, body, workers=2,
@@ -672,21 +685,39 @@ class Bench:
         }
 
 
-def warm_up(base: str, path: str, body: dict[str, Any], rounds: int = 3, at_once: int = 8) -> None:
-    """``rounds`` of ``at_once`` requests on connections of their own: every worker process
-    takes some (each accepts connections for itself), so none meets the load cold (a worker
-    learns an ERP's item and price-list links from its first answers)."""
+def warm_up(
+    base: str,
+    path: str,
+    body: dict[str, Any],
+    rounds: int = 3,
+    at_once: int = 8,
+    *,
+    signed_in: Callable[[], int] | None = None,
+    workers: int = 1,
+) -> None:
+    """``rounds`` of ``at_once`` requests on connections of their own, and with
+    ``signed_in`` (how many ERP sign-ins the emulators have seen since) more rounds until each
+    of the ``workers`` has signed in: a worker's first answers also teach it an ERP's item and
+    price-list links, and a worker that meets the load cold pays for them under it. Which
+    worker accepts a connection is up to the workers, so only the emulators can tell."""
 
     async def post_at_once() -> None:
         async with httpx.AsyncClient(timeout=10, headers={"X-API-Key": BENCH_API_KEY}) as http:
-            for _ in range(rounds):
-                # A connection per request (no pooling): each is accepted anew.
-                await asyncio.gather(*(
-                    http.post(f"{base}{path}", json=body, headers={"Connection": "close"})
-                    for _ in range(at_once)
-                ))  # fmt: skip
+            # A connection per request (no pooling): each is accepted anew.
+            await asyncio.gather(*(
+                http.post(f"{base}{path}", json=body, headers={"Connection": "close"})
+                for _ in range(at_once)
+            ))  # fmt: skip
 
-    asyncio.run(post_at_once())
+    for _ in range(rounds):
+        asyncio.run(post_at_once())
+    for _ in range(20):
+        if signed_in is None or signed_in() >= workers:
+            return
+        asyncio.run(post_at_once())
+        asyncio.run(post_at_once())
+    print(f"  warm-up: {signed_in() if signed_in else '?'} of {workers} workers signed in",
+          flush=True)  # fmt: skip
 
 
 async def drive(base: str, path: str, body: dict[str, Any], n: int) -> dict[str, int]:

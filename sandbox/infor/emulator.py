@@ -168,6 +168,8 @@ class InforEmulator:
         self._faults: dict[str, list[Any]] = {}  # target -> [Fault, remaining or None]
         self._fault_generation = 0
         self._access_tokens: dict[str, _Token] = {}
+        self.tokens_issued = 0
+        """Access tokens issued since start (every grant), expired and revoked ones included."""
         self._refresh_tokens: dict[str, _Token] = {}
         self._hits: collections.deque[float] = collections.deque()
         self.rate_clock = rate_clock
@@ -326,6 +328,7 @@ class InforEmulator:
         }
         with self._lock:
             self._access_tokens[access] = _Token(now + self.token_lifetime)
+            self.tokens_issued += 1
             if self.issue_refresh_token:
                 self._refresh_tokens[refresh] = _Token(now + self.refresh_token_lifetime)
                 answer["refresh_token"] = refresh
@@ -430,6 +433,7 @@ class InforEmulator:
                 "max_rate_seen": self.max_in_window_seen / self.throttle_window,
                 "rate_limited_total": self.rate_limited_total,
                 "requests_total": self.requests_total,
+                "tokens_issued": self.tokens_issued,
             }
 
     def _take_fault(self, names: list[str]) -> tuple[Fault, int] | None:

@@ -167,6 +167,8 @@ class IntacctEmulator:
         self._faults: dict[str, Fault] = {}
         self._fault_uses: dict[str, int] = {}
         self._sessions: dict[str, _Session] = {}
+        self.sessions_issued = 0
+        """Sessions opened since start (each sign-in with a login), expired ones included."""
         self._controlids: OrderedDict[tuple[str, str], None] = OrderedDict()
         # Order to cash, moved by control calls (sandbox/intacct/lifecycle.py).
         self.lifecycle = IntacctLifecycle(self.store, clock=self._stamp_clock)
@@ -279,6 +281,7 @@ class IntacctEmulator:
                 "max_in_flight": self.max_in_flight,
                 "max_in_flight_seen": self.max_in_flight_seen,
                 "rate_limited_total": self.rate_limited_total,
+                "sessions_issued": self.sessions_issued,
             }
             await self._send(
                 send, _Reply(200, json.dumps(payload_stats).encode(), b"application/json")
@@ -518,6 +521,7 @@ class IntacctEmulator:
             now + self.session_timeout_s,
         )
         self._sessions[session.session_id] = session
+        self.sessions_issued += 1
         return session
 
     def _scope(self, session: _Session) -> Scope:

@@ -550,6 +550,7 @@ async def test_stats_report_the_busiest_window_and_the_spike_arrest_refusals() -
         "max_rate_seen": 5.0,
         "rate_limited_total": 2,
         "requests_total": 7,
+        "tokens_issued": 1,  # one sign-in for all seven calls
     }
 
 

@@ -40,6 +40,7 @@ async def test_stats_show_the_concurrency_high_water_mark_and_refusals() -> None
     assert stats["max_in_flight"] == 2
     assert stats["max_in_flight_seen"] == {"isthmus-sandbox": 2}
     assert stats["rate_limited_total"] == 2
+    assert stats["sessions_issued"] == 4  # each request signed in with its login
 
 
 async def test_a_service_time_holds_each_request_in_flight_without_faults() -> None:
