@@ -41,6 +41,7 @@ from system_apis.cache.keys import (
     pattern_for,
     price_key,
 )
+from system_apis.cache.passthrough import PassThrough
 from system_apis.cache.store import (
     Codec,
     InvalidationResult,
@@ -55,11 +56,8 @@ from system_apis.contract import (
     ErpBackend,
     Freshness,
     Item,
-    OrderAck,
-    OrderRequest,
     Price,
     PriceQuery,
-    Vendor,
 )
 from system_apis.errors import BackendRejectedError, BackendTimeoutError, NotFoundError
 
@@ -179,7 +177,7 @@ class _Read:
     mark: Callable[[Any, Freshness], Any]
 
 
-class CachedBackend:
+class CachedBackend(PassThrough):
     """``ErpBackend`` answering reference data from a ``TwoLevelCache`` over ``inner``.
 
     ``inner``: usually a ``ResilientBackend`` over an adapter, so an open breaker answers
@@ -195,20 +193,12 @@ class CachedBackend:
         policy: CachePolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.cache = cache
         self._policy = policy or CachePolicy()
         self._clock = clock
         self._fills: dict[str, asyncio.Task[Any]] = {}
         self._stats = {kind: KindStats() for kind in KINDS}
-
-    @property
-    def vendor(self) -> Vendor:
-        return self._inner.vendor
-
-    @property
-    def inner(self) -> ErpBackend:
-        return self._inner
 
     # ------------------------------------------------------------------ cached reads
 
@@ -269,22 +259,6 @@ class CachedBackend:
             ctx, self._availability(ctx, item_id, warehouse_ids)
         )
         return rows
-
-    # ------------------------------------------------------------------ pass-through
-
-    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
-        return await self._inner.create_order(ctx, order)
-
-    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
-        return await self._inner.get_order(ctx, order_id)
-
-    async def find_order(
-        self, ctx: CallContext, customer_id: str, external_ref: str
-    ) -> OrderAck | None:
-        return await self._inner.find_order(ctx, customer_id, external_ref)
-
-    async def ping(self, ctx: CallContext) -> None:
-        await self._inner.ping(ctx)
 
     # ------------------------------------------------------------------ the read path
 

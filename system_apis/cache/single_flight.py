@@ -26,17 +26,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from system_apis.cache.keys import availability_key, credit_key, item_key, price_key
+from system_apis.cache.passthrough import PassThrough
 from system_apis.contract import (
     Availability,
     CallContext,
     CustomerCredit,
     ErpBackend,
     Item,
-    OrderAck,
-    OrderRequest,
     Price,
     PriceQuery,
-    Vendor,
 )
 from system_apis.errors import BackendTimeoutError
 
@@ -60,7 +58,7 @@ class _Flight:
         self.deadline = deadline
 
 
-class SingleFlightBackend:
+class SingleFlightBackend(PassThrough):
     """``ErpBackend`` over ``inner`` sharing identical reads in flight (see the module doc).
 
     ``joined`` counts the reads answered by another read's call; ``waiting`` is how many
@@ -68,18 +66,10 @@ class SingleFlightBackend:
     """
 
     def __init__(self, inner: ErpBackend) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._flights: dict[str, _Flight] = {}
         self.joined = 0
         self.waiting = 0
-
-    @property
-    def vendor(self) -> Vendor:
-        return self._inner.vendor
-
-    @property
-    def inner(self) -> ErpBackend:
-        return self._inner
 
     @property
     def in_flight(self) -> int:
@@ -114,20 +104,6 @@ class SingleFlightBackend:
             lambda c: self._inner.get_availability(c, item_id, warehouse_ids),
         )
         return rows
-
-    async def create_order(self, ctx: CallContext, order: OrderRequest) -> OrderAck:
-        return await self._inner.create_order(ctx, order)
-
-    async def get_order(self, ctx: CallContext, order_id: str) -> OrderAck:
-        return await self._inner.get_order(ctx, order_id)
-
-    async def find_order(
-        self, ctx: CallContext, customer_id: str, external_ref: str
-    ) -> OrderAck | None:
-        return await self._inner.find_order(ctx, customer_id, external_ref)
-
-    async def ping(self, ctx: CallContext) -> None:
-        await self._inner.ping(ctx)
 
     async def _read(
         self, ctx: CallContext, key: str, fetch: Callable[[CallContext], Awaitable[Any]]

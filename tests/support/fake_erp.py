@@ -142,6 +142,19 @@ class FakeErp:
         await self._enter("ping", "")
 
 
+def price_query(**overrides: object) -> PriceQuery:
+    """A price query for the seeded customer C1 and item I1 (1 EA in USD), with overrides."""
+    values: dict[str, object] = {
+        "customer_id": "C1",
+        "item_id": "I1",
+        "quantity": Decimal(1),
+        "uom": "EA",
+        "currency": "USD",
+        "on_date": date(2026, 11, 23),
+    }
+    return PriceQuery(**{**values, **overrides})  # type: ignore[arg-type]
+
+
 def seeded_fake(vendor: Vendor = "infor_m3", today: date | None = None) -> FakeErp:
     today = today or date.today()
     fake = FakeErp(vendor_name=vendor)

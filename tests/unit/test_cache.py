@@ -16,11 +16,11 @@ from decimal import Decimal
 import pytest
 
 from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
-from system_apis.contract import CallContext, ErpBackend, Freshness, PriceQuery
+from system_apis.contract import CallContext, ErpBackend, Freshness
 from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
 from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
 from tests.support.clock import ManualClock
-from tests.support.fake_erp import FakeErp, seeded_fake
+from tests.support.fake_erp import FakeErp, price_query, seeded_fake
 from tests.support.waiting import eventually
 
 CTX = CallContext(company="100", division="US1")
@@ -37,18 +37,6 @@ def _policy(**overrides: object) -> CachePolicy:
 
 def _within(seconds: float, company: str = "100") -> CallContext:
     return CallContext(company=company, division="US1", deadline=time.monotonic() + seconds)
-
-
-def _query(**overrides: object) -> PriceQuery:
-    values: dict[str, object] = {
-        "customer_id": "C1",
-        "item_id": "I1",
-        "quantity": Decimal(1),
-        "uom": "EA",
-        "currency": "USD",
-        "on_date": date(2026, 11, 23),
-    }
-    return PriceQuery(**{**values, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -121,11 +109,11 @@ async def test_stale_value_is_answered_at_once_and_refreshed_in_the_background(
 async def test_failing_backend_gets_the_old_value_flagged_degraded_with_its_age(
     cached: CachedBackend, fake: FakeErp, clock: ManualClock
 ) -> None:
-    await cached.get_price(CTX, _query())
+    await cached.get_price(CTX, price_query())
     clock.advance(PAST_STALE)
     fake.fail["get_price"] = BackendUnavailableError("503", vendor="infor_m3", status_code=503)
 
-    price = await cached.get_price(CTX, _query())
+    price = await cached.get_price(CTX, price_query())
 
     assert price.net_price == Decimal("10.00")
     assert price.freshness.degraded
@@ -217,7 +205,7 @@ async def test_200_concurrent_cold_requests_make_one_backend_call(
 ) -> None:
     erp = fake.gate("get_price")
 
-    requests = asyncio.gather(*(cached.get_price(CTX, _query()) for _ in range(200)))
+    requests = asyncio.gather(*(cached.get_price(CTX, price_query()) for _ in range(200)))
     await erp.reached.wait()
     erp.open()
     prices = await requests
@@ -228,18 +216,18 @@ async def test_200_concurrent_cold_requests_make_one_backend_call(
 
 async def test_keys_tell_apart_every_query_field(cached: CachedBackend, fake: FakeErp) -> None:
     variants = [
-        _query(),
-        _query(on_date=date(2026, 11, 24)),
-        _query(quantity=Decimal(100)),
-        _query(uom="BOX"),
-        _query(customer_id="HOLD"),
-        _query(warehouse_id="W1"),
+        price_query(),
+        price_query(on_date=date(2026, 11, 24)),
+        price_query(quantity=Decimal(100)),
+        price_query(uom="BOX"),
+        price_query(customer_id="HOLD"),
+        price_query(warehouse_id="W1"),
     ]
     for query in variants:
         await cached.get_price(CTX, query)
-    await cached.get_price(CallContext(company="200", division="US1"), _query())
-    await cached.get_price(CallContext(company="100", division="CA1"), _query())
-    await cached.get_price(CTX, _query(quantity=Decimal("1.000")))  # same quantity as 1
+    await cached.get_price(CallContext(company="200", division="US1"), price_query())
+    await cached.get_price(CallContext(company="100", division="CA1"), price_query())
+    await cached.get_price(CTX, price_query(quantity=Decimal("1.000")))  # same quantity as 1
 
     assert _calls(fake, "get_price") == len(variants) + 2
 
@@ -275,16 +263,16 @@ async def test_invalidating_a_customer_drops_its_credit_and_prices_only(
 ) -> None:
     await cached.get_customer_credit(CTX, "C1")
     await cached.get_customer_credit(CTX, "HOLD")
-    await cached.get_price(CTX, _query())
-    await cached.get_price(CTX, _query(customer_id="HOLD"))
+    await cached.get_price(CTX, price_query())
+    await cached.get_price(CTX, price_query(customer_id="HOLD"))
     await cached.get_item(CTX, "I1")
 
     result = await cached.invalidate(customer_id="C1")
     for _ in range(2):
         await cached.get_customer_credit(CTX, "C1")
         await cached.get_customer_credit(CTX, "HOLD")
-        await cached.get_price(CTX, _query())
-        await cached.get_price(CTX, _query(customer_id="HOLD"))
+        await cached.get_price(CTX, price_query())
+        await cached.get_price(CTX, price_query(customer_id="HOLD"))
         await cached.get_item(CTX, "I1")
 
     assert result.l1_removed == 2
@@ -298,8 +286,8 @@ async def test_invalidating_an_item_drops_item_availability_and_its_prices(
     await cached.get_item(CTX, "I1")
     await cached.get_item(CTX, "I2")
     await cached.get_availability(CTX, "I1", ("W1",))
-    await cached.get_price(CTX, _query())
-    await cached.get_price(CTX, _query(item_id="I2"))
+    await cached.get_price(CTX, price_query())
+    await cached.get_price(CTX, price_query(item_id="I2"))
 
     result = await cached.invalidate(item_id="I1")
 
@@ -307,8 +295,8 @@ async def test_invalidating_an_item_drops_item_availability_and_its_prices(
 
 
 async def test_invalidating_a_kind_of_one_company(cached: CachedBackend) -> None:
-    await cached.get_price(CTX, _query())
-    await cached.get_price(CallContext(company="200", division="US1"), _query())
+    await cached.get_price(CTX, price_query())
+    await cached.get_price(CallContext(company="200", division="US1"), price_query())
     await cached.get_item(CTX, "I1")
 
     result = await cached.invalidate(kind="price", company="200")
@@ -323,7 +311,7 @@ async def test_warm_loads_a_customers_data_ahead_of_time(
         CTX,
         customers=["C1", "NOPE"],
         items=["I1"],
-        prices=[_query(), _query(item_id="I2")],
+        prices=[price_query(), price_query(item_id="I2")],
         availability=[("I1", ("W1", "W2"))],
     )
     calls_after_warm = len(fake.calls)
@@ -343,7 +331,7 @@ async def test_l1_is_bounded_by_entries(fake: FakeErp, clock: ManualClock) -> No
     cached = CachedBackend(fake, cache=cache, policy=_policy(), clock=clock)
 
     for i in range(50):
-        await cached.get_price(CTX, _query(item_id=f"X{i}"))
+        await cached.get_price(CTX, price_query(item_id=f"X{i}"))
 
     assert cache.snapshot().l1_entries == 10
 

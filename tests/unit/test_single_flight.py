@@ -8,31 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from system_apis.cache import SingleFlightBackend
 from system_apis.contract import CallContext, ErpBackend, Freshness, OrderRequest, PriceQuery
 from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
-from tests.support.fake_erp import FakeErp, seeded_fake
+from tests.support.fake_erp import FakeErp, Gate, price_query, seeded_fake
 from tests.support.waiting import eventually
 
 CTX = CallContext(company="100", division="US1")
-
-
-def _query(**overrides: object) -> PriceQuery:
-    values: dict[str, object] = {
-        "customer_id": "C1",
-        "item_id": "I1",
-        "quantity": Decimal(1),
-        "uom": "EA",
-        "currency": "USD",
-        "on_date": date(2026, 11, 23),
-    }
-    return PriceQuery(**{**values, **overrides})  # type: ignore[arg-type]
 
 
 def _within(seconds: float) -> CallContext:
@@ -41,6 +31,21 @@ def _within(seconds: float) -> CallContext:
 
 def _calls(fake: FakeErp, method: str) -> int:
     return sum(1 for name, _ in fake.calls if name == method)
+
+
+async def _one_then_another(
+    shared: SingleFlightBackend,
+    gate: Gate,
+    read: Callable[[CallContext], Awaitable[Any]],
+    first: CallContext = CTX,
+    second: CallContext = CTX,
+) -> tuple[asyncio.Future[Any], asyncio.Future[Any]]:
+    """A read held at the ERP's gate, then an identical one waiting on its call."""
+    leader = asyncio.ensure_future(read(first))
+    await gate.reached.wait()
+    joiner = asyncio.ensure_future(read(second))
+    assert await eventually(lambda: shared.waiting == 1)
+    return leader, joiner
 
 
 @pytest.fixture
@@ -62,7 +67,7 @@ async def test_identical_reads_in_flight_make_one_call_and_get_its_live_answer(
     shared: SingleFlightBackend, fake: FakeErp
 ) -> None:
     erp = fake.gate("get_price")
-    reads = asyncio.gather(*(shared.get_price(CTX, _query()) for _ in range(50)))
+    reads = asyncio.gather(*(shared.get_price(CTX, price_query()) for _ in range(50)))
     await erp.reached.wait()
     assert await eventually(lambda: shared.waiting == 49)
     erp.open()
@@ -104,13 +109,13 @@ async def test_reads_that_differ_in_any_key_field_make_calls_of_their_own(
 ) -> None:
     fake.gate("get_price")
     variants = [
-        (CTX, _query()),
-        (CTX, _query(customer_id="C2")),
-        (CTX, _query(quantity=Decimal(2))),
-        (CTX, _query(uom="BOX")),
-        (CTX, _query(on_date=date(2026, 11, 24))),
-        (CallContext(company="200", division="US1"), _query()),
-        (CallContext(company="100", division="US2"), _query()),
+        (CTX, price_query()),
+        (CTX, price_query(customer_id="C2")),
+        (CTX, price_query(quantity=Decimal(2))),
+        (CTX, price_query(uom="BOX")),
+        (CTX, price_query(on_date=date(2026, 11, 24))),
+        (CallContext(company="200", division="US1"), price_query()),
+        (CallContext(company="100", division="US2"), price_query()),
     ]
     reads = [asyncio.ensure_future(shared.get_price(c, q)) for c, q in variants]
     assert await eventually(lambda: _calls(fake, "get_price") == len(variants))
@@ -148,10 +153,9 @@ async def test_an_unavailable_erp_is_not_asked_again_by_each_waiting_read(
 ) -> None:
     fake.fail["get_item"] = BackendUnavailableError("503 from the ERP", vendor="infor_m3")
     erp = fake.gate("get_item")
-    first = asyncio.ensure_future(shared.get_item(_within(5), "I1"))
-    await erp.reached.wait()
-    later = asyncio.ensure_future(shared.get_item(_within(50), "I1"))
-    assert await eventually(lambda: shared.waiting == 1)
+    first, later = await _one_then_another(
+        shared, erp, lambda c: shared.get_item(c, "I1"), _within(5), _within(50)
+    )
     erp.open()
 
     for read in (first, later):
@@ -164,10 +168,9 @@ async def test_a_read_whose_leader_went_away_makes_its_own_call(
     shared: SingleFlightBackend, fake: FakeErp
 ) -> None:
     erp = fake.gate("get_price")
-    leader = asyncio.ensure_future(shared.get_price(CTX, _query()))
-    await erp.reached.wait()
-    joiner = asyncio.ensure_future(shared.get_price(CTX, _query()))
-    assert await eventually(lambda: shared.waiting == 1)
+    leader, joiner = await _one_then_another(
+        shared, erp, lambda c: shared.get_price(c, price_query())
+    )
 
     leader.cancel()
     assert await eventually(lambda: _calls(fake, "get_price") == 2)
@@ -184,10 +187,9 @@ async def test_a_read_that_leaves_does_not_cancel_the_call_others_wait_for(
     shared: SingleFlightBackend, fake: FakeErp
 ) -> None:
     erp = fake.gate("get_price")
-    leader = asyncio.ensure_future(shared.get_price(CTX, _query()))
-    await erp.reached.wait()
-    joiner = asyncio.ensure_future(shared.get_price(CTX, _query()))
-    assert await eventually(lambda: shared.waiting == 1)
+    leader, joiner = await _one_then_another(
+        shared, erp, lambda c: shared.get_price(c, price_query())
+    )
 
     joiner.cancel()
     assert await eventually(lambda: shared.waiting == 0)
@@ -226,10 +228,9 @@ async def test_a_read_with_more_time_than_a_timed_out_call_makes_its_own(
 ) -> None:
     shared = SingleFlightBackend(_TimesOutFirst(fake))  # type: ignore[arg-type]
     erp = fake.gate("get_price")
-    hurried = asyncio.ensure_future(shared.get_price(_within(5), _query()))
-    await erp.reached.wait()
-    patient = asyncio.ensure_future(shared.get_price(_within(50), _query()))
-    assert await eventually(lambda: shared.waiting == 1)
+    hurried, patient = await _one_then_another(
+        shared, erp, lambda c: shared.get_price(c, price_query()), _within(5), _within(50)
+    )
     erp.open()
 
     with pytest.raises(BackendTimeoutError):
@@ -244,10 +245,9 @@ async def test_a_read_with_no_more_time_than_a_timed_out_call_shares_its_timeout
     shared = SingleFlightBackend(_TimesOutFirst(fake))  # type: ignore[arg-type]
     erp = fake.gate("get_price")
     deadline = _within(50)
-    first = asyncio.ensure_future(shared.get_price(deadline, _query()))
-    await erp.reached.wait()
-    second = asyncio.ensure_future(shared.get_price(deadline, _query()))
-    assert await eventually(lambda: shared.waiting == 1)
+    first, second = await _one_then_another(
+        shared, erp, lambda c: shared.get_price(c, price_query()), deadline, deadline
+    )
     erp.open()
 
     for read in (first, second):
