@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from app.correlation import CORRELATION_HEADER, current_correlation_id, current_traceparent
 from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
 from app.observability import GatewayMetrics, Tracing
+from app.observability.metrics import Watched
 from app.observability.salesforce_usage import SalesforceUsageCollector
 from app.services import ReadinessCheck, Services
 from app.settings import CacheKindSetting, Settings
@@ -351,7 +352,7 @@ async def build_services(
         metrics=metrics,
         tracing=tracing,
     )
-    metrics.watch(lambda: (services.cached, services.resilient))
+    metrics.watch(lambda: Watched(services.cached, services.resilient, services.shared_reads))
     services.exit_stack.callback(tracing.shutdown)
     # Closed in reverse: refreshes and the cache's listener stop before Redis and HTTP close.
     services.exit_stack.push_async_callback(http.aclose)

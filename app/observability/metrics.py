@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
@@ -27,10 +27,10 @@ from prometheus_client.registry import Collector
 
 from app.observability.multiprocess import SharedSeries, configured_dir, use_multiprocess_values
 from app.problems import ProblemError
-from system_apis.cache import CachedBackend
+from system_apis.cache import CachedBackend, SingleFlightBackend
 from system_apis.resilience import ResilientBackend
 
-__all__ = ["CONTENT_TYPE", "GatewayMetrics", "MetricsMiddleware"]
+__all__ = ["CONTENT_TYPE", "GatewayMetrics", "MetricsMiddleware", "Watched"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -38,12 +38,26 @@ _BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 _PUBLISH_INTERVAL_S = 1.0
 """How stale another worker's cache, breaker and in-flight figures may be in a scrape."""
 
-Sources = Callable[[], tuple[list[CachedBackend], list[ResilientBackend]]]
+
+class Watched(NamedTuple):
+    """What the gateway's figures are read from, besides the events the hot path records."""
+
+    cached: Sequence[CachedBackend] = ()
+    resilient: Sequence[ResilientBackend] = ()
+    shared: Sequence[SingleFlightBackend] = ()
+    """With the cache off: the reads in flight that identical reads share."""
+
+
+Sources = Callable[[], Watched]
 
 _LOOKUPS = ("isthmus_cache_lookups", "Cache answers by data kind and result")
 _BREAKER = (
     "isthmus_breaker_state",
     "Circuit breaker per ERP company: 0 closed, 1 half-open, 2 open",
+)
+_SHARED = (
+    "isthmus_reads_shared",
+    "Reads answered by an identical read's ERP call in flight (cache off), by data kind",
 )
 _IN_FLIGHT = ("isthmus_backend_in_flight", "ERP calls in flight")
 _WORKERS = ("isthmus_worker_processes", "Worker processes whose figures this scrape includes")
@@ -61,6 +75,15 @@ def _lookup_counts(cached: Iterable[CachedBackend]) -> dict[tuple[str, str, str]
             ):
                 key = (backend.vendor, kind, result)
                 counts[key] = counts.get(key, 0) + value
+    return counts
+
+
+def _shared_counts(shared: Iterable[SingleFlightBackend]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for backend in shared:
+        for kind, value in backend.shared.items():
+            key = (backend.vendor, kind)
+            counts[key] = counts.get(key, 0) + value
     return counts
 
 
@@ -86,11 +109,15 @@ class _SnapshotCollector(Collector):
         self._sources = sources
 
     def collect(self) -> Iterator[Metric]:
-        cached, resilient = self._sources()
+        cached, resilient, shared = self._sources()
         lookups = CounterMetricFamily(*_LOOKUPS, labels=["vendor", "kind", "result"])
         for key, value in _lookup_counts(cached).items():
             lookups.add_metric(list(key), value)
         yield lookups
+        shared_reads = CounterMetricFamily(*_SHARED, labels=["vendor", "kind"])
+        for (vendor, kind), value in _shared_counts(shared).items():
+            shared_reads.add_metric([vendor, kind], value)
+        yield shared_reads
         in_flight, states = _guard_figures(resilient)
         state = GaugeMetricFamily(*_BREAKER, labels=["vendor", "company"])
         for (vendor, company), value in states.items():
@@ -142,6 +169,7 @@ class _WorkerSeries:
         # Counters sum over all workers, exited ones included (their lookups happened);
         # the gauges count live workers only: in flight summed, breaker state the worst one.
         self.lookups = Counter(*_LOOKUPS, ["vendor", "kind", "result"], registry=None)
+        self.shared_reads = Counter(*_SHARED, ["vendor", "kind"], registry=None)
         self.breaker_state = Gauge(
             *_BREAKER, ["vendor", "company"], registry=None, multiprocess_mode="livemax"
         )
@@ -157,6 +185,7 @@ _SHARED_NAMES = frozenset(
         "isthmus_degraded_answers",
         "isthmus_rate_limit_refusals",
         _LOOKUPS[0],
+        _SHARED[0],
         _BREAKER[0],
         _IN_FLIGHT[0],
         _WORKERS[0],
@@ -184,7 +213,8 @@ class GatewayMetrics:
         self._sources: list[Sources] = []
         self.multiprocess_dir = configured_dir()
         self._worker: _WorkerSeries | None = None
-        self._published: dict[tuple[str, str, str], int] = {}
+        self._published: dict[tuple[str, ...], int] = {}
+        """Per published counter and labels: the count written to this worker's files."""
         self._ticking = False
         if self.multiprocess_dir is None:
             events = _EventSeries(self.registry)
@@ -199,14 +229,16 @@ class GatewayMetrics:
         self._request_children: dict[tuple[str, str, int], Any] = {}
         self._call_children: dict[tuple[str, str, str], Any] = {}
 
-    def _all_sources(self) -> tuple[list[CachedBackend], list[ResilientBackend]]:
+    def _all_sources(self) -> Watched:
         cached: list[CachedBackend] = []
         resilient: list[ResilientBackend] = []
+        shared: list[SingleFlightBackend] = []
         for source in self._sources:
-            c, r = source()
-            cached.extend(c)
-            resilient.extend(r)
-        return cached, resilient
+            watched = source()
+            cached.extend(watched.cached)
+            resilient.extend(watched.resilient)
+            shared.extend(watched.shared)
+        return Watched(cached, resilient, shared)
 
     def watch(self, source: Sources) -> None:
         self._sources.append(source)
@@ -230,18 +262,26 @@ class GatewayMetrics:
         worker = self._worker
         if worker is None:
             return
-        cached, resilient = self._all_sources()
-        for key, value in _lookup_counts(cached).items():
-            before = self._published.get(key, 0)
-            if value != before:
-                # The counts only grow; a smaller one means its backend was rebuilt.
-                worker.lookups.labels(*key).inc(value - before if value > before else value)
-                self._published[key] = value
+        cached, resilient, shared = self._all_sources()
+        self._publish_counts(worker.lookups, _LOOKUPS[0], _lookup_counts(cached).items())
+        self._publish_counts(worker.shared_reads, _SHARED[0], _shared_counts(shared).items())
         in_flight, states = _guard_figures(resilient)
         for vendor, count in in_flight.items():
             worker.in_flight.labels(vendor).set(count)
         for (vendor, company), state in states.items():
             worker.breaker_state.labels(vendor, company).set(state)
+
+    def _publish_counts(
+        self, counter: Counter, name: str, counts: Iterable[tuple[tuple[str, ...], int]]
+    ) -> None:
+        """Add to ``counter`` what each count (by its labels) grew by since the last publish."""
+        for labels, value in counts:
+            key = (name, *labels)
+            before = self._published.get(key, 0)
+            if value != before:
+                # The counts only grow; a smaller one means its backend was rebuilt.
+                counter.labels(*labels).inc(value - before if value > before else value)
+                self._published[key] = value
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         # labels() hashes and locks on every call; the children are kept per label set.

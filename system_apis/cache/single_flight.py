@@ -25,7 +25,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from system_apis.cache.keys import availability_key, credit_key, item_key, price_key
+from system_apis.cache.keys import (
+    KINDS,
+    Kind,
+    availability_key,
+    credit_key,
+    item_key,
+    price_key,
+)
 from system_apis.cache.passthrough import PassThrough
 from system_apis.contract import (
     Availability,
@@ -61,15 +68,20 @@ class _Flight:
 class SingleFlightBackend(PassThrough):
     """``ErpBackend`` over ``inner`` sharing identical reads in flight (see the module doc).
 
-    ``joined`` counts the reads answered by another read's call; ``waiting`` is how many
-    reads wait for another's call now.
+    ``shared`` counts, per data kind, the reads answered by another read's call; ``waiting``
+    is how many reads wait for another's call now.
     """
 
     def __init__(self, inner: ErpBackend) -> None:
         super().__init__(inner)
         self._flights: dict[str, _Flight] = {}
-        self.joined = 0
+        self.shared: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self.waiting = 0
+
+    @property
+    def joined(self) -> int:
+        """Reads of every kind answered by another read's call."""
+        return sum(self.shared.values())
 
     @property
     def in_flight(self) -> int:
@@ -78,6 +90,7 @@ class SingleFlightBackend(PassThrough):
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
         credit: CustomerCredit = await self._read(
             ctx,
+            "credit",
             credit_key(self.vendor, ctx, customer_id),
             lambda c: self._inner.get_customer_credit(c, customer_id),
         )
@@ -85,13 +98,19 @@ class SingleFlightBackend(PassThrough):
 
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
         item: Item = await self._read(
-            ctx, item_key(self.vendor, ctx, item_id), lambda c: self._inner.get_item(c, item_id)
+            ctx,
+            "item",
+            item_key(self.vendor, ctx, item_id),
+            lambda c: self._inner.get_item(c, item_id),
         )
         return item
 
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
         price: Price = await self._read(
-            ctx, price_key(self.vendor, ctx, query), lambda c: self._inner.get_price(c, query)
+            ctx,
+            "price",
+            price_key(self.vendor, ctx, query),
+            lambda c: self._inner.get_price(c, query),
         )
         return price
 
@@ -100,13 +119,18 @@ class SingleFlightBackend(PassThrough):
     ) -> tuple[Availability, ...]:
         rows: tuple[Availability, ...] = await self._read(
             ctx,
+            "availability",
             availability_key(self.vendor, ctx, item_id, warehouse_ids),
             lambda c: self._inner.get_availability(c, item_id, warehouse_ids),
         )
         return rows
 
     async def _read(
-        self, ctx: CallContext, key: str, fetch: Callable[[CallContext], Awaitable[Any]]
+        self,
+        ctx: CallContext,
+        kind: Kind,
+        key: str,
+        fetch: Callable[[CallContext], Awaitable[Any]],
     ) -> Any:
         while True:
             flight = self._flights.get(key)
@@ -124,7 +148,7 @@ class SingleFlightBackend(PassThrough):
                 continue  # the first read ran out of its shorter time: go again
             finally:
                 self.waiting -= 1
-            self.joined += 1
+            self.shared[kind] += 1
             return answer
 
     async def _lead(

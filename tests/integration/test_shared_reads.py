@@ -9,11 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.factory import create_app
+from app.security import OPS_ADMIN, hash_api_key
+from app.settings import ApiKeySetting, Settings
 from sandbox.infor import Fault as InforFault
 from sandbox.xref import salesforce_account_id
 from tests.support.apps import client_for, settings_for
@@ -30,6 +34,7 @@ QUOTE: dict[str, Any] = {
     ],
 }
 PRICE = "OIS320MI/GetPriceLine"
+OPS_KEY = "isk_test_ops_shared_reads_5e1c"
 QUOTES = 3
 
 
@@ -86,8 +91,28 @@ def _price_reads(sandbox: Sandbox) -> int:
     return len(sandbox.infor.received_named(PRICE))
 
 
+def _with_ops_key(settings: Settings) -> Settings:
+    ops = ApiKeySetting(client="tests-ops", key_sha256=hash_api_key(OPS_KEY), scopes=[OPS_ADMIN])
+    security = msgspec.structs.replace(
+        settings.security, api_keys=[*settings.security.api_keys, ops]
+    )
+    return msgspec.structs.replace(settings, security=security)
+
+
+def _shared_reads_metric(client: TestClient[Litestar]) -> dict[tuple[str, str], float]:
+    scrape = client.get("/metrics", headers={"X-API-Key": OPS_KEY})
+    assert scrape.status_code == 200
+    return {
+        (sample.labels["vendor"], sample.labels["kind"]): sample.value
+        for family in text_string_to_metric_families(scrape.text)
+        if family.name == "isthmus_reads_shared"
+        for sample in family.samples
+        if sample.name == "isthmus_reads_shared_total"
+    }
+
+
 def test_quotes_at_once_for_the_same_items_share_infors_reads(sandbox: Sandbox) -> None:
-    settings = settings_for(**sandbox.env, cache__enabled="false")
+    settings = _with_ops_key(settings_for(**sandbox.env, cache__enabled="false"))
     with client_for(create_app(settings)) as client:
         shared = client.app.state.services.shared_reads
         # Infor holds the price reads: the second and third quote's wait on the first's.
@@ -99,10 +124,14 @@ def test_quotes_at_once_for_the_same_items_share_infors_reads(sandbox: Sandbox) 
             lambda: sum(s.waiting for s in shared) == waiting,
         )
         joined = sum(s.joined for s in shared)
+        metric = _shared_reads_metric(client)
 
     prices = [_prices(a) for a in answers]
     assert prices[0] == prices[1] == prices[2]
     assert all(net is not None for _, net in prices[0])
+    # Operators see it too: the price reads that waited on another's call, per kind.
+    assert metric[("infor_m3", "price")] == waiting
+    assert sum(metric.values()) == joined
     assert [a.json()["quoteId"] for a in answers] == [f"0Q0Sbx00000000{n}" for n in range(QUOTES)]
     assert _price_reads(sandbox) == len(QUOTE["lines"])  # once, for all three quotes
     assert joined >= waiting  # and any other read that happened to be in flight at once
