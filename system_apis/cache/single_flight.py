@@ -6,7 +6,7 @@ racing its first attempt) would each make the same ERP calls; against an ERP tha
 company have only a few requests in flight (Intacct) they would queue behind each other. Here
 a read whose twin (same kind, vendor, company, division and query: the cache's key) is in
 flight waits for that call's answer instead of making its own. The answer is live: the ERP
-was asked after the read before it began and answered after it began.
+gave it after this read began, to the identical read that asked first.
 
 The call runs in the first read's own task, with its context. A read that joined it:
 
