@@ -7,6 +7,7 @@
 - ``keys``: cache keys per data kind, and the patterns that select them for invalidation.
 - ``single_flight``: ``SingleFlightBackend``, the single flight alone for a gateway with the
   cache off: identical reads in flight at once share one call.
+- ``reads``: each reference read as both wrappers see it (kind, key, call, codec).
 - ``passthrough``: what both wrappers leave to the backend they wrap (orders, pings).
 """
 

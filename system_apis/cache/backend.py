@@ -26,24 +26,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
 from system_apis.cache.keys import (
     KINDS,
     Kind,
-    availability_key,
-    credit_key,
-    item_key,
     pattern_for,
-    price_key,
 )
 from system_apis.cache.passthrough import PassThrough
+from system_apis.cache.reads import (
+    Read,
+    availability_read,
+    credit_read,
+    item_read,
+    price_read,
+)
 from system_apis.cache.store import (
-    Codec,
     InvalidationResult,
     Stored,
     TwoLevelCache,
@@ -71,8 +73,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("isthmus.cache")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -147,34 +147,7 @@ class WarmReport:
     """Key → error kind, for what could not be loaded."""
 
 
-def _mark(record: Any, freshness: Freshness) -> Any:
-    return msgspec.structs.replace(record, freshness=freshness)
-
-
-def _mark_one(value: T, freshness: Freshness) -> T:
-    return _mark(value, freshness)  # type: ignore[no-any-return]
-
-
-def _mark_rows(value: tuple[Availability, ...], freshness: Freshness) -> tuple[Availability, ...]:
-    return tuple(_mark(row, freshness) for row in value)
-
-
-_CREDIT: Codec[CustomerCredit] = Codec(CustomerCredit)
-_ITEM: Codec[Item] = Codec(Item)
-_PRICE: Codec[Price] = Codec(Price)
-_AVAILABILITY: Codec[tuple[Availability, ...]] = Codec(tuple[Availability, ...])
 _LIVE = Freshness()
-
-
-@dataclass(frozen=True)
-class _Read:
-    """One cacheable read: what to call, how to store it, how to mark it."""
-
-    kind: Kind
-    key: str
-    codec: Codec[Any]
-    fetch: Callable[[CallContext], Awaitable[Any]]
-    mark: Callable[[Any, Freshness], Any]
 
 
 class CachedBackend(PassThrough):
@@ -202,67 +175,29 @@ class CachedBackend(PassThrough):
 
     # ------------------------------------------------------------------ cached reads
 
-    def _credit(self, ctx: CallContext, customer_id: str) -> _Read:
-        return _Read(
-            "credit",
-            credit_key(self.vendor, ctx, customer_id),
-            _CREDIT,
-            lambda c: self._inner.get_customer_credit(c, customer_id),
-            _mark_one,
-        )
-
-    def _item(self, ctx: CallContext, item_id: str) -> _Read:
-        return _Read(
-            "item",
-            item_key(self.vendor, ctx, item_id),
-            _ITEM,
-            lambda c: self._inner.get_item(c, item_id),
-            _mark_one,
-        )
-
-    def _price(self, ctx: CallContext, query: PriceQuery) -> _Read:
-        return _Read(
-            "price",
-            price_key(self.vendor, ctx, query),
-            _PRICE,
-            lambda c: self._inner.get_price(c, query),
-            _mark_one,
-        )
-
-    def _availability(
-        self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...]
-    ) -> _Read:
-        return _Read(
-            "availability",
-            availability_key(self.vendor, ctx, item_id, warehouse_ids),
-            _AVAILABILITY,
-            lambda c: self._inner.get_availability(c, item_id, warehouse_ids),
-            _mark_rows,
-        )
-
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
-        credit: CustomerCredit = await self._read(ctx, self._credit(ctx, customer_id))
+        credit: CustomerCredit = await self._read(ctx, credit_read(self._inner, ctx, customer_id))
         return credit
 
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
-        item: Item = await self._read(ctx, self._item(ctx, item_id))
+        item: Item = await self._read(ctx, item_read(self._inner, ctx, item_id))
         return item
 
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
-        price: Price = await self._read(ctx, self._price(ctx, query))
+        price: Price = await self._read(ctx, price_read(self._inner, ctx, query))
         return price
 
     async def get_availability(
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
         rows: tuple[Availability, ...] = await self._read(
-            ctx, self._availability(ctx, item_id, warehouse_ids)
+            ctx, availability_read(self._inner, ctx, item_id, warehouse_ids)
         )
         return rows
 
     # ------------------------------------------------------------------ the read path
 
-    async def _read(self, ctx: CallContext, read: _Read) -> Any:
+    async def _read(self, ctx: CallContext, read: Read) -> Any:
         policy = self._policy.for_kind(read.kind)
         stats = self._stats[read.kind]
         known = await self.cache.get(read.key, read.codec, fresh_for=policy.fresh_seconds)
@@ -315,7 +250,7 @@ class CachedBackend(PassThrough):
     def _age(self, stored: Stored[Any]) -> float:
         return max(0.0, self._clock() - stored.stored_at)
 
-    def _fill(self, ctx: CallContext, read: _Read, known: Stored[Any] | None) -> asyncio.Task[Any]:
+    def _fill(self, ctx: CallContext, read: Read, known: Stored[Any] | None) -> asyncio.Task[Any]:
         """The one backend call for ``read.key`` in this process, started if none runs."""
         task = self._fills.get(read.key)
         if task is None:
@@ -326,7 +261,7 @@ class CachedBackend(PassThrough):
             task.add_done_callback(lambda done: self._fill_done(read, done))
         return task
 
-    def _fill_done(self, read: _Read, task: asyncio.Task[Any]) -> None:
+    def _fill_done(self, read: Read, task: asyncio.Task[Any]) -> None:
         if self._fills.get(read.key) is task:
             del self._fills[read.key]
         if task.cancelled():
@@ -336,7 +271,7 @@ class CachedBackend(PassThrough):
             self._stats[read.kind].backend_failures += 1
             log.info("cache fill of %s failed: %r", read.key, error)
 
-    async def _run_fill(self, ctx: CallContext, read: _Read, known: Stored[Any] | None) -> Any:
+    async def _run_fill(self, ctx: CallContext, read: Read, known: Stored[Any] | None) -> Any:
         policy = self._policy
         bound = policy.refresh_timeout
         # The fill has its own deadline: it may outlive the request that started it.
@@ -396,15 +331,15 @@ class CachedBackend(PassThrough):
         sales rep opens their quotes). Bounded concurrency; failures are reported, not raised.
         """
         reads = [
-            *(self._credit(ctx, c) for c in customers),
-            *(self._item(ctx, i) for i in items),
-            *(self._price(ctx, q) for q in prices),
-            *(self._availability(ctx, i, w) for i, w in availability),
+            *(credit_read(self._inner, ctx, c) for c in customers),
+            *(item_read(self._inner, ctx, i) for i in items),
+            *(price_read(self._inner, ctx, q) for q in prices),
+            *(availability_read(self._inner, ctx, i, w) for i, w in availability),
         ]
         report = WarmReport()
         slots = asyncio.Semaphore(self._policy.warm_concurrency)
 
-        async def load(read: _Read) -> None:
+        async def load(read: Read) -> None:
             async with slots:
                 try:
                     await asyncio.shield(self._fill(ctx, read, None))

@@ -25,15 +25,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from system_apis.cache.keys import (
-    KINDS,
-    Kind,
-    availability_key,
-    credit_key,
-    item_key,
-    price_key,
-)
+from system_apis.cache.keys import KINDS, Kind
 from system_apis.cache.passthrough import PassThrough
+from system_apis.cache.reads import (
+    Read,
+    availability_read,
+    credit_read,
+    item_read,
+    price_read,
+)
 from system_apis.contract import (
     Availability,
     CallContext,
@@ -88,54 +88,30 @@ class SingleFlightBackend(PassThrough):
         return len(self._flights)
 
     async def get_customer_credit(self, ctx: CallContext, customer_id: str) -> CustomerCredit:
-        credit: CustomerCredit = await self._read(
-            ctx,
-            "credit",
-            credit_key(self.vendor, ctx, customer_id),
-            lambda c: self._inner.get_customer_credit(c, customer_id),
-        )
+        credit: CustomerCredit = await self._read(ctx, credit_read(self._inner, ctx, customer_id))
         return credit
 
     async def get_item(self, ctx: CallContext, item_id: str) -> Item:
-        item: Item = await self._read(
-            ctx,
-            "item",
-            item_key(self.vendor, ctx, item_id),
-            lambda c: self._inner.get_item(c, item_id),
-        )
+        item: Item = await self._read(ctx, item_read(self._inner, ctx, item_id))
         return item
 
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
-        price: Price = await self._read(
-            ctx,
-            "price",
-            price_key(self.vendor, ctx, query),
-            lambda c: self._inner.get_price(c, query),
-        )
+        price: Price = await self._read(ctx, price_read(self._inner, ctx, query))
         return price
 
     async def get_availability(
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
         rows: tuple[Availability, ...] = await self._read(
-            ctx,
-            "availability",
-            availability_key(self.vendor, ctx, item_id, warehouse_ids),
-            lambda c: self._inner.get_availability(c, item_id, warehouse_ids),
+            ctx, availability_read(self._inner, ctx, item_id, warehouse_ids)
         )
         return rows
 
-    async def _read(
-        self,
-        ctx: CallContext,
-        kind: Kind,
-        key: str,
-        fetch: Callable[[CallContext], Awaitable[Any]],
-    ) -> Any:
+    async def _read(self, ctx: CallContext, read: Read) -> Any:
         while True:
-            flight = self._flights.get(key)
+            flight = self._flights.get(read.key)
             if flight is None:
-                return await self._lead(ctx, key, fetch)
+                return await self._lead(ctx, read.key, read.fetch)
             self.waiting += 1
             try:
                 # Shielded: this read's cancellation must not cancel the others' answer.
@@ -148,7 +124,7 @@ class SingleFlightBackend(PassThrough):
                 continue  # the first read ran out of its shorter time: go again
             finally:
                 self.waiting -= 1
-            self.shared[kind] += 1
+            self.shared[read.kind] += 1
             return answer
 
     async def _lead(

@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 
 from system_apis.cache import CachedBackend, CachePolicy, KindPolicy, TwoLevelCache
+from system_apis.cache.keys import item_key
 from system_apis.contract import CallContext, ErpBackend, Freshness
 from system_apis.errors import BackendTimeoutError, BackendUnavailableError, NotFoundError
 from system_apis.resilience import BreakerPolicy, ResiliencePolicy, ResilientBackend, RetryPolicy
@@ -183,7 +184,7 @@ async def test_not_found_is_an_answer_never_hidden_behind_a_cached_value(
     with pytest.raises(NotFoundError):
         await cached.get_item(CTX, "I1")
 
-    assert cached.cache.peek(cached._item(CTX, "I1").key) is None
+    assert cached.cache.peek(item_key(cached.vendor, CTX, "I1")) is None
 
 
 async def test_too_old_values_are_not_served_even_when_the_backend_fails(
