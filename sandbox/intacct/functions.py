@@ -6,6 +6,7 @@ that go into its ``<result>`` after ``<controlid>``, or raises ``IntacctFailure`
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import secrets
 from collections import OrderedDict
@@ -71,6 +72,17 @@ class _ResultSet:
     entity: str | None
 
 
+@dataclass
+class _ReadView:
+    """What one read-only request has worked out: per object and entity, the visible rows;
+    per object, entity and field, those rows by the field's value (with their positions)."""
+
+    visible: dict[tuple[str, str | None], list[Record]] = dataclasses.field(default_factory=dict)
+    indexes: dict[tuple[str, str | None, str], dict[str, list[tuple[int, Record]]]] = (
+        dataclasses.field(default_factory=dict)
+    )
+
+
 class Store:
     """The company's records, plus open ``readByQuery`` result sets and number sequences."""
 
@@ -83,7 +95,7 @@ class Store:
         self._so_numbers = itertools.count(len(self.tables["SODOCUMENT"]) + 1001)
         self.contact_lists: dict[str, list[tuple[str, str]]] = {}
         """CUSTOMERID → its contact list (category, contact name), as written."""
-        self._reading: dict[tuple[str, str | None, str | None], object] | None = None
+        self._reading: _ReadView | None = None
         """During a read-only request (``reads_only``): visible rows and indexes by field."""
 
     def snapshot(self) -> dict[str, list[Record]]:
@@ -97,21 +109,21 @@ class Store:
         """For one request that only reads: what an entity sees of an object, and its rows by
         a field's value, are worked out once for all of the request's functions (a quote
         asks for dozens of items at once). Nothing may change the tables meanwhile."""
-        self._reading = {}
+        self._reading = _ReadView()
         try:
             yield
         finally:
             self._reading = None
 
     def visible(self, obj: str, scope: Scope) -> list[Record]:
-        memo = self._reading
-        if memo is None:
+        view = self._reading
+        if view is None:
             return self._visible(obj, scope)
-        key = (obj, scope.entity, None)
-        rows = memo.get(key)
+        key = (obj, scope.entity)
+        rows = view.visible.get(key)
         if rows is None:
-            rows = memo[key] = self._visible(obj, scope)
-        return rows  # type: ignore[return-value]
+            rows = view.visible[key] = self._visible(obj, scope)
+        return rows
 
     def _visible(self, obj: str, scope: Scope) -> list[Record]:
         rows = self.tables[obj]
@@ -120,16 +132,15 @@ class Store:
         return [r for r in rows if r.get("MEGAENTITYID", "") in ("", scope.entity)]
 
     def visible_with(self, obj: str, scope: Scope, hints: tuple[Hint, ...]) -> list[Record]:
-        """The visible rows whose fields hold the values ``hints`` name (each hint: a field and
-        the values it may hold), in table order; the rows of the narrowest hint, looked up in
-        indexes during a read-only request, else the rows of the first one, by a scan."""
-        memo = self._reading
-        if memo is None:
-            field, values = hints[0]
-            return [r for r in self._visible(obj, scope) if r.get(field, "") in values]
+        """During a read-only request, the visible rows holding the values of the narrowest
+        of ``hints`` (each a field and the values it may hold), in table order, looked up in
+        indexes; otherwise every visible row. The caller's filter decides either way."""
+        view = self._reading
+        if view is None:
+            return self.visible(obj, scope)
         narrowest: list[tuple[int, Record]] | None = None
         for field, values in hints:
-            index = self._index(memo, obj, scope, field)
+            index = self._index(view, obj, scope, field)
             found = [hit for value in values for hit in index.get(value, ())]
             if narrowest is None or len(found) < len(narrowest):
                 narrowest = found
@@ -138,21 +149,16 @@ class Store:
         return [row for _, row in narrowest]
 
     def _index(
-        self,
-        memo: dict[tuple[str, str | None, str | None], object],
-        obj: str,
-        scope: Scope,
-        field: str,
+        self, view: _ReadView, obj: str, scope: Scope, field: str
     ) -> dict[str, list[tuple[int, Record]]]:
         """The visible rows of ``obj`` by their ``field``'s value, each with its position."""
         key = (obj, scope.entity, field)
-        index = memo.get(key)
+        index = view.indexes.get(key)
         if index is None:
-            built: dict[str, list[tuple[int, Record]]] = {}
+            index = view.indexes[key] = {}
             for position, row in enumerate(self.visible(obj, scope)):
-                built.setdefault(row.get(field, ""), []).append((position, row))
-            index = memo[key] = built
-        return index  # type: ignore[return-value]
+                index.setdefault(row.get(field, ""), []).append((position, row))
+        return index
 
     def find(self, obj: str, scope: Scope, field: str, value: str) -> Record | None:
         return next((r for r in self.visible(obj, scope) if r.get(field) == value), None)
