@@ -319,13 +319,19 @@ class Sandbox:
             "infor": httpx.get(f"http://127.0.0.1:{self.infor_port}/_sandbox/stats").json(),
         }
 
-    def slow_down(self, delay_ms: int) -> None:
+    @contextmanager
+    def slowed(self, delay_ms: int) -> Iterator[None]:
+        """The fan-out's reads take ``delay_ms`` longer in both ERPs until the block ends."""
         for target in INFOR_FANOUT_TARGETS:
             spec = {"target": target, "kind": "latency", "delay_ms": delay_ms}
             httpx.post(f"http://127.0.0.1:{self.infor_port}/_sandbox/faults", json=spec)
         for target in INTACCT_FANOUT_TARGETS:
             spec = {"target": target, "kind": "latency", "delay_ms": delay_ms}
             httpx.post(f"http://127.0.0.1:{self.intacct_port}/_sandbox/faults", json=spec)
+        try:
+            yield
+        finally:
+            self.clear_faults()
 
     def sign_ins(self) -> Callable[[], int]:
         """A counter of the ERP sign-ins the emulators see from now on (Intacct sessions, ION
@@ -519,17 +525,14 @@ class Bench:
             # A gateway each, so one ERP's breakers and queues start afresh for the other.
             with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
-                self.sandbox.slow_down(delay)
-                began = time.time()
-                # CPU per answer, the gateway's and the emulators': on a shared machine the
-                # time beyond the injected delay is mostly these, queued behind each other.
-                cpu_before = cpu_seconds(gw.pid), cpu_seconds(self.sandbox.pid)
-                try:
+                with self.sandbox.slowed(delay):
+                    began = time.time()
+                    # CPU per answer, the gateway's and the emulators': on a shared machine the
+                    # time beyond the injected delay is mostly these, queued behind each other.
+                    cpu_before = cpu_seconds(gw.pid), cpu_seconds(self.sandbox.pid)
                     run = self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
                                     connections=conns, warmup_s=0, section="fanout",
                                     count_incomplete=True)  # fmt: skip
-                finally:
-                    self.sandbox.clear_faults()
                 answers = max(1, run.requests)
                 cpu[body["entity"]] = {
                     "gateway_ms_per_answer": round(
@@ -546,13 +549,10 @@ class Bench:
                     print(f"  Intacct per quote: {per_quote}", flush=True)
                 # The same quote with nothing else in flight: what the fan-out itself adds to
                 # the delay, without other answers' work queued ahead of it.
-                self.sandbox.slow_down(delay)
-                try:
+                with self.sandbox.slowed(delay):
                     self.load(f"{name}, one at a time", base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=1, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
-                finally:
-                    self.sandbox.clear_faults()
             own = own_reads_env()
             if not own:
                 continue
@@ -560,13 +560,10 @@ class Bench:
             # flight at once cost when nothing is shared (an ERP's limits then set the pace).
             with self.gateway(2, redis=False, extra_env=CACHE_OFF | own) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
-                self.sandbox.slow_down(delay)
-                try:
+                with self.sandbox.slowed(delay):
                     self.load(f"{name}, nothing shared", base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=conns, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
-                finally:
-                    self.sandbox.clear_faults()
         self.extra["fanout"] = {
             "delay_ms": delay,
             "connections": conns,
@@ -711,10 +708,9 @@ def warm_up(
 
     for _ in range(rounds):
         asyncio.run(post_at_once())
-    for _ in range(20):
+    for _ in range(40):
         if signed_in is None or signed_in() >= workers:
             return
-        asyncio.run(post_at_once())
         asyncio.run(post_at_once())
     print(f"  warm-up: {signed_in() if signed_in else '?'} of {workers} workers signed in",
           flush=True)  # fmt: skip
