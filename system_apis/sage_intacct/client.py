@@ -25,7 +25,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element, tostring
+from xml.etree.ElementTree import Element
 
 import httpx
 
@@ -57,6 +57,7 @@ from system_apis.sage_intacct.wire import (
     fn_read_more,
     parse_response,
     records,
+    xml_text,
 )
 
 __all__ = ["DEFAULT_BATCH_MAX_FUNCTIONS", "IntacctClient", "IntacctCredentials"]
@@ -218,7 +219,8 @@ class IntacctClient:
         if self._batch_window is None:
             return await self.call(ctx, fn)
         future: asyncio.Future[FunctionResult] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Member(ctx, fn, future), tostring(fn))
+        text = xml_text(fn)  # written once: the same function's key and what is sent
+        self._enqueue(_Member(ctx, fn, text, future), text)
         return await future
 
     def _enqueue(self, member: _Member, key: object) -> None:
@@ -316,6 +318,7 @@ class IntacctClient:
                         return
                     ctx = _widest(m.ctx for group in sealed for m in group)
                 fns = [group[0].fn for group in sealed]
+                texts = [group[0].text for group in sealed]
                 if len(fns) == 1:  # alone: the single-function request it always was
                     controlid, ids = self._controlid(fns[0].tag), [self._controlid("fn")]
                 else:
@@ -324,7 +327,7 @@ class IntacctClient:
                     sender_id=self._cred.sender_id,
                     sender_password=self._cred.sender_password,
                     controlid=controlid,
-                    functions=list(zip(ids, fns, strict=True)),
+                    functions=list(zip(ids, texts, strict=True)),
                     session_id=session.session_id,
                 )
                 response = self._interpret(await self._send(ctx, session.endpoint, body))
@@ -554,6 +557,8 @@ class _Member:
 
     ctx: CallContext
     fn: Element
+    text: str
+    """``fn`` as sent (``xml_text``)."""
     future: asyncio.Future[FunctionResult]
 
 
