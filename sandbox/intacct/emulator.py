@@ -107,9 +107,47 @@ def _errormessage(parent: Element, errors: tuple[ErrorEntry, ...] | list[ErrorEn
 
 
 def _xml_bytes(root: Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(
-        root, encoding="utf-8", xml_declaration=False
-    )
+    """``root`` as a UTF-8 document, written directly: ElementTree's general serializer was a
+    fifth of a large read-only request's time here, for answers of plain elements and text."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    _write(root, out)
+    return "".join(out).encode("utf-8")
+
+
+def _escaped(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _write(el: Element, out: list[str]) -> None:
+    tag = el.tag
+    if not isinstance(tag, str):  # a comment or processing instruction: the general way
+        out.append(tostring(el, encoding="unicode"))
+        return
+    if el.attrib:
+        attributes = "".join(
+            f' {k}="{_escaped(v).replace(chr(34), "&quot;")}"' for k, v in el.attrib.items()
+        )
+        out.append(f"<{tag}{attributes}")
+    else:
+        out.append("<" + tag)
+    text = el.text
+    if text or len(el):
+        out.append(">")
+        if text:
+            out.append(_escaped(text))
+        for child in el:
+            _write(child, out)
+        out.append(f"</{tag}>")
+    else:
+        out.append(" />")
+    if el.tail:
+        out.append(_escaped(el.tail))
 
 
 def _child_text(el: Element | None, tag: str) -> str:

@@ -45,10 +45,21 @@ class UnknownFieldError(QueryError):
         self.field = field
 
 
+@functools.lru_cache(maxsize=8192)
 def _coerce(kind: FieldType, text: str) -> Any:
-    """A comparable value for ``text`` of a field of ``kind``; None for empty (null)."""
+    """A comparable value for ``text`` of a field of ``kind``; None for empty (null). Kept per
+    text: a query compares every record's field, and the same dates and amounts recur."""
     if text == "":
         return None
+    if kind in ("date", "datetime") and len(text) == 10 and text[2] == "/" == text[5]:
+        month, day, year = text[:2], text[3:5], text[6:]
+        if month.isdigit() and day.isdigit() and year.isdigit():  # MM/DD/YYYY, strptime's way
+            try:
+                moment = datetime(int(year), int(month), int(day))
+            except ValueError:
+                moment = None
+            if moment is not None:
+                return moment.date() if kind == "date" else moment
     if kind == "number":
         try:
             return Decimal(text)
