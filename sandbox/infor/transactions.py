@@ -104,7 +104,7 @@ def _money(value: Decimal) -> str:
 
 
 def _ymd(value: date) -> str:
-    return value.strftime("%Y%m%d")
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
 
 
 def _parse_date(inputs: dict[str, str], name: str, default: date) -> date:
@@ -112,7 +112,9 @@ def _parse_date(inputs: dict[str, str], name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return datetime.strptime(raw, "%Y%m%d").date()
+        if len(raw) != 8 or not raw.isdigit():  # YYYYMMDD, as strptime would insist
+            raise ValueError(raw)
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
     except ValueError:
         raise MiError(f"W{name[:2]}0303", f"Date {raw} is invalid", name) from None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -47,7 +47,12 @@ class MiTransaction:
         return self.name.startswith(("Lst", "Search", "Sel"))
 
     def input(self, name: str) -> MiField | None:
-        return next((f for f in self.inputs if f.name == name), None)
+        return self._inputs_by_name.get(name)
+
+    @cached_property
+    def _inputs_by_name(self) -> dict[str, MiField]:
+        # Every transaction of a bulk request checks each of its inputs by name.
+        return {f.name: f for f in self.inputs}
 
 
 @dataclass(frozen=True)
