@@ -6,7 +6,7 @@ import asyncio
 import functools
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -48,6 +48,7 @@ from system_apis.sage_intacct.errors import (
     IntacctProtocolError,
     IntacctRejectedError,
 )
+from system_apis.sage_intacct.gathered import Gathered
 from system_apis.sage_intacct.pricing import (
     PriceEntry,
     apply_entry,
@@ -256,6 +257,16 @@ def _forget_failed(
         del reads[key]
 
 
+class _EntriesWhere(NamedTuple):
+    """The price list entries that may price an item on a date: of one of ``lists``, for
+    the item or its product line, valid on the day."""
+
+    lists: tuple[str, ...]
+    item_id: str
+    product_line: str
+    on: date
+
+
 class _ItemHint(NamedTuple):
     """What the last read of an item said of the reads that depend on it."""
 
@@ -268,13 +279,18 @@ class _ItemHint(NamedTuple):
 class _Ahead:
     """A read started before the record it depends on came back, on a guess (``key``)."""
 
-    def __init__(self, key: str, read: Awaitable[list[Record]]) -> None:
+    def __init__(self, key: Hashable, read: Awaitable[list[Record]]) -> None:
         self.key = key
         self.task: asyncio.Future[list[Record]] = asyncio.ensure_future(read)
         self.task.add_done_callback(_retrieve)
 
     def drop(self) -> None:
         self.task.cancel()
+
+
+async def _awaited(rows: Awaitable[list[Record]]) -> list[Record]:
+    """``rows`` as a coroutine, for a task group."""
+    return await rows
 
 
 def _drop(*aheads: _Ahead | None) -> None:
@@ -291,7 +307,7 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 async def _use(
-    ahead: _Ahead | None, key: str, read: Callable[[], Awaitable[list[Record]]]
+    ahead: _Ahead | None, key: Hashable, read: Callable[[], Awaitable[list[Record]]]
 ) -> list[Record]:
     """``ahead``'s rows when it guessed ``key``, else ``read()`` (and ``ahead`` is dropped)."""
     if ahead is None:
@@ -376,6 +392,8 @@ class IntacctAdapter:
         )
         self._source = Source(vendor="sage_intacct", system=company_id)
         self._once = _RequestReads()
+        # Reads by id started together go as one query (with batching: the same requests).
+        self._gathered = Gathered(self._client.read_by_query, enabled=batch_window is not None)
         # What earlier reads told (see ``get_price``): hints, never answers.
         self._item_hints: LRUCache[tuple[str, str], _ItemHint] = LRUCache(maxsize=20_000)
         self._price_list_hints: LRUCache[tuple[str, str], str] = LRUCache(maxsize=20_000)
@@ -496,9 +514,7 @@ class IntacctAdapter:
         rows = await self._once.once(
             ctx,
             ("ITEM", item_id),
-            lambda: self._client.read_by_query(
-                ctx, "ITEM", _fields(_Item), f"ITEMID = {quote(item_id)}", pagesize=1, limit=1
-            ),
+            lambda: self._gathered.rows(ctx, "ITEM", _fields(_Item), [("ITEMID", item_id)]),
         )
         if not rows:
             self._item_hints.pop((ctx.company, item_id), None)
@@ -511,9 +527,7 @@ class IntacctAdapter:
         return self._once.once(
             ctx,
             ("UOMDETAIL", group),
-            lambda: self._client.read_by_query(
-                ctx, "UOMDETAIL", _fields(_UomDetail), f"GRPKEY = {quote(group)}"
-            ),
+            lambda: self._gathered.rows(ctx, "UOMDETAIL", _fields(_UomDetail), [("GRPKEY", group)]),
         )
 
     def _units_ahead(self, ctx: CallContext, item_id: str) -> _Ahead | None:
@@ -572,17 +586,22 @@ class IntacctAdapter:
         return [p for p in (customer_price_list, self._default_price_lists.get(ctx.company)) if p]
 
     @staticmethod
-    def _entries_where(lists: list[str], item_id: str, product_line: str, on: date) -> str:
-        """The query of the price list entries that may price an item on a date."""
-        return (
-            f"PRICELISTID IN {_in(lists)} AND (ITEMID = {quote(item_id)}"
-            + (f" OR PRODUCTLINEID = {quote(product_line)}" if product_line else "")
-            + f") AND DATEFROM <= {quote(intacct_date(on))}"
-            f" AND (DATETO >= {quote(intacct_date(on))} OR DATETO IS NULL)"
-        )
+    def _entries_where(
+        lists: list[str], item_id: str, product_line: str, on: date
+    ) -> _EntriesWhere:
+        """What selects the price list entries that may price an item on a date."""
+        return _EntriesWhere(tuple(lists), item_id, product_line, on)
 
-    def _entries(self, ctx: CallContext, where: str) -> Awaitable[list[Record]]:
-        return self._client.read_by_query(ctx, "SOPRICELISTENTRY", _fields(PriceEntry), where)
+    def _entries(self, ctx: CallContext, where: _EntriesWhere) -> Awaitable[list[Record]]:
+        day = quote(intacct_date(where.on))
+        return self._gathered.rows(
+            ctx,
+            "SOPRICELISTENTRY",
+            _fields(PriceEntry),
+            [("ITEMID", where.item_id), ("PRODUCTLINEID", where.product_line)],
+            f"PRICELISTID IN {_in(where.lists)} AND DATEFROM <= {day}"
+            f" AND (DATETO >= {day} OR DATETO IS NULL)",
+        )
 
     async def get_price(self, ctx: CallContext, query: PriceQuery) -> Price:
         # What earlier reads told of the item (unit group, product line) and the customer
@@ -666,23 +685,21 @@ class IntacctAdapter:
     async def get_availability(
         self, ctx: CallContext, item_id: str, warehouse_ids: tuple[str, ...] = ()
     ) -> tuple[Availability, ...]:
-        where = f"ITEMID = {quote(item_id)}"
-        po_where = where
+        match = [("ITEMID", item_id)]
+        where = f"WAREHOUSEID IN {_in(warehouse_ids)}" if warehouse_ids else ""
+        po_where = f"DOCPARID = 'Purchase Order' AND STATE IN {_in(_OPEN_PO_STATES)}"
         if warehouse_ids:
-            where += f" AND WAREHOUSEID IN {_in(warehouse_ids)}"
-            po_where += f" AND WAREHOUSE.LOCATION_NO IN {_in(warehouse_ids)}"
+            po_where = f"WAREHOUSE.LOCATION_NO IN {_in(warehouse_ids)} AND {po_where}"
         async with _concurrently() as tg:
             item_t = tg.create_task(self._item(ctx, item_id))
             stock_t = tg.create_task(
-                self._client.read_by_query(ctx, "ITEMWAREHOUSEINFO", _fields(_Stock), where)
+                _awaited(
+                    self._gathered.rows(ctx, "ITEMWAREHOUSEINFO", _fields(_Stock), match, where)
+                )
             )
             po_t = tg.create_task(
-                self._client.read_by_query(
-                    ctx,
-                    "PODOCUMENTENTRY",
-                    _fields(_PoLine),
-                    f"{po_where} AND DOCPARID = 'Purchase Order' "
-                    f"AND STATE IN {_in(_OPEN_PO_STATES)}",
+                _awaited(
+                    self._gathered.rows(ctx, "PODOCUMENTENTRY", _fields(_PoLine), match, po_where)
                 )
             )
         item = item_t.result()

@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -214,14 +215,15 @@ class IntacctClient:
 
     # --- batched reads ---------------------------------------------------------------------
 
-    async def _read(self, ctx: CallContext, fn: Element) -> FunctionResult:
-        """A read function: alone, or in the entity's open batch (see the module doc)."""
+    def _read(self, ctx: CallContext, fn: Element) -> Awaitable[FunctionResult]:
+        """A read function: alone, or in the entity's open batch (see the module doc), which
+        it joins now, not when awaited."""
         if self._batch_window is None:
-            return await self.call(ctx, fn)
+            return self.call(ctx, fn)
         future: asyncio.Future[FunctionResult] = asyncio.get_running_loop().create_future()
         text = xml_text(fn)  # written once: the same function's key and what is sent
         self._enqueue(_Member(ctx, fn, text, future), text)
-        return await future
+        return future
 
     def _enqueue(self, member: _Member, key: object) -> None:
         """Into the entity's open batch (a new one, if none is open); same ``key``, same function."""
@@ -507,7 +509,7 @@ class IntacctClient:
 
     # --- paging -------------------------------------------------------------------------------
 
-    async def read_by_query(
+    def read_by_query(
         self,
         ctx: CallContext,
         obj: str,
@@ -516,9 +518,16 @@ class IntacctClient:
         *,
         pagesize: int = 1000,
         limit: int | None = None,
+    ) -> Coroutine[Any, Any, list[Record]]:
+        """Every matching record, following ``readMore`` until nothing remains (or ``limit``).
+        The first page's read joins the open batch now, before this is awaited."""
+        first = self._read(ctx, fn_read_by_query(obj, fields, query, pagesize))
+        return self._pages(ctx, first, limit)
+
+    async def _pages(
+        self, ctx: CallContext, first: Awaitable[FunctionResult], limit: int | None
     ) -> list[Record]:
-        """Every matching record, following ``readMore`` until nothing remains (or ``limit``)."""
-        result = await self._read(ctx, fn_read_by_query(obj, fields, query, pagesize))
+        result = await first
         rows = records(result.data)
         while (limit is None or len(rows) < limit) and _int(result.attr("numremaining")) > 0:
             result_id = result.attr("resultId")

@@ -3,6 +3,7 @@ multi-function requests, and the answer is the one the single-function requests 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,39 +61,51 @@ def _cold_quote(sandbox: Sandbox, **env: str) -> tuple[int, dict[str, Any]]:
     return len(emulator.received), response.json()
 
 
+_ITEM_IDS = re.compile(r"'ITM-\d{4}'")
+
+
+def _reads(sandbox: Sandbox) -> list[tuple[str, str]]:
+    return [
+        (f.inputs.get("object", ""), f.inputs.get("query", ""))
+        for r in sandbox.intacct.received
+        for f in r.functions
+        if f.name == "readByQuery"
+    ]
+
+
 def test_a_cold_quote_reads_intacct_in_a_few_requests_with_the_same_answer(
     sandbox: Sandbox,
 ) -> None:
     alone_requests, alone = _cold_quote(sandbox, intacct__batch_window_ms="0")
-    alone_functions = sorted(
-        f.name for r in sandbox.intacct.received for f in r.functions if f.name != "getAPISession"
-    )
+    alone_reads = _reads(sandbox)
 
     batched_requests, batched = _cold_quote(sandbox)
     received = list(sandbox.intacct.received)
+    batched_reads = _reads(sandbox)
 
     assert _stable(batched) == _stable(alone)
     assert {line["lineNo"] for line in batched["lines"]} == set(range(1, 11))
-    # Every read was still made, and answered, each under its own control id.
-    batched_functions = sorted(
-        f.name for r in received for f in r.functions if f.name != "getAPISession"
-    )
-    assert batched_functions == alone_functions
+    # Each function answered under its own control id, none in a transaction.
     assert all(r.outcome == "success" for r in received)
     assert all(len({f.controlid for f in r.functions}) == len(r.functions) for r in received)
     assert all(not r.transaction for r in received)
-    # Each distinct read is made once (the customer for credit and for every price, an item
-    # for its item, price and availability): about forty-five single-function requests, which
-    # become a handful.
-    reads = [
-        (f.inputs.get("object"), f.inputs.get("query"))
-        for r in received
-        for f in r.functions
-        if f.name == "readByQuery"
-    ]
-    assert len(reads) == len(set(reads))
+    # Alone, every read is its own request: an item's, its stock's, its purchase lines'...
+    # about forty-five single-function requests.
     assert alone_requests >= 40
+    assert all(" IN (" not in query.split(" AND ")[0] for _, query in alone_reads)
+    # Batched, the same objects are read, each distinct read once, and the ten items' reads of
+    # one object are one query by ITEMID IN (...): a handful of requests, a few functions.
+    assert {obj for obj, _ in batched_reads} == {obj for obj, _ in alone_reads}
+    assert len(batched_reads) == len(set(batched_reads))
     assert batched_requests <= alone_requests // 5
+    assert len(batched_reads) <= len(alone_reads) // 4
+    for obj in ("ITEM", "ITEMWAREHOUSEINFO", "PODOCUMENTENTRY", "SOPRICELISTENTRY"):
+        # The items read alone (an inactive item's stock and prices are not asked for).
+        items = sorted({m for o, q in alone_reads if o == obj for m in _ITEM_IDS.findall(q)})
+        assert len(items) >= 9
+        queries = [query for o, query in batched_reads if o == obj]
+        assert len(queries) == 1, (obj, queries)
+        assert "ITEMID IN (" + ", ".join(items) + ")" in queries[0]
 
 
 def test_a_quote_of_a_customer_and_items_seen_before_reads_intacct_in_one_request(
