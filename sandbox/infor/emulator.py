@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import functools
 import json
 import math
 import secrets
@@ -27,7 +28,7 @@ import msgspec
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
 from sandbox.infor.lifecycle import M3Lifecycle
-from sandbox.infor.programs import MiField
+from sandbox.infor.programs import MiField, MiTransaction
 from sandbox.infor.registry import TRANSACTIONS
 from sandbox.infor.transactions import (
     FIELD_LABELS,
@@ -626,6 +627,7 @@ class InforEmulator:
         names = [
             f"{program}/{t.get('transaction', '')}" for t in transactions if isinstance(t, dict)
         ]
+        arrived = time.time()
         for t, name in zip(transactions, names, strict=False):
             self._record(
                 ReceivedRequest(
@@ -635,6 +637,7 @@ class InforEmulator:
                     matrix=matrix,
                     authorization=auth_kind,
                     inputs={str(k): str(v) for k, v in (t.get("record") or {}).items()},
+                    at=arrived,
                 )
             )
         refusal = self._bearer_refusal(headers) or self._throttled()
@@ -732,8 +735,7 @@ class InforEmulator:
             return failure
         if spec.is_list and maxrecs > 0:
             records = records[:maxrecs]
-        wanted = {c.strip().upper() for c in returncols}
-        fields = [f for f in definition.outputs if not wanted or f.name in wanted]
+        fields = _output_fields(definition, tuple(returncols))
         shaped = []
         for record in records:
             out = {}
@@ -806,8 +808,9 @@ class InforEmulator:
         return _json(404, {"error": f"no control endpoint {method} {path}"})
 
     def _record(self, request: ReceivedRequest) -> None:
-        # A shallow copy (``asdict`` would deep-copy every input, for every transaction).
-        stamped = replace(request, at=time.time())
+        # A shallow copy (``asdict`` would deep-copy every input, for every transaction); one
+        # stamped already (a bulk request's transactions, all at once) is kept as it is.
+        stamped = request if request.at else replace(request, at=time.time())
         with self._lock:
             self.received.append(stamped)
 
@@ -830,6 +833,14 @@ def _field_value(field: MiField, value: str, *, right_trim: bool) -> str:
     if field.type == "N":
         return value.strip() or "0"
     return value.strip()
+
+
+@functools.lru_cache(maxsize=1024)
+def _output_fields(definition: MiTransaction, returncols: tuple[str, ...]) -> list[MiField]:
+    """The output fields answered, in M3's order: every one, or those ``returncols`` names
+    (worked out once per transaction and column list, not per transaction run)."""
+    wanted = {c.strip().upper() for c in returncols}
+    return [f for f in definition.outputs if not wanted or f.name in wanted]
 
 
 def _label(name: str) -> str:

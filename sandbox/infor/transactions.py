@@ -9,6 +9,7 @@ Message ids follow M3's pattern (``W`` + field prefix + ``0102`` "must be entere
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -95,14 +96,21 @@ def _num(value: Decimal | int) -> str:
     """M3 numbers: no thousands separator, no needless trailing zeros."""
     if isinstance(value, int):
         return str(value)
-    text = format(value.normalize(), "f")
-    return text
+    return _plain(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain(text: str) -> str:
+    # Keyed by the Decimal's own text (so 0 and -0, 1.0 and 1.00 stay apart): a quote's
+    # answers write the same quantities and prices over and over.
+    return format(Decimal(text).normalize(), "f")
 
 
 def _money(value: Decimal) -> str:
     return format(value.quantize(Decimal("0.01")), "f")
 
 
+@functools.lru_cache(maxsize=4096)
 def _ymd(value: date) -> str:
     return f"{value.year:04d}{value.month:02d}{value.day:02d}"
 
@@ -145,6 +153,19 @@ class M3State:
         """M3's clock for change stamps (LMDT/LMTS), in the company's time zone (UTC here)."""
         self._next_batch = 9000000001
         self._next_order = 1000000101
+        self._balance_index: tuple[int, dict[str, list[tuple[str, str]]]] = (-1, {})
+
+    def balance_keys(self, itno: str) -> list[tuple[str, str]]:
+        """The ``(WHLO, ITNO)`` keys of an item's balances, in warehouse order. Indexed once
+        per set of balances (a new balance, e.g. a warehouse added, rebuilds it) instead of a
+        scan of every balance for every item listed."""
+        size, index = self._balance_index
+        if size != len(self.data.balances):
+            index = {}
+            for key in sorted(self.data.balances):
+                index.setdefault(key[1], []).append(key)
+            self._balance_index = (len(self.data.balances), index)
+        return index.get(itno, [])
 
     @property
     def today(self) -> date:
@@ -383,8 +404,8 @@ def _lst_itm_whs_by_itm(st: M3State, ses: Session, inp: dict[str, str]) -> list[
     st.check_company(ses, inp)
     it = st.item(inp)
     # The item's balances in warehouse order (filtered before sorting: not every balance).
-    mine = [(key, bal) for key, bal in st.data.balances.items() if key[1] == it.itno]
-    return [_balance_record(bal, it) for _, bal in sorted(mine, key=lambda kv: kv[0])]
+    balances = st.data.balances
+    return [_balance_record(balances[key], it) for key in st.balance_keys(it.itno)]
 
 
 def _alt_record(it: S.Item, alt: S.AltUom) -> dict[str, str]:
