@@ -9,7 +9,10 @@ resilience layer, which knows which calls are safe to repeat.
 With a ``batch_window``, reads marked ``batch=True`` that start within that window for the
 same program and company are sent as one bulk request (``POST .../v2/execute``, one result per
 transaction): a quote's dozens of reads become a handful of HTTP requests, each one request
-against the gateway's rate. A read alone in its window goes as the single GET it always was.
+against the gateway's rate. When a window ends, its bulk waits for a turn of the event loop in
+which no read was queued, then goes with every other bulk open at that moment (a request's
+later reads go in the same round, not a window after); a stream of reads holds it at most one
+window more. A read alone in its window goes as the single GET it always was.
 
 With a ``RequestRate`` every request (a repeat too) first waits for its send time under the
 gateway's rate; one whose send time would fall after the caller's deadline fails at once as a
@@ -79,6 +82,8 @@ class MiClient:
         self._rate = rate
         self._batch_window = batch_window
         self._open: dict[tuple[str, str, str | None], _Bulk] = {}
+        self._queued = 0
+        """Reads queued for a bulk so far: a bulk goes once it stops growing (``_window_over``)."""
         self._sending: set[asyncio.Task[None]] = set()
         self._credentials = credentials
         self._tokens = tokens
@@ -246,15 +251,37 @@ class MiClient:
         key = (read.program, read.ctx.company, read.ctx.division)
         bulk = self._open.get(key)
         loop = asyncio.get_running_loop()
+        self._queued += 1
         if bulk is None:
             bulk = self._open[key] = _Bulk(read.program)
             assert self._batch_window is not None
-            loop.call_later(self._batch_window, self._flush, key, bulk)
+            loop.call_later(self._batch_window, self._window_over, key, bulk, -1, 0.0)
         read.future = loop.create_future()
         bulk.members.append(read)
         if len(bulk.members) >= _MAX_BULK_TRANSACTIONS:
             self._flush(key, bulk)
         return read.future
+
+    def _window_over(
+        self, key: tuple[str, str, str | None], bulk: _Bulk, seen: int, until: float
+    ) -> None:
+        """``bulk``'s window is over: it goes once a turn of the loop passes with no read
+        queued (for any program), and with it every bulk then open. The reads one request
+        sets off start over a few turns (deeper calls a turn or two after the first), each
+        turn long when the request is large; sent as each window ends, a late program's bulk
+        waited a window of its own after the others, and its round trip with it. A stream of
+        reads (a busy gateway) holds it at most one more window."""
+        if bulk.sent:
+            return
+        loop = asyncio.get_running_loop()
+        if seen < 0:
+            until = loop.time() + (self._batch_window or 0.0)
+        elif self._queued == seen or loop.time() >= until:
+            for other_key, other in list(self._open.items()):
+                self._flush(other_key, other)
+            self._flush(key, bulk)
+            return
+        loop.call_soon(self._window_over, key, bulk, self._queued, until)
 
     def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
         if self._open.get(key) is bulk:
