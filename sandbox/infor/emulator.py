@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
-import functools
 import json
 import math
 import secrets
@@ -28,7 +27,7 @@ import msgspec
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
 from sandbox.infor.lifecycle import M3Lifecycle
-from sandbox.infor.programs import MiField, MiTransaction
+from sandbox.infor.programs import MiField
 from sandbox.infor.registry import TRANSACTIONS
 from sandbox.infor.transactions import (
     FIELD_LABELS,
@@ -735,7 +734,7 @@ class InforEmulator:
             return failure
         if spec.is_list and maxrecs > 0:
             records = records[:maxrecs]
-        fields = _output_fields(definition, tuple(returncols))
+        fields = definition.outputs_for(tuple(returncols))
         shaped = []
         for record in records:
             out = {}
@@ -833,14 +832,6 @@ def _field_value(field: MiField, value: str, *, right_trim: bool) -> str:
     if field.type == "N":
         return value.strip() or "0"
     return value.strip()
-
-
-@functools.lru_cache(maxsize=1024)
-def _output_fields(definition: MiTransaction, returncols: tuple[str, ...]) -> list[MiField]:
-    """The output fields answered, in M3's order: every one, or those ``returncols`` names
-    (worked out once per transaction and column list, not per transaction run)."""
-    wanted = {c.strip().upper() for c in returncols}
-    return [f for f in definition.outputs if not wanted or f.name in wanted]
 
 
 def _label(name: str) -> str:

@@ -49,6 +49,22 @@ class MiTransaction:
     def input(self, name: str) -> MiField | None:
         return self._inputs_by_name.get(name)
 
+    def outputs_for(self, returncols: tuple[str, ...]) -> list[MiField]:
+        """The output fields answered, in M3's order: all, or those ``returncols`` names.
+        Worked out once per column list (kept on the transaction: hashing the transaction
+        itself, every field of it, cost more than the lookup saved)."""
+        known = self._outputs_by_columns.get(returncols)
+        if known is None:
+            wanted = {c.strip().upper() for c in returncols}
+            known = [f for f in self.outputs if not wanted or f.name in wanted]
+            if len(self._outputs_by_columns) < 256:  # callers' lists are few; stay bounded
+                self._outputs_by_columns[returncols] = known
+        return known
+
+    @cached_property
+    def _outputs_by_columns(self) -> dict[tuple[str, ...], list[MiField]]:
+        return {}
+
     @cached_property
     def _inputs_by_name(self) -> dict[str, MiField]:
         # Every transaction of a bulk request checks each of its inputs by name.
