@@ -277,37 +277,21 @@ class MiClient:
         if seen < 0:
             until = loop.time() + (self._batch_window or 0.0)
         elif self._queued == seen or loop.time() >= until:
-            due = [(key, bulk)] + [(k, b) for k, b in self._open.items() if b is not bulk]
-            for k, b in due:
-                self._close(k, b)
-            self._track(asyncio.ensure_future(self._send_in_turn([b for _, b in due])))
+            for other_key, other in list(self._open.items()):
+                self._flush(other_key, other)
+            self._flush(key, bulk)
             return
         loop.call_soon(self._window_over, key, bulk, self._queued, until)
 
-    def _close(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
-        """No more reads join ``bulk``; it is (about to be) sent."""
+    def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
         if self._open.get(key) is bulk:
             del self._open[key]
-        bulk.sent = True
-
-    def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
-        if bulk.sent:
+        elif bulk.sent:
             return
-        self._close(key, bulk)
-        self._track(asyncio.ensure_future(self._send_bulk(bulk)))
-
-    def _track(self, task: asyncio.Task[None]) -> None:
-        self._sending.add(task)  # held until done: the loop keeps only weak references
+        bulk.sent = True
+        task = asyncio.ensure_future(self._send_bulk(bulk))
+        self._sending.add(task)
         task.add_done_callback(self._sending.discard)
-
-    async def _send_in_turn(self, bulks: list[_Bulk]) -> None:
-        """Each bulk's request started, then written, before the next one is built: the HTTP
-        client writes a request's body in a task of its own, which would otherwise run only
-        after every bulk of the round had been built (the first reaching ION last's time)."""
-        for bulk in bulks:
-            self._track(asyncio.ensure_future(self._send_bulk(bulk)))
-            await asyncio.sleep(0)  # the send starts (its body's write is scheduled)
-            await asyncio.sleep(0)  # the body is written
 
     async def _send_bulk(self, bulk: _Bulk) -> None:
         members = [m for m in bulk.members if not m.future.done()]  # cancelled: not sent
