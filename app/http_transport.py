@@ -3,7 +3,9 @@
 httpx's own pool costs several times more CPU per call than aiohttp's under concurrency
 (BENCHMARKS.md, "backend hop"). This transport hands each request to one long-lived aiohttp
 session and returns the whole, already-read body: ERP answers are small, and a buffered
-response skips httpx's per-chunk streaming layers. Cookies are not kept: no backend we speak
+response skips httpx's per-chunk streaming layers. aiohttp decompresses a gzip or deflate
+answer itself, so the response handed back carries the decoded body without the wire's
+``Content-Encoding`` and length. Cookies are not kept: no backend we speak
 to uses them, and the cookie jar was a fifth of the per-call cost.
 """
 
@@ -103,7 +105,7 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
                 content = await (response.read() if cap is None else _read_capped(response, cap))
                 return httpx.Response(
                     status_code=response.status,
-                    headers=response.raw_headers,
+                    headers=_decoded_headers(response.raw_headers),
                     content=content,
                     request=request,
                     extensions={"http_version": b"HTTP/1.1"},
@@ -117,6 +119,16 @@ class AiohttpPoolTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+_WIRE_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+def _decoded_headers(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
+    """The answer's headers for the body aiohttp has already decompressed: without the wire's
+    encoding and length, which httpx would otherwise act on again (a gzip answer decoded
+    twice fails, and every ERP call with it)."""
+    return [(name, value) for name, value in raw if name.lower() not in _WIRE_HEADERS]
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ import httpx
 import pytest
 
 from app.http_transport import AiohttpPoolTransport, LeanAsyncClient
+from system_apis.response_cap import ResponseTooLargeError, send_capped
 from tests.support.servers import free_port, serve
 
 Scope = dict[str, Any]
@@ -31,8 +34,19 @@ async def _echo_app(scope: Scope, receive: Any, send: Any) -> None:
     ]
     if scope["path"] == "/cookie":
         headers.append((b"set-cookie", b"session=abc; Path=/"))
+    answer = scope["method"].encode() + b" " + body
+    if scope["path"].startswith("/compressed/"):
+        # As an ERP's edge answers a client that accepts gzip (httpx and aiohttp both say so).
+        coding = scope["path"].rsplit("/", 1)[-1]
+        answer = _ANSWER * 50
+        answer = gzip.compress(answer) if coding == "gzip" else zlib.compress(answer)
+        headers += [(b"content-encoding", coding.encode()), (b"vary", b"Accept-Encoding")]
+        headers.append((b"content-length", str(len(answer)).encode()))
     await send({"type": "http.response.start", "status": 201, "headers": headers})
-    await send({"type": "http.response.body", "body": scope["method"].encode() + b" " + body})
+    await send({"type": "http.response.body", "body": answer})
+
+
+_ANSWER = b'{"results": [{"transaction": "GetBasicData", "records": []}]}'
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +103,26 @@ async def test_concurrent_requests_share_one_pool(base_url: str) -> None:
     async with _client() as client:
         responses = await asyncio.gather(*(client.get(f"{base_url}/echo") for _ in range(50)))
     assert {r.status_code for r in responses} == {201}
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_a_compressed_answer_is_read_once_decoded(base_url: str, coding: str) -> None:
+    async with _client() as client:
+        plain = await client.get(f"{base_url}/compressed/{coding}")
+        capped = await send_capped(
+            client, "GET", f"{base_url}/compressed/{coding}", max_bytes=len(_ANSWER) * 50
+        )
+    for response in (plain, capped):
+        assert response.status_code == 201
+        assert response.content == _ANSWER * 50
+        assert "content-encoding" not in response.headers  # the body is no longer encoded
+        assert response.headers["vary"] == "Accept-Encoding"
+
+
+async def test_the_cap_counts_decoded_bytes(base_url: str) -> None:
+    # Compressed, the answer is far under the cap; decoded, it is one byte over.
+    async with _client() as client:
+        with pytest.raises(ResponseTooLargeError):
+            await send_capped(
+                client, "GET", f"{base_url}/compressed/gzip", max_bytes=len(_ANSWER) * 50 - 1
+            )
