@@ -96,7 +96,9 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """The Sales Order definition's subtotal that receives an order's line taxes."""
     batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
     """Reads starting within this window for the same entity go as one request of several
-    functions (a quote's reads: a handful of requests, not dozens); 0 sends each on its own."""
+    functions (a quote's reads: a handful of requests, not dozens); 0 sends each on its own.
+    With it on, reads of one object by id that start together are also one ``readByQuery``
+    with ``IN (...)`` (see ``system_apis/sage_intacct/gathered.py``)."""
     batch_max_functions: Annotated[int, msgspec.Meta(ge=1, le=100)] = 50
     """The most read functions one batched request carries (a fuller batch goes at once)."""
 
@@ -201,7 +203,9 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     stay under it; a request that could not be sent before its deadline fails at once."""
     batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
     """Reads starting within this window for the same program and company go as one MI bulk
-    request (a quote's reads: a handful of requests, not dozens); 0 sends each on its own."""
+    request (a quote's reads: a handful of requests, not dozens); 0 sends each on its own.
+    At the window's end a bulk waits for a turn of the event loop with no read queued (at most
+    one more window), then goes with every bulk open then: a request's reads go in one round."""
 
 
 class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
