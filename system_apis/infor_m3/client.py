@@ -255,16 +255,17 @@ class MiClient:
         if bulk is None:
             bulk = self._open[key] = _Bulk(read.program)
             assert self._batch_window is not None
-            loop.call_later(self._batch_window, self._window_over, key, bulk, -1, 0.0)
+            window = self._batch_window
+            # The bulk may wait one more window for a quiet turn (see ``_window_over``).
+            until = loop.time() + 2 * window
+            loop.call_later(window, self._window_over, bulk, -1, until)
         read.future = loop.create_future()
         bulk.members.append(read)
         if len(bulk.members) >= _MAX_BULK_TRANSACTIONS:
             self._flush(key, bulk)
         return read.future
 
-    def _window_over(
-        self, key: tuple[str, str, str | None], bulk: _Bulk, seen: int, until: float
-    ) -> None:
+    def _window_over(self, bulk: _Bulk, seen: int, until: float) -> None:
         """``bulk``'s window is over: it goes once a turn of the loop passes with no read
         queued (for any program), and with it every bulk then open. The reads one request
         sets off start over a few turns (deeper calls a turn or two after the first), each
@@ -274,14 +275,11 @@ class MiClient:
         if bulk.sent:
             return
         loop = asyncio.get_running_loop()
-        if seen < 0:
-            until = loop.time() + (self._batch_window or 0.0)
-        elif self._queued == seen or loop.time() >= until:
-            for other_key, other in list(self._open.items()):
-                self._flush(other_key, other)
-            self._flush(key, bulk)
+        if self._queued != seen and loop.time() < until:  # reads came since the last look
+            loop.call_soon(self._window_over, bulk, self._queued, until)
             return
-        loop.call_soon(self._window_over, key, bulk, self._queued, until)
+        for open_key, open_bulk in list(self._open.items()):  # ``bulk`` among them
+            self._flush(open_key, open_bulk)
 
     def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:
         if self._open.get(key) is bulk:

@@ -585,13 +585,6 @@ class IntacctAdapter:
         """The customer's price list, then the entity's default."""
         return [p for p in (customer_price_list, self._default_price_lists.get(ctx.company)) if p]
 
-    @staticmethod
-    def _entries_where(
-        lists: list[str], item_id: str, product_line: str, on: date
-    ) -> _EntriesWhere:
-        """What selects the price list entries that may price an item on a date."""
-        return _EntriesWhere(tuple(lists), item_id, product_line, on)
-
     def _entries(self, ctx: CallContext, where: _EntriesWhere) -> Awaitable[list[Record]]:
         day = quote(intacct_date(where.on))
         return self._gathered.rows(
@@ -615,8 +608,8 @@ class IntacctAdapter:
         if item_hint is not None and list_hint is not None:
             guessed_lists = self._price_lists(ctx, list_hint)
             if guessed_lists:
-                guessed = self._entries_where(
-                    guessed_lists, query.item_id, item_hint.product_line, query.on_date
+                guessed = _EntriesWhere(
+                    tuple(guessed_lists), query.item_id, item_hint.product_line, query.on_date
                 )
                 entries_ahead = _Ahead(guessed, self._entries(ctx, guessed))
         try:
@@ -633,7 +626,7 @@ class IntacctAdapter:
             raise IntacctNotFoundError(
                 f"no price list applies to customer {query.customer_id!r} in {ctx.company!r}"
             )
-        where = self._entries_where(lists, item.ITEMID, item.PRODUCTLINEID, query.on_date)
+        where = _EntriesWhere(tuple(lists), item.ITEMID, item.PRODUCTLINEID, query.on_date)
         async with _concurrently() as tg:
             units_t = tg.create_task(self._units(ctx, item, units_ahead))
             entries_t = tg.create_task(

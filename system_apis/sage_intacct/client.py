@@ -61,7 +61,7 @@ from system_apis.sage_intacct.wire import (
     xml_text,
 )
 
-__all__ = ["DEFAULT_BATCH_MAX_FUNCTIONS", "IntacctClient", "IntacctCredentials"]
+__all__ = ["DEFAULT_BATCH_MAX_FUNCTIONS", "IntacctClient", "IntacctCredentials", "widest"]
 
 _HANDOFF_TURNS = 32
 """Turns of the event loop a request's readers get, slot still held, when another batch
@@ -306,7 +306,7 @@ class IntacctClient:
         for it, their readers get a few turns of the loop first (``_HANDOFF_TURNS``): the
         reads an answer sets off then join the batch that goes next rather than the one after.
         """
-        ctx = _widest(m.ctx for m in batch.members if not m.future.done())
+        ctx = widest(m.ctx for m in batch.members if not m.future.done())
         for attempt in range(2):
             await self._session(ctx)  # signing in takes a slot of its own: before holding one
             async with self._slot_for(batch):
@@ -318,7 +318,7 @@ class IntacctClient:
                     sealed.extend(batch.live_groups())
                     if not sealed:
                         return
-                    ctx = _widest(m.ctx for group in sealed for m in group)
+                    ctx = widest(m.ctx for group in sealed for m in group)
                 fns = [group[0].fn for group in sealed]
                 texts = [group[0].text for group in sealed]
                 if len(fns) == 1:  # alone: the single-function request it always was
@@ -360,7 +360,7 @@ class IntacctClient:
     async def _take_slot(self, batch: _Batch, held: AsyncExitStack) -> None:
         """Into ``held``: a slot, waited for as long as the batch's most patient read may."""
         while True:
-            ctx = _widest(m.ctx for m in batch.members if not m.future.done())
+            ctx = widest(m.ctx for m in batch.members if not m.future.done())
             try:
                 wait = self._timeout(ctx)
             except IntacctTimeoutError:
@@ -593,15 +593,15 @@ class _Batch:
         return [group for group in groups if group]
 
 
-def _widest(contexts: Iterable[CallContext]) -> CallContext:
+def widest(contexts: Iterable[CallContext]) -> CallContext:
     """The context whose deadline is the latest (None: no deadline) of ``contexts``."""
-    widest: CallContext | None = None
+    found: CallContext | None = None
     for ctx in contexts:
-        if widest is None or _later(ctx, widest):
-            widest = ctx
-    if widest is None:
+        if found is None or _later(ctx, found):
+            found = ctx
+    if found is None:
         raise IntacctTimeoutError("every read of the batch gave up waiting")
-    return widest
+    return found
 
 
 def _later(a: CallContext, b: CallContext) -> bool:

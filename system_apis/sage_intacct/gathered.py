@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from system_apis.contract import CallContext
+from system_apis.sage_intacct.client import widest
 from system_apis.sage_intacct.wire import Record, quote
 
 __all__ = ["MAX_GATHERED", "Gathered", "ReadByQuery"]
@@ -114,7 +115,7 @@ class _Gathering:
 
     def _start(self, members: list[_Member]) -> Awaitable[list[Record]]:
         _company, _division, obj, fields, names, where = self.key
-        ctx = _widest([m.ctx for m in members])
+        ctx = widest(m.ctx for m in members)
         if len(members) == 1:
             match = list(zip(names, members[0].values, strict=True))
             return self.owner._read(ctx, obj, fields, _query(match, where))
@@ -142,15 +143,6 @@ class _Gathering:
             m.future.set_result(
                 [r for r in rows if any(r.get(name) == value for name, value in wanted)]
             )
-
-
-def _widest(contexts: list[CallContext]) -> CallContext:
-    """The context allowed to run longest (no deadline beats any deadline)."""
-    widest = contexts[0]
-    for ctx in contexts[1:]:
-        if widest.deadline is not None and (ctx.deadline is None or ctx.deadline > widest.deadline):
-            widest = ctx
-    return widest
 
 
 def _query(match: Sequence[tuple[str, str]], where: str) -> str:
