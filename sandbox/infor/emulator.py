@@ -709,17 +709,12 @@ class InforEmulator:
         spec = TRANSACTIONS[program][transaction]
         definition = spec.definition
         try:
-            unknown = sorted(n for n in inputs if definition.input(n) is None)
-            if unknown:
+            if not definition.input_names.issuperset(inputs):
+                unknown = sorted(n for n in inputs if n not in definition.input_names)
                 raise MiError("XIN0001", f"Input field {unknown[0]} does not exist", unknown[0])
-            for f in definition.inputs:
-                # Company and division default from the session (matrix or user defaults).
-                if (
-                    f.mandatory
-                    and f.name not in ("CONO", "DIVI")
-                    and not inputs.get(f.name, "").strip()
-                ):
-                    raise MiError(f"W{f.name[:2]}0102", f"{_label(f.name)} must be entered", f.name)
+            for name in definition.required_inputs:
+                if not inputs.get(name, "").strip():
+                    raise MiError(f"W{name[:2]}0102", f"{_label(name)} must be entered", name)
             with self._lock:
                 records = spec.handler(self.state, session, inputs)
         except MiError as refusal:

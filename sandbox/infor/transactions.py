@@ -154,6 +154,7 @@ class M3State:
         self._next_batch = 9000000001
         self._next_order = 1000000101
         self._balance_index: tuple[int, dict[str, list[tuple[str, str]]]] = (-1, {})
+        self._price_index: tuple[int, dict[str, list[S.PriceLine]]] = (-1, {})
 
     def balance_keys(self, itno: str) -> list[tuple[str, str]]:
         """The ``(WHLO, ITNO)`` keys of an item's balances, in warehouse order. Indexed once
@@ -165,6 +166,18 @@ class M3State:
             for key in sorted(self.data.balances):
                 index.setdefault(key[1], []).append(key)
             self._balance_index = (len(self.data.balances), index)
+        return index.get(itno, [])
+
+    def price_lines_of(self, itno: str) -> list[S.PriceLine]:
+        """An item's price lines, in seed order. Indexed once per set of lines (a line added
+        rebuilds it): a quote prices every line, and a scan of every item's lines for each
+        was a fifth of the emulator's time per quote."""
+        size, index = self._price_index
+        if size != len(self.data.price_lines):
+            index = {}
+            for line in self.data.price_lines:
+                index.setdefault(line.itno, []).append(line)
+            self._price_index = (len(self.data.price_lines), index)
         return index.get(itno, [])
 
     @property
@@ -261,9 +274,8 @@ class M3State:
         basic_qty = quantity * per_alun
         candidates = [
             line
-            for line in self.data.price_lines
-            if line.itno == item.itno
-            and line.currency == currency
+            for line in self.price_lines_of(item.itno)
+            if line.currency == currency
             and line.valid_from <= on <= line.valid_to
             and (not prrf or line.prrf == prrf)
         ]

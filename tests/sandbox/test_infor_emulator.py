@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from sandbox.infor import Fault, InforEmulator
-from sandbox.infor.seed import BLOCKED_ITEMS, CUSTOMER_STOPS, WAREHOUSES, build_seed
+from sandbox.infor.seed import BLOCKED_ITEMS, CUSTOMER_STOPS, WAREHOUSES, PriceLine, build_seed
 from tests.support.clock import ManualClock
 from tests.support.servers import free_port, serve
 from tests.support.waiting import eventually
@@ -350,6 +351,23 @@ async def test_price_applies_quantity_breaks_and_customer_discount(
     assert one["DIP1"] == "5"
     assert float(one["NETP"]) == pytest.approx(float(one["SAPR"]) * 0.95, abs=0.0001)
     assert one["CUCD"] == "USD"
+
+
+async def test_a_price_line_added_later_is_priced(
+    http: httpx.AsyncClient, emulator: InforEmulator
+) -> None:
+    """Price lines are looked up per item through an index: a line added after the first
+    price was read (a promotion loaded later) still wins from the day it starts."""
+    token = (await _token(http, emulator))["access_token"]
+    path = "OIS320MI/GetPriceLine?CUNO=US0001&ITNO=A1001&ORQA=1&ALUN=EA"
+    before = (await _mi(http, emulator, path, token)).json()["results"][0]["records"][0]
+    today = emulator.state.today
+    emulator.state.data.price_lines.append(
+        PriceLine("PROMO9", "USD", "A1001", today, today, ((Decimal(0), Decimal("1.5")),))
+    )
+    after = (await _mi(http, emulator, path, token)).json()["results"][0]["records"][0]
+    assert before["PRRF"] != "PROMO9"
+    assert (after["PRRF"].rstrip(), after["SAPR"]) == ("PROMO9", "1.5")
 
 
 async def test_bulk_post_runs_each_transaction_and_counts_failures(

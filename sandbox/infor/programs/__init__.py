@@ -66,6 +66,16 @@ class MiTransaction:
         return {}
 
     @cached_property
+    def input_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.inputs)
+
+    @cached_property
+    def required_inputs(self) -> tuple[str, ...]:
+        """Mandatory inputs a caller must send: company and division default from the
+        session (matrix or user defaults), so they are never missing."""
+        return tuple(f.name for f in self.inputs if f.mandatory and f.name not in ("CONO", "DIVI"))
+
+    @cached_property
     def _inputs_by_name(self) -> dict[str, MiField]:
         # Every transaction of a bulk request checks each of its inputs by name.
         return {f.name: f for f in self.inputs}
