@@ -4,6 +4,7 @@ those reads once, and every quote its live answer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -150,6 +151,10 @@ def test_the_same_quote_twice_at_once_is_built_once(sandbox: Sandbox) -> None:
 
     prices = [_prices(a) for a in answers]
     assert prices[0] == prices[1] == prices[2]
+    # One answer, sent to each as the same bytes but for the time each request took.
+    bodies = {re.sub(rb'"elapsedMs":[0-9.]+', b"", a.content) for a in answers}
+    assert len(bodies) == 1
+    assert all(isinstance(a.json()["elapsedMs"], int | float) for a in answers)
     assert shared_reads == len(QUOTE["lines"])
     assert joined == 0  # one build: no read of it had a twin
     # Nothing was kept: the same quote afterwards is read from Infor again.
