@@ -304,6 +304,20 @@ def _run_section(payload: dict[str, Any], plot: Path, markdown: Path) -> list[st
                 "work, queued behind the other answers' (and the load generator's).",
                 "",
             ]
+        late = {erp: v for erp, v in (fanout.get("emulators_late") or {}).items() if v}
+        if late:
+            lines += [
+                "The emulators answer a delayed request when its time is up (its arrival plus "
+                "the delay), having worked it out meanwhile; the latest any answer left past "
+                "that: "
+                + "; ".join(
+                    f"{erp} {v.get('max_late_ms', 0):.1f} ms (of {v.get('delayed_total', 0):,} "
+                    "delayed)"
+                    for erp, v in late.items()
+                )
+                + ".",
+                "",
+            ]
         per_quote = fanout.get("intacct_per_quote") or {}
         if per_quote:
             lines += [

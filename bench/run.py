@@ -564,9 +564,18 @@ class Bench:
                     self.load(f"{name}, nothing shared", base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=conns, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
+        # How late the emulators let a delayed answer leave past its due time (arrival plus
+        # the delay), over every fan-out row: the backends were as slow as asked, no slower.
+        stats = self.sandbox.stats()
+        late = {
+            erp: {k: stats[erp][k] for k in ("delayed_total", "max_late_ms") if k in stats[erp]}
+            for erp in ("infor", "intacct")
+        }
+        print(f"  emulators' delayed answers, most late past due: {late}", flush=True)
         self.extra["fanout"] = {
             "delay_ms": delay,
             "connections": conns,
+            "emulators_late": late,
             "infor_targets": list(INFOR_FANOUT_TARGETS),
             "intacct_targets": list(INTACCT_FANOUT_TARGETS),
             "intacct_per_quote": per_quote,

@@ -15,7 +15,8 @@ FaultKind = Literal["latency", "hang", "hold", "status", "malformed", "truncated
 class Fault:
     """One injected fault.
 
-    - ``latency``: wait ``delay_ms`` then answer normally;
+    - ``latency``: answer normally, ``delay_ms`` after the request arrived (the answer is
+      worked out meanwhile, as a slow backend's own processing takes that time);
     - ``hang``: never answer (until ``delay_ms`` if given, or until faults are cleared);
     - ``hold``: answer normally, but only once faults are cleared (or after ``delay_ms``): a
       test holds requests in flight for as long as it needs, then lets them through;

@@ -201,6 +201,10 @@ class IntacctEmulator:
         self.received: deque[ReceivedRequest] = deque(maxlen=received_maxlen)
         self.in_flight: dict[str, int] = {}
         self.max_in_flight_seen: dict[str, int] = {}
+        self.delayed_total = 0
+        """Answers held back by a ``latency`` fault."""
+        self.max_late_ms = 0.0
+        """The most any of them left after its due time (arrival, service time and delay)."""
         self.rate_limited_total = 0
         self._faults: dict[str, Fault] = {}
         self._fault_uses: dict[str, int] = {}
@@ -320,6 +324,8 @@ class IntacctEmulator:
                 "max_in_flight_seen": self.max_in_flight_seen,
                 "rate_limited_total": self.rate_limited_total,
                 "sessions_issued": self.sessions_issued,
+                "delayed_total": self.delayed_total,
+                "max_late_ms": round(self.max_late_ms, 3),
             }
             await self._send(
                 send, _Reply(200, json.dumps(payload_stats).encode(), b"application/json")
@@ -338,6 +344,7 @@ class IntacctEmulator:
     # --- the gateway ------------------------------------------------------------------------
 
     async def _gateway(self, receive: Receive, send: Send) -> None:
+        arrived = time.monotonic()
         body = await self._read_body(receive)
         record = ReceivedRequest("", False, False, None, None, None, (), time.time())
         self.received.append(record)
@@ -383,13 +390,11 @@ class IntacctEmulator:
             if self.service_time_s > 0:
                 await asyncio.sleep(self.service_time_s)
             fault = self._take_fault(record.function_names)
-            if fault is not None and fault.kind in ("latency",):
-                await asyncio.sleep(fault.delay_ms / 1000)
-            elif fault is not None and fault.kind == "hang":
+            if fault is not None and fault.kind == "hang":
                 record.outcome = "fault:hang"
                 await self._hang(receive)
                 return
-            elif fault is not None and fault.kind in ("status", "malformed", "html"):
+            if fault is not None and fault.kind in ("status", "malformed", "html"):
                 record.outcome = f"fault:{fault.kind}"
                 reply = self._fault_reply(fault)
                 self._release(company)
@@ -399,6 +404,16 @@ class IntacctEmulator:
             reply = self._process(
                 control, functions=functions, scope=scope, session=session, record=record
             )
+            if fault is not None and fault.kind == "latency":
+                # Due delay_ms after the request arrived (and its service time), worked out
+                # first: requests delayed together are each answered on time, not woken at
+                # once to be worked out one after another (the last late by the others' work).
+                due = arrived + self.service_time_s + fault.delay_ms / 1000
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self.delayed_total += 1
+                self.max_late_ms = max(self.max_late_ms, (time.monotonic() - due) * 1000)
             if fault is not None and fault.kind in ("truncated", "reset"):
                 record.outcome = f"fault:{fault.kind}"
                 self._release(company)

@@ -23,7 +23,8 @@ FAULT_KINDS: tuple[str, ...] = (
 class Fault:
     """What to do to a request whose function matches.
 
-    - ``latency``: wait ``delay_ms`` then answer normally.
+    - ``latency``: answer normally, ``delay_ms`` after the request arrived (on top of the
+      service time); the answer is worked out meanwhile.
     - ``hang``: never answer (until the client gives up and disconnects).
     - ``status``: answer HTTP ``status`` (e.g. 503, 524) with a short HTML body.
     - ``malformed``: HTTP 200 with a body that is not XML.

@@ -466,6 +466,33 @@ async def test_latency_fault_delays_the_answer(
     assert time.monotonic() - started >= 0.15
 
 
+async def test_a_delayed_answer_is_worked_out_on_arrival_and_sent_when_due(
+    http: httpx.AsyncClient, emulator: InforEmulator
+) -> None:
+    """``latency`` is the backend's own time: the answer is as of the request's arrival and
+    leaves ``delay_ms`` after it (requests delayed together do not queue behind each other's
+    work when their time is up); the stats count it and how late it left."""
+    whlo, itno = sorted(emulator.state.data.balances)[0]
+    emulator.set_fault("MMS200MI", Fault(kind="latency", delay_ms=300))
+    token = (await _token(http, emulator))["access_token"]
+    started = time.monotonic()
+    pending = asyncio.ensure_future(
+        _mi(http, emulator, f"MMS200MI/GetItmWhsBal?WHLO={whlo}&ITNO={itno}", token)
+    )
+    assert await eventually(lambda: bool(emulator.received_named("MMS200MI/GetItmWhsBal")))
+    balance = emulator.state.data.balances[(whlo, itno)]
+    as_arrived = balance.on_hand
+    balance.on_hand += 7  # a receipt booked while the answer is on its way
+
+    response = await pending
+
+    assert time.monotonic() - started >= 0.3
+    assert Decimal(response.json()["results"][0]["records"][0]["STQT"]) == as_arrived
+    stats = emulator.stats()
+    assert stats["delayed_total"] == 1
+    assert stats["max_late_ms"] >= 0
+
+
 async def test_hang_and_reset_faults_over_real_http() -> None:
     port = free_port()
     emulator = InforEmulator(public_url=f"http://127.0.0.1:{port}")
@@ -567,6 +594,8 @@ async def test_stats_report_the_busiest_window_and_the_spike_arrest_refusals() -
         "max_requests_in_window": 5,
         "max_rate_seen": 5.0,
         "rate_limited_total": 2,
+        "delayed_total": 0,  # no latency fault
+        "max_late_ms": 0.0,
         "requests_total": 7,
         "tokens_issued": 1,  # one sign-in for all seven calls
     }

@@ -41,6 +41,9 @@ async def test_stats_show_the_concurrency_high_water_mark_and_refusals() -> None
     assert stats["max_in_flight_seen"] == {"isthmus-sandbox": 2}
     assert stats["rate_limited_total"] == 2
     assert stats["sessions_issued"] == 4  # each request signed in with its login
+    # The two admitted were held back by the latency fault, each until its own due time.
+    assert stats["delayed_total"] == 2
+    assert stats["max_late_ms"] >= 0
 
 
 async def test_a_service_time_holds_each_request_in_flight_without_faults() -> None:
