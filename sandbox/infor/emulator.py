@@ -478,6 +478,9 @@ class InforEmulator:
             # answered on time, instead of all waking at once to be worked out one by one (which
             # delayed the last of them by the others' work as well, 2-7 ms under a bench load).
             due = _ARRIVED.get(time.monotonic()) + fault.delay_ms / 1000
+            # One turn first, so requests that came in beside this one have their arrival
+            # taken before its work holds the loop (their due times are not pushed back by it).
+            await asyncio.sleep(0)
             response = produce()
             wait = due - time.monotonic()
             if wait > 0:
