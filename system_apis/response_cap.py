@@ -44,6 +44,16 @@ async def send_capped(
     sent = http.build_request(method, url, **request)
     sent.extensions[MAX_RESPONSE_BYTES_EXTENSION] = max_bytes
     response = await http.send(sent, stream=True)
+    if response.is_stream_consumed:
+        # A transport that buffers the answer (the gateway's pooled one, which stops reading at
+        # the cap) hands it back read already: checked here, not streamed and copied again.
+        body = response.content
+        length = response.headers.get("content-length", "")
+        if len(body) > max_bytes or (length.isdigit() and int(length) > max_bytes):
+            raise ResponseTooLargeError(max_bytes)
+        if any(name in _WIRE_HEADERS for name in response.headers):
+            return _stored(response, body, sent)
+        return response
     try:
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:
@@ -57,7 +67,10 @@ async def send_capped(
             chunks.append(chunk)
     finally:
         await response.aclose()
+    return _stored(response, b"".join(chunks), sent)
+
+
+def _stored(response: httpx.Response, body: bytes, sent: httpx.Request) -> httpx.Response:
+    """``response`` holding ``body``, its headers describing that body, not the wire's form."""
     headers = [(k, v) for k, v in response.headers.multi_items() if k not in _WIRE_HEADERS]
-    return httpx.Response(
-        response.status_code, headers=headers, content=b"".join(chunks), request=sent
-    )
+    return httpx.Response(response.status_code, headers=headers, content=body, request=sent)
