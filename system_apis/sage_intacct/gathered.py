@@ -133,16 +133,29 @@ class _Gathering:
                 if not m.future.done():
                     m.future.set_exception(exc)
             return
+        if len(members) == 1:
+            if not members[0].future.done():
+                members[0].future.set_result(rows)
+            return
+        # Rows by the values they match, once: each caller then takes its own by lookup, not
+        # by a scan of every row (a 50-line quote's gathered read answers hundreds of rows).
+        matching: dict[tuple[str, str], list[int]] = {}
+        for i, row in enumerate(rows):
+            for name in names:
+                value = row.get(name)
+                if value:
+                    matching.setdefault((name, value), []).append(i)
         for m in members:
             if m.future.done():
                 continue
-            if len(members) == 1:
-                m.future.set_result(rows)
-                continue
-            wanted = [(name, value) for name, value in zip(names, m.values, strict=True) if value]
-            m.future.set_result(
-                [r for r in rows if any(r.get(name) == value for name, value in wanted)]
-            )
+            hits = [
+                matching.get((name, value), [])
+                for name, value in zip(names, m.values, strict=True)
+                if value
+            ]
+            # In the answer's order, a row matching on two names once.
+            picked = hits[0] if len(hits) == 1 else sorted(set().union(*hits))
+            m.future.set_result([rows[i] for i in picked])
 
 
 def _query(match: Sequence[tuple[str, str]], where: str) -> str:
