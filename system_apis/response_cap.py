@@ -44,30 +44,30 @@ async def send_capped(
     sent = http.build_request(method, url, **request)
     sent.extensions[MAX_RESPONSE_BYTES_EXTENSION] = max_bytes
     response = await http.send(sent, stream=True)
-    if response.is_stream_consumed:
-        # A transport that buffers the answer (the gateway's pooled one, which stops reading at
-        # the cap) hands it back read already: checked here, not streamed and copied again.
-        body = response.content
-        length = response.headers.get("content-length", "")
-        if len(body) > max_bytes or (length.isdigit() and int(length) > max_bytes):
-            raise ResponseTooLargeError(max_bytes)
-        if any(name in _WIRE_HEADERS for name in response.headers):
-            return _stored(response, body, sent)
-        return response
     try:
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:
             raise ResponseTooLargeError(max_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
+        if response.is_stream_consumed:
+            # A transport that buffers the answer (the gateway's pooled one, which stops
+            # reading at the cap) hands it back read already: checked, not streamed again.
+            body = response.content
+            if len(body) > max_bytes:
                 raise ResponseTooLargeError(max_bytes)
-            chunks.append(chunk)
+            if not any(name in _WIRE_HEADERS for name in response.headers):
+                return response
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ResponseTooLargeError(max_bytes)
+                chunks.append(chunk)
+            body = b"".join(chunks)
     finally:
         await response.aclose()
-    return _stored(response, b"".join(chunks), sent)
+    return _stored(response, body, sent)
 
 
 def _stored(response: httpx.Response, body: bytes, sent: httpx.Request) -> httpx.Response:
