@@ -37,6 +37,7 @@ from sandbox.infor.transactions import (
     MiError,
     Session,
 )
+from sandbox.latency import DueTimes
 
 __all__ = ["InforEmulator", "ReceivedRequest"]
 
@@ -179,10 +180,7 @@ class InforEmulator:
         self.max_in_window_seen = 0
         self.requests_total = 0
         self.rate_limited_total = 0
-        self.delayed_total = 0
-        """Answers held back by a ``latency`` fault."""
-        self.max_late_ms = 0.0
-        """The most any of them left after its due time (arrival plus the delay)."""
+        self.due_times = DueTimes()
         # The emulator object is the ASGI app (a callable object, so servers detect ASGI 3).
         self.app = self
 
@@ -438,16 +436,10 @@ class InforEmulator:
                 "max_requests_in_window": self.max_in_window_seen,
                 "max_rate_seen": self.max_in_window_seen / self.throttle_window,
                 "rate_limited_total": self.rate_limited_total,
-                "delayed_total": self.delayed_total,
-                "max_late_ms": round(self.max_late_ms, 3),
+                **self.due_times.stats(),
                 "requests_total": self.requests_total,
                 "tokens_issued": self.tokens_issued,
             }
-
-    def _late(self, seconds: float) -> None:
-        with self._lock:
-            self.delayed_total += 1
-            self.max_late_ms = max(self.max_late_ms, seconds * 1000)
 
     def _take_fault(self, names: list[str]) -> tuple[Fault, int] | None:
         with self._lock:
@@ -474,18 +466,11 @@ class InforEmulator:
             return produce()
         fault, generation = taken
         if fault.kind == "latency":
-            # Due delay_ms after arrival, worked out first: requests delayed together are each
-            # answered on time, instead of all waking at once to be worked out one by one (which
-            # delayed the last of them by the others' work as well, 2-7 ms under a bench load).
+            # Due delay_ms after arrival, worked out meanwhile (``sandbox.latency``).
             due = _ARRIVED.get(time.monotonic()) + fault.delay_ms / 1000
-            # One turn first, so requests that came in beside this one have their arrival
-            # taken before its work holds the loop (their due times are not pushed back by it).
-            await asyncio.sleep(0)
+            await self.due_times.arrivals_first()
             response = produce()
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._late(time.monotonic() - due)
+            await self.due_times.hold_until(due)
             return response
         if fault.kind in ("hang", "hold"):
             limit = time.monotonic() + (fault.delay_ms / 1000 if fault.delay_ms else 300.0)

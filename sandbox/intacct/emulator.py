@@ -28,6 +28,7 @@ from sandbox.intacct.faults import FAULT_KINDS, Fault
 from sandbox.intacct.functions import HANDLERS, READ_FUNCTIONS, WRITE_FUNCTIONS, Scope, Store
 from sandbox.intacct.lifecycle import IntacctLifecycle
 from sandbox.intacct.seed import ENTITIES, build_seed
+from sandbox.latency import DueTimes
 
 __all__ = ["GATEWAY_PATH", "IntacctEmulator", "ReceivedFunction", "ReceivedRequest"]
 
@@ -201,10 +202,7 @@ class IntacctEmulator:
         self.received: deque[ReceivedRequest] = deque(maxlen=received_maxlen)
         self.in_flight: dict[str, int] = {}
         self.max_in_flight_seen: dict[str, int] = {}
-        self.delayed_total = 0
-        """Answers held back by a ``latency`` fault."""
-        self.max_late_ms = 0.0
-        """The most any of them left after its due time (arrival, service time and delay)."""
+        self.due_times = DueTimes()
         self.rate_limited_total = 0
         self._faults: dict[str, Fault] = {}
         self._fault_uses: dict[str, int] = {}
@@ -324,8 +322,7 @@ class IntacctEmulator:
                 "max_in_flight_seen": self.max_in_flight_seen,
                 "rate_limited_total": self.rate_limited_total,
                 "sessions_issued": self.sessions_issued,
-                "delayed_total": self.delayed_total,
-                "max_late_ms": round(self.max_late_ms, 3),
+                **self.due_times.stats(),
             }
             await self._send(
                 send, _Reply(200, json.dumps(payload_stats).encode(), b"application/json")
@@ -401,23 +398,18 @@ class IntacctEmulator:
                 company = None
                 await self._send(send, reply)
                 return
-            if fault is not None and fault.kind == "latency":
-                # One turn first, so requests that came in beside this one have their arrival
-                # taken before its work holds the loop (their due times are not pushed back).
-                await asyncio.sleep(0)
+            delayed = fault is not None and fault.kind == "latency"
+            if delayed:
+                await self.due_times.arrivals_first()
             reply = self._process(
                 control, functions=functions, scope=scope, session=session, record=record
             )
-            if fault is not None and fault.kind == "latency":
-                # Due delay_ms after the request arrived (and its service time), worked out
-                # first: requests delayed together are each answered on time, not woken at
-                # once to be worked out one after another (the last late by the others' work).
-                due = arrived + self.service_time_s + fault.delay_ms / 1000
-                wait = due - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                self.delayed_total += 1
-                self.max_late_ms = max(self.max_late_ms, (time.monotonic() - due) * 1000)
+            if fault is not None and delayed:
+                # Due delay_ms after arrival and the service time, worked out meanwhile
+                # (``sandbox.latency``).
+                await self.due_times.hold_until(
+                    arrived + self.service_time_s + fault.delay_ms / 1000
+                )
             if fault is not None and fault.kind in ("truncated", "reset"):
                 record.outcome = f"fault:{fault.kind}"
                 self._release(company)
