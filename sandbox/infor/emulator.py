@@ -718,7 +718,7 @@ class InforEmulator:
         spec = TRANSACTIONS[program][transaction]
         definition = spec.definition
         try:
-            if not definition.input_names.issuperset(inputs):
+            if not definition.input_names >= inputs.keys():
                 unknown = sorted(n for n in inputs if n not in definition.input_names)
                 raise MiError("XIN0001", f"Input field {unknown[0]} does not exist", unknown[0])
             for name in definition.required_inputs:

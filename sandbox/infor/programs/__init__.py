@@ -11,6 +11,7 @@ alphanumeric, ``N`` numeric, ``D`` date; ``!`` a mandatory input.
 from __future__ import annotations
 
 import re
+from collections.abc import KeysView
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -65,9 +66,9 @@ class MiTransaction:
     def _outputs_by_columns(self) -> dict[tuple[str, ...], list[MiField]]:
         return {}
 
-    @cached_property
-    def input_names(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.inputs)
+    @property
+    def input_names(self) -> KeysView[str]:
+        return self._inputs_by_name.keys()
 
     @cached_property
     def required_inputs(self) -> tuple[str, ...]:
