@@ -4,11 +4,20 @@ A delayed request is worked out when it arrives and answered ``delay`` after its
 slow backend's own processing takes that time. Woken all at once to be worked out one after
 another on an emulator's one thread, the last of several delayed together was late by the
 others' work (2-7 ms under a bench load), and the backend slower than asked.
+
+The wait itself is timed by a thread, not by the event loop's timers: uvloop (libuv) keeps
+time in whole milliseconds from the start of a turn of its loop, so an answer due at a given
+instant left up to a millisecond and a half after it (1.5 ms for most of a quote's answers,
+measured against the emulator's own clock). The thread sleeps until the earliest due time and
+wakes the loop then; an idle loop takes the wake-up within about a tenth of a millisecond.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import threading
 import time
 
@@ -33,9 +42,11 @@ class DueTimes:
 
     async def hold_until(self, due: float) -> None:
         """Wait until ``due`` (``time.monotonic``), then count the answer as sent."""
-        wait = due - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if due > time.monotonic():
+            loop = asyncio.get_running_loop()
+            woken: asyncio.Future[None] = loop.create_future()
+            _ALARMS.wake_at(due, loop, woken)
+            await woken
         late_ms = (time.monotonic() - due) * 1000
         with self._lock:
             self.delayed_total += 1
@@ -44,3 +55,45 @@ class DueTimes:
     def stats(self) -> dict[str, float]:
         with self._lock:
             return {"delayed_total": self.delayed_total, "max_late_ms": round(self.max_late_ms, 3)}
+
+
+class _Alarms:
+    """One daemon thread that resolves futures at their due times, for every loop."""
+
+    def __init__(self) -> None:
+        self._due = threading.Condition()
+        self._heap: list[tuple[float, int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._order = itertools.count()  # equal due times wake in the order they were set
+        self._thread: threading.Thread | None = None
+
+    def wake_at(
+        self, due: float, loop: asyncio.AbstractEventLoop, woken: asyncio.Future[None]
+    ) -> None:
+        with self._due:
+            heapq.heappush(self._heap, (due, next(self._order), loop, woken))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="due-times", daemon=True)
+                self._thread.start()
+            self._due.notify()
+
+    def _run(self) -> None:
+        with self._due:
+            while True:
+                if not self._heap:
+                    self._due.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._due.wait(wait)  # or sooner, when an earlier one is set
+                    continue
+                _, _, loop, woken = heapq.heappop(self._heap)
+                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_release, woken)
+
+
+def _release(woken: asyncio.Future[None]) -> None:
+    if not woken.done():  # not cancelled meanwhile
+        woken.set_result(None)
+
+
+_ALARMS = _Alarms()
