@@ -430,7 +430,8 @@ class TwoLevelCache:
                 self._subscribed.clear()
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(0.2):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
+                        # Typed in some redis releases, not in others: called through Any.
+                        await cast(Any, pubsub).aclose()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 1.0)
 

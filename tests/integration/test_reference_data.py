@@ -51,12 +51,13 @@ async def test_the_seed_file_is_imported_into_the_store_and_answers_follow_the_s
         stored = await links.all_links(conn)
         assert len(stored) == expected
         assert {x.origin for x in stored} == {"seed"}
-        # A flow links account 1 to another customer in US01.
+        # A flow links account 1 to another customer in US01, after the seed was imported
+        # (on the gateway's clock, as it started): the link's change is the newest.
         await links.link(
             conn,
             NewLink(kind="account", scope="US01", salesforce_key=salesforce_account_id(1),
                     erp_key="US0002"),
-            origin="flow", now=NOW,
+            origin="flow", now=datetime.now(UTC),
         )  # fmt: skip
 
     def credit() -> dict[str, object]:
