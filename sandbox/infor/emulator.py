@@ -467,8 +467,9 @@ class InforEmulator:
         fault, generation = taken
         if fault.kind == "latency":
             # Due delay_ms after arrival, worked out meanwhile (``sandbox.latency``).
-            due = _ARRIVED.get(time.monotonic()) + fault.delay_ms / 1000
-            await self.due_times.arrivals_first()
+            arrived = _ARRIVED.get(time.monotonic())
+            due = arrived + fault.delay_ms / 1000
+            await self.due_times.until_work(arrived, due)
             response = produce()
             await self.due_times.hold_until(due)
             return response

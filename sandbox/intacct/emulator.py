@@ -398,18 +398,17 @@ class IntacctEmulator:
                 company = None
                 await self._send(send, reply)
                 return
-            delayed = fault is not None and fault.kind == "latency"
-            if delayed:
-                await self.due_times.arrivals_first()
+            # Due delay_ms after arrival and the service time, worked out meanwhile
+            # (``sandbox.latency``).
+            due = None
+            if fault is not None and fault.kind == "latency":
+                due = arrived + self.service_time_s + fault.delay_ms / 1000
+                await self.due_times.until_work(arrived, due)
             reply = self._process(
                 control, functions=functions, scope=scope, session=session, record=record
             )
-            if fault is not None and delayed:
-                # Due delay_ms after arrival and the service time, worked out meanwhile
-                # (``sandbox.latency``).
-                await self.due_times.hold_until(
-                    arrived + self.service_time_s + fault.delay_ms / 1000
-                )
+            if due is not None:
+                await self.due_times.hold_until(due)
             if fault is not None and fault.kind in ("truncated", "reset"):
                 record.outcome = f"fault:{fault.kind}"
                 self._release(company)

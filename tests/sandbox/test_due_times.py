@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sandbox.latency import DueTimes
+from sandbox.latency import WORK_LEAD, DueTimes
 
 
 async def test_holds_release_in_due_order_and_never_early() -> None:
@@ -51,3 +51,14 @@ async def test_a_due_time_already_passed_is_not_waited_for() -> None:
     stats = due_times.stats()
     assert stats["delayed_total"] == 1
     assert stats["max_late_ms"] >= 500
+
+
+async def test_the_work_waits_until_shortly_before_the_due_time() -> None:
+    arrived = time.monotonic()
+    long_due = arrived + WORK_LEAD + 0.04  # worked out WORK_LEAD before it is due
+    short_due = arrived + 0.04  # shorter than WORK_LEAD: halfway through
+
+    await DueTimes.until_work(arrived, short_due)
+    assert time.monotonic() >= arrived + 0.02
+    await DueTimes.until_work(arrived, long_due)
+    assert time.monotonic() >= arrived + 0.04
