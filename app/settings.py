@@ -95,8 +95,10 @@ class IntacctSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     tax_subtotal: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Tax"
     """The Sales Order definition's subtotal that receives an order's line taxes."""
     batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
-    """Reads starting within this window for the same entity go as one request of several
-    functions (a quote's reads: a handful of requests, not dozens); 0 sends each on its own.
+    """Reads starting together for the same entity go as one request of several functions (a
+    quote's reads: a handful of requests, not dozens); 0 sends each on its own. A request goes
+    once reads stop coming (a few turns of the event loop with none started), under a stream
+    of reads two windows at most.
     With it on, reads of one object by id that start together are also one ``readByQuery``
     with ``IN (...)`` (see ``system_apis/sage_intacct/gathered.py``)."""
     batch_max_functions: Annotated[int, msgspec.Meta(ge=1, le=100)] = 50
@@ -202,10 +204,11 @@ class InforSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     processes split it (each sends at most ``rate / workers`` per second), so together they
     stay under it; a request that could not be sent before its deadline fails at once."""
     batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 2.0
-    """Reads starting within this window for the same program and company go as one MI bulk
-    request (a quote's reads: a handful of requests, not dozens); 0 sends each on its own.
-    At the window's end a bulk waits for a turn of the event loop with no read queued (at most
-    one more window), then goes with every bulk open then: a request's reads go in one round."""
+    """Reads starting together for the same program and company go as one MI bulk request (a
+    quote's reads: a handful of requests, not dozens); 0 sends each on its own. A bulk goes,
+    with every bulk open then, once reads stop coming (a few turns of the event loop with none
+    queued): a request's reads go in one round. Under a stream of reads it waits at most two
+    windows."""
 
 
 class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
