@@ -26,6 +26,8 @@ def _serve(settings: Settings) -> int:
     from granian.server import Server
 
     made_here: Path | None = None
+    if settings.store.migrate_on_start:
+        _migrate_before_workers(settings)
     if settings.observability.metrics:
         made_here = _share_metrics_between_workers(settings)
     # granian measured ~20% more requests/s than uvicorn+uvloop+httptools on this workload;
@@ -50,6 +52,36 @@ def _serve(settings: Settings) -> int:
         if made_here is not None:
             shutil.rmtree(made_here, ignore_errors=True)
     return 0
+
+
+def _migrate_before_workers(settings: Settings) -> None:
+    """Bring the store up to date once, before the workers start: each worker then finds it
+    current with one query and never loads Alembic (``store.migrate``). It runs in a child
+    process, so this one, which the workers are forked from, does not hold Alembic either."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(
+        target=_migrate, args=(settings,), name="isthmus-migrate"
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"migrating the store failed (exit code {child.exitcode}); see above")
+
+
+def _migrate(settings: Settings) -> None:
+    import asyncio
+
+    from store import Database, upgrade
+
+    async def run() -> None:
+        db = Database(settings.store.url)
+        try:
+            await upgrade(db)
+        finally:
+            await db.aclose()
+
+    asyncio.run(run())
 
 
 def _share_metrics_between_workers(settings: Settings) -> Path | None:
