@@ -49,6 +49,7 @@ from system_apis.infor_m3.errors import (
 )
 from system_apis.infor_m3.tokens import TokenProvider
 from system_apis.infor_m3.wire import MiResponse, mi_response_decoder
+from system_apis.quiet_turns import QuietTurns
 from system_apis.resilience import RateWaitTooLong, RequestRate, remaining_seconds
 from system_apis.response_cap import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -65,11 +66,6 @@ _MI_PATH = "/M3/m3api-rest/v2/execute"
 _MAX_THROTTLE_WAITS = 3
 _MAX_RETRY_AFTER_SECONDS = 60.0
 _MAX_BULK_TRANSACTIONS = 100
-_QUIET_TURNS = 3
-"""Turns of the event loop in a row with no read queued after which the open bulks go: a
-request's reads start over a few turns (each task a turn after the one that started it), and
-three quiet ones in a row mean none is still on its way (one alone also sent a quote's five
-bulks together, measured; three leave a margin)."""
 
 
 class MiClient:
@@ -89,8 +85,8 @@ class MiClient:
         self._rate = rate
         self._batch_window = batch_window
         self._open: dict[tuple[str, str, str | None], _Bulk] = {}
-        self._queued = 0
-        """Reads queued for a bulk so far: a bulk goes once it stops growing (``_window_over``)."""
+        self._quiet = QuietTurns()
+        """Reads queued for a bulk so far: a bulk goes once they stop coming."""
         self._sending: set[asyncio.Task[None]] = set()
         self._credentials = credentials
         self._tokens = tokens
@@ -257,35 +253,21 @@ class MiClient:
         (a plain function, so the caller awaits the future with no frame of ours between)."""
         key = (read.program, read.ctx.company, read.ctx.division)
         bulk = self._open.get(key)
-        loop = asyncio.get_running_loop()
-        self._queued += 1
+        self._quiet.queue()
         if bulk is None:
             bulk = self._open[key] = _Bulk(read.program)
             assert self._batch_window is not None
-            window = self._batch_window
-            # Sent once reads stop coming, at the latest two windows from now (see
-            # ``_window_over``).
-            until = loop.time() + 2 * window
-            loop.call_soon(self._window_over, bulk, -1, 0, until)
-        read.future = loop.create_future()
+            opened = bulk
+            self._quiet.watch(lambda: opened.sent, self._flush_open, self._batch_window)
+        read.future = asyncio.get_running_loop().create_future()
         bulk.members.append(read)
         if len(bulk.members) >= _MAX_BULK_TRANSACTIONS:
             self._flush(key, bulk)
         return read.future
 
-    def _window_over(self, bulk: _Bulk, seen: int, quiet: int, until: float) -> None:
-        """Looked at once a turn of the loop from the bulk's first read: it goes, and with it
-        every bulk then open, after ``_QUIET_TURNS`` turns in a row with no read queued (for
-        any program; ``seen`` is the count at the last look), or at ``until``. A turn of an
-        idle loop takes microseconds; a busy one's turns queue reads, and ``until`` caps it."""
-        if bulk.sent:
-            return
-        loop = asyncio.get_running_loop()
-        quiet = quiet + 1 if self._queued == seen else 0
-        if quiet < _QUIET_TURNS and loop.time() < until:
-            loop.call_soon(self._window_over, bulk, self._queued, quiet, until)
-            return
-        for open_key, open_bulk in list(self._open.items()):  # ``bulk`` among them
+    def _flush_open(self) -> None:
+        """Reads stopped coming: every bulk open now goes (a request's reads in one round)."""
+        for open_key, open_bulk in list(self._open.items()):
             self._flush(open_key, open_bulk)
 
     def _flush(self, key: tuple[str, str, str | None], bulk: _Bulk) -> None:

@@ -7,9 +7,11 @@ event loop pass with none started, or two windows at most) are sent as one reque
 ``<function>`` elements, each with its own control id, under ``transaction="false"``, so each
 executes and answers on its own and one function's failure is only its caller's error. A
 quote's dozens of reads become a handful of requests, each taking one of the company's few
-request slots. A read alone goes as the single-function request it always was; writes (``call``, ``call_all``) are never batched. A whole request
-failing (transport, HTTP status, control error) fails every read in it, and a refused session
-is renewed and the request sent once more, as for a single call; repeating reads is harmless.
+request slots (``system_apis.quiet_turns`` says when a batch is complete). A read alone goes as
+the single-function request it always was; writes (``call``, ``call_all``) are never batched. A
+whole request failing (transport, HTTP status, control error) fails every read in it, and a
+refused session is renewed and the request sent once more, as for a single call; repeating
+reads is harmless.
 
 While the company's request slots are all busy, a batch stays open: every read that starts
 meanwhile joins the one request that goes when a slot frees (up to ``batch_max_functions``),
@@ -32,6 +34,7 @@ import httpx
 
 from system_apis.contract import CallContext
 from system_apis.errors import BackendTimeoutError
+from system_apis.quiet_turns import QuietTurns
 from system_apis.resilience import ConcurrencySlots, LocalSlots, remaining_seconds
 from system_apis.response_cap import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -67,11 +70,6 @@ _HANDOFF_TURNS = 32
 """Turns of the event loop a request's readers get, slot still held, when another batch
 waits for it: enough for an answer to set off its dependent reads (an item's unit group, a
 price's list entries), which then go in the very next request rather than the one after."""
-
-_QUIET_TURNS = 3
-"""Turns of the event loop in a row with no read queued after which an open batch starts: a
-request's reads start over a few turns (a gathered read a turn after its callers), and three
-quiet ones in a row mean none is still on its way."""
 
 DEFAULT_BATCH_MAX_FUNCTIONS = 50
 """Functions in one batched request at most. Intacct documents no limit we could find (100 is
@@ -120,8 +118,8 @@ class IntacctClient:
         self._batch_max = max(1, batch_max_functions)
         self._open: dict[str, _Batch] = {}
         self._sending: set[asyncio.Task[None]] = set()
-        self._queued = 0
-        """Reads queued for a batch so far: a batch starts once it stops growing."""
+        self._quiet = QuietTurns()
+        """Reads queued for a batch so far: a batch starts once they stop coming."""
         self._waiting = 0
         """Batches waiting for a request slot."""
         self._max_response_bytes = max_response_bytes
@@ -236,32 +234,18 @@ class IntacctClient:
         """Into the entity's open batch (a new one, if none is open); same ``key``, same function."""
         entity = member.ctx.company
         batch = self._open.get(entity)
-        self._queued += 1
+        self._quiet.queue()
         if batch is None:
-            batch = self._open[entity] = _Batch()
-            loop = asyncio.get_running_loop()
-            # Sent once reads stop coming, at the latest two windows from now.
-            until = loop.time() + 2 * (self._batch_window or 0.0)
-            loop.call_soon(self._window_over, entity, batch, -1, 0, until)
+            opened = batch = self._open[entity] = _Batch()
+            self._quiet.watch(
+                lambda: opened.started,
+                lambda: self._start(entity, opened),
+                self._batch_window or 0.0,
+            )
         batch.add(member, key)
         if len(batch.functions) >= self._batch_max:
             self._close(entity, batch)
             self._start(entity, batch)
-
-    def _window_over(self, entity: str, batch: _Batch, seen: int, quiet: int, until: float) -> None:
-        """Looked at once a turn of the loop from the batch's first read: it starts after
-        ``_QUIET_TURNS`` turns in a row with no read queued (``seen`` is the count at the last
-        look), or at ``until``. A request's reads start over a few turns, each task a turn after
-        the one that started it; waiting for a timer instead held an idle gateway's quote for a
-        millisecond or more of nothing before its request."""
-        if batch.started:
-            return
-        loop = asyncio.get_running_loop()
-        quiet = quiet + 1 if self._queued == seen else 0
-        if quiet < _QUIET_TURNS and loop.time() < until:
-            loop.call_soon(self._window_over, entity, batch, self._queued, quiet, until)
-            return
-        self._start(entity, batch)
 
     def _close(self, entity: str, batch: _Batch) -> None:
         """No more reads join ``batch``."""
