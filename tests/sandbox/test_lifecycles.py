@@ -25,7 +25,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def intacct(clock: FakeClock) -> AsyncIterator[tuple[IntacctEmulator, httpx.AsyncClient]]:
-    emulator = IntacctEmulator(public_url=BASE, wall_clock=clock.now)
+    # Seeded as of the test's clock, not the machine's date: the seed's change stamps stay
+    # before the test's own changes whatever day it runs.
+    emulator = IntacctEmulator(public_url=BASE, wall_clock=clock.now, today=clock.now().date())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app),
                                  base_url=BASE) as http:  # fmt: skip
         yield emulator, http
@@ -33,7 +35,7 @@ async def intacct(clock: FakeClock) -> AsyncIterator[tuple[IntacctEmulator, http
 
 @pytest.fixture
 async def infor(clock: FakeClock) -> AsyncIterator[tuple[InforEmulator, httpx.AsyncClient]]:
-    emulator = InforEmulator(public_url=BASE, wall_clock=clock.now)
+    emulator = InforEmulator(public_url=BASE, wall_clock=clock.now, today=clock.now().date())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app),
                                  base_url=BASE) as http:  # fmt: skip
         yield emulator, http
