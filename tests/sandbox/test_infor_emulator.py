@@ -467,14 +467,21 @@ async def test_latency_fault_delays_the_answer(
 
 
 async def test_a_delayed_answer_is_worked_out_within_its_delay_and_sent_when_due(
-    http: httpx.AsyncClient, emulator: InforEmulator
+    http: httpx.AsyncClient, emulator: InforEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``latency`` is the backend's own time: the answer leaves ``delay_ms`` after the
-    request's arrival and is worked out shortly before (``sandbox.latency.WORK_LEAD``), so a
-    receipt booked just after it arrived is in it, and requests arriving beside it are taken
-    in without waiting for its work; the stats count it and how late it left."""
+    request's arrival and is worked out when ``DueTimes.until_work`` says (shortly before it
+    is due), so a receipt booked while the request waits is in it, and requests arriving
+    beside it are taken in without waiting for its work; the stats count it and how late it
+    left. The work's turn is held here by an event, not by the clock."""
     whlo, itno = sorted(emulator.state.data.balances)[0]
-    emulator.set_fault("MMS200MI", Fault(kind="latency", delay_ms=600))
+    emulator.set_fault("MMS200MI", Fault(kind="latency", delay_ms=300))
+    work_may_start = asyncio.Event()
+
+    async def until_work(arrived: float, due: float) -> None:
+        await work_may_start.wait()
+
+    monkeypatch.setattr(emulator.due_times, "until_work", until_work)
     token = (await _token(http, emulator))["access_token"]
     started = time.monotonic()
     pending = asyncio.ensure_future(
@@ -484,10 +491,11 @@ async def test_a_delayed_answer_is_worked_out_within_its_delay_and_sent_when_due
     balance = emulator.state.data.balances[(whlo, itno)]
     before = balance.on_hand
     balance.on_hand += 7  # a receipt booked while the request waits its turn
+    work_may_start.set()
 
     response = await pending
 
-    assert time.monotonic() - started >= 0.6
+    assert time.monotonic() - started >= 0.3
     assert Decimal(response.json()["results"][0]["records"][0]["STQT"]) == before + 7
     stats = emulator.stats()
     assert stats["delayed_total"] == 1
