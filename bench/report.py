@@ -318,6 +318,25 @@ def _run_section(payload: dict[str, Any], plot: Path, markdown: Path) -> list[st
                 + ".",
                 "",
             ]
+        by_row = {row: v for row, v in (fanout.get("late_by_row") or {}).items() if v}
+        if by_row:
+            lines += [
+                "How late the emulator's delayed answers left past due during each fan-out row "
+                "(its buckets, bounds in ms): "
+                + "; ".join(
+                    f"{row.removeprefix('fan-out: validate-quote ')}: {v['answers']:,} answers"
+                    + (
+                        f", half within {v['p50_le_ms']}, 99 % within {v['p99_le_ms']}, all "
+                        f"within {v['max_le_ms']}"
+                        if v["answers"]
+                        else ""
+                    )
+                    for row, v in by_row.items()
+                )
+                + ". The rest of a row's time beyond the delay is the gateway's own work and "
+                "the machine's.",
+                "",
+            ]
         per_quote = fanout.get("intacct_per_quote") or {}
         if per_quote:
             lines += [

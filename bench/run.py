@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.lateness import late_between
 from sandbox.server import gateway_environment
 from sandbox.xref import salesforce_account_id
 from tests.support.redis_server import RedisServer
@@ -518,14 +519,17 @@ class Bench:
         print(f"fan-out (cache off, credit/price/availability +{delay} ms)", flush=True)
         per_quote: dict[str, float] = {}
         cpu: dict[str, dict[str, float]] = {}
+        late_by_row: dict[str, dict[str, Any] | None] = {}
         for name, body in (
             ("fan-out: validate-quote Infor US01", quote_body("US01", "USD", 10)),
             ("fan-out: validate-quote Intacct DE01", quote_body("DE01", "EUR", 10)),
         ):
+            erp = "infor" if body["entity"] == "US01" else "intacct"
             # A gateway each, so one ERP's breakers and queues start afresh for the other.
             with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
                 with self.sandbox.slowed(delay):
+                    late_before = self.sandbox.stats()[erp]
                     began = time.time()
                     # CPU per answer, the gateway's and the emulators': on a shared machine the
                     # time beyond the injected delay is mostly these, queued behind each other.
@@ -533,6 +537,7 @@ class Bench:
                     run = self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
                                     connections=conns, warmup_s=0, section="fanout",
                                     count_incomplete=True)  # fmt: skip
+                    late_by_row[name] = late_between(late_before, self.sandbox.stats()[erp])
                 answers = max(1, run.requests)
                 cpu[body["entity"]] = {
                     "gateway_ms_per_answer": round(
@@ -550,9 +555,13 @@ class Bench:
                 # The same quote with nothing else in flight: what the fan-out itself adds to
                 # the delay, without other answers' work queued ahead of it.
                 with self.sandbox.slowed(delay):
+                    late_before = self.sandbox.stats()[erp]
                     self.load(f"{name}, one at a time", base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=1, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
+                    late_by_row[f"{name}, one at a time"] = late_between(
+                        late_before, self.sandbox.stats()[erp]
+                    )
             own = own_reads_env()
             if not own:
                 continue
@@ -561,9 +570,13 @@ class Bench:
             with self.gateway(2, redis=False, extra_env=CACHE_OFF | own) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
                 with self.sandbox.slowed(delay):
+                    late_before = self.sandbox.stats()[erp]
                     self.load(f"{name}, nothing shared", base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=conns, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
+                    late_by_row[f"{name}, nothing shared"] = late_between(
+                        late_before, self.sandbox.stats()[erp]
+                    )
         # How late the emulators let a delayed answer leave past its due time (arrival plus
         # the delay), over every fan-out row: the backends were as slow as asked, no slower.
         stats = self.sandbox.stats()
@@ -576,6 +589,7 @@ class Bench:
             "delay_ms": delay,
             "connections": conns,
             "emulators_late": late,
+            "late_by_row": late_by_row,
             "infor_targets": list(INFOR_FANOUT_TARGETS),
             "intacct_targets": list(INTACCT_FANOUT_TARGETS),
             "intacct_per_quote": per_quote,

@@ -19,21 +19,28 @@ wakes the loop then; an idle loop takes the wake-up within about a tenth of a mi
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import heapq
 import itertools
 import threading
 import time
+from typing import Any
 
-__all__ = ["WORK_LEAD", "DueTimes"]
+__all__ = ["LATE_BOUNDS_MS", "WORK_LEAD", "DueTimes"]
 
 WORK_LEAD = 0.05
 """Seconds before its due time that a delayed answer is worked out: far more than one answer's
 work, so that a burst's answers are all ready when due."""
 
 
+LATE_BOUNDS_MS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+"""Upper bounds of the buckets answers are counted in by how late they left past their due
+time (``late_le_ms``): a load's own figures are the difference of two readings."""
+
+
 class DueTimes:
-    """Holds delayed answers until they are due, counting them and how late any left."""
+    """Holds delayed answers until they are due, counting them and how late they left."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # stats are read from the control thread too
@@ -41,6 +48,8 @@ class DueTimes:
         """Answers held back by a ``latency`` fault."""
         self.max_late_ms = 0.0
         """The most any of them left after its due time."""
+        self._late = [0] * (len(LATE_BOUNDS_MS) + 1)
+        """Answers per bucket of lateness (``LATE_BOUNDS_MS``, then any later)."""
 
     @staticmethod
     async def until_work(arrived: float, due: float) -> None:
@@ -60,13 +69,26 @@ class DueTimes:
             _ALARMS.wake_at(due, loop, woken)
             await woken
         late_ms = (time.monotonic() - due) * 1000
+        bucket = bisect.bisect_left(LATE_BOUNDS_MS, late_ms)
         with self._lock:
             self.delayed_total += 1
             self.max_late_ms = max(self.max_late_ms, late_ms)
+            self._late[bucket] += 1
 
-    def stats(self) -> dict[str, float]:
+    def stats(self) -> dict[str, Any]:
+        """``delayed_total``, ``max_late_ms``, and ``late_le_ms``: how many left at most so many
+        milliseconds past due, for each of ``LATE_BOUNDS_MS`` and ``+Inf`` (cumulative, as a
+        Prometheus histogram's buckets)."""
         with self._lock:
-            return {"delayed_total": self.delayed_total, "max_late_ms": round(self.max_late_ms, 3)}
+            cumulative = list(itertools.accumulate(self._late))
+            return {
+                "delayed_total": self.delayed_total,
+                "max_late_ms": round(self.max_late_ms, 3),
+                "late_le_ms": {
+                    **{f"{b:g}": n for b, n in zip(LATE_BOUNDS_MS, cumulative, strict=False)},
+                    "+Inf": cumulative[-1],
+                },
+            }
 
 
 class _Alarms:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sandbox.latency import WORK_LEAD, DueTimes
+from sandbox.latency import LATE_BOUNDS_MS, WORK_LEAD, DueTimes
 
 
 async def test_holds_release_in_due_order_and_never_early() -> None:
@@ -51,6 +51,22 @@ async def test_a_due_time_already_passed_is_not_waited_for() -> None:
     stats = due_times.stats()
     assert stats["delayed_total"] == 1
     assert stats["max_late_ms"] >= 500
+
+
+async def test_answers_are_counted_by_how_late_they_left() -> None:
+    due_times = DueTimes()
+    now = time.monotonic()
+    await due_times.hold_until(now - 0.5)  # 500 ms past due: later than every bound
+    await due_times.hold_until(now - 0.010)  # at least 10 ms past due
+
+    late = due_times.stats()["late_le_ms"]
+
+    assert list(late) == [f"{b:g}" for b in LATE_BOUNDS_MS] + ["+Inf"]
+    assert late["+Inf"] == 2
+    assert late["32"] <= 1  # the 500 ms one is beyond the last bound
+    assert late["8"] == 0  # neither left within 8 ms of its due time
+    counts = list(late.values())
+    assert counts == sorted(counts)  # cumulative, as a Prometheus histogram's buckets
 
 
 async def test_the_work_waits_until_shortly_before_the_due_time() -> None:

@@ -605,6 +605,7 @@ async def test_stats_report_the_busiest_window_and_the_spike_arrest_refusals() -
         "rate_limited_total": 2,
         "delayed_total": 0,  # no latency fault
         "max_late_ms": 0.0,
+        "late_le_ms": dict.fromkeys(("0.25", "0.5", "1", "2", "4", "8", "16", "32", "+Inf"), 0),
         "requests_total": 7,
         "tokens_issued": 1,  # one sign-in for all seven calls
     }
