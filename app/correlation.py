@@ -4,7 +4,9 @@
   a generated one, computed once and kept in the ASGI scope (``correlation_id_for``); the
   caller's W3C ``traceparent`` when well-formed (``traceparent_for``).
 - ``CorrelationMiddleware`` makes both visible to logs and backend calls for the request's
-  duration (``current_correlation_id``, ``current_traceparent``); the request
+  duration (``current_correlation_id``, ``current_traceparent``); with tracing on, the SERVER
+  span layer (``app.observability.server_spans``) stands in for it, and the caller's trace
+  travels in the span's context instead; the request
   gate's ``before_send`` hook (``app.middleware.gateway.stamp_response``) puts the id on every
   response, unrouted 404/405s included.
 - ``app.wiring`` sends both on every ERP call; ``app.logs`` writes the id on every line;
@@ -27,6 +29,7 @@ __all__ = [
     "correlation_id_for",
     "current_correlation_id",
     "current_traceparent",
+    "ids_for",
     "new_correlation_id",
     "reset_correlation_id",
     "reset_traceparent",
@@ -163,7 +166,7 @@ class CorrelationMiddleware:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            correlation_id, traceparent = _ids_for(scope)
+            correlation_id, traceparent, _sent = ids_for(scope)
             token = _current.set(correlation_id)
             parent = _traceparent.set(traceparent)
             try:
@@ -175,11 +178,14 @@ class CorrelationMiddleware:
         return correlated
 
 
-def _ids_for(scope: Any) -> tuple[str, str | None]:
-    """``correlation_id_for`` and ``traceparent_for`` at once, reading the headers once."""
+def ids_for(scope: Any) -> tuple[str, str | None, bool]:
+    """``correlation_id_for`` and ``traceparent_for`` at once, reading the headers once, and
+    whether the caller sent a ``traceparent`` at all (a malformed one is no parent here, yet
+    the span layer hands it to the propagator, which reads some this check refuses)."""
     state = scope.setdefault("state", {})
     if _KEY in state or _TRACEPARENT_KEY in state:
-        return correlation_id_for(scope), traceparent_for(scope)
+        sent = _header(scope, b"traceparent") is not None
+        return correlation_id_for(scope), traceparent_for(scope), sent
     given = given_parent = None
     for key, value in scope.get("headers", ()):
         if key == _HEADER_BYTES:
@@ -195,7 +201,7 @@ def _ids_for(scope: Any) -> tuple[str, str | None]:
         traceparent = None
     state[_KEY] = correlation_id
     state[_TRACEPARENT_KEY] = traceparent
-    return correlation_id, traceparent
+    return correlation_id, traceparent, given_parent is not None
 
 
 def _decoded(value: bytes | None) -> str | None:

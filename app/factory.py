@@ -164,8 +164,10 @@ def create_app(
         type_decoders=[(is_decimal_string, decode_decimal_string)],
         plugins=[DecimalStringSchema()],
         middleware=[
-            *([ServerSpanMiddleware(tracing.tracer("isthmus.server"))] if tracing.enabled else []),
-            CorrelationMiddleware(),
+            # With tracing on, the span layer makes the correlation id current as well.
+            ServerSpanMiddleware(tracing.tracer("isthmus.server"))
+            if tracing.enabled
+            else CorrelationMiddleware(),
             *([metrics.middleware()] if settings.observability.metrics else []),
             *security.middleware(
                 ReadLane(provide_services, max_body_bytes=settings.max_body_bytes)

@@ -8,6 +8,7 @@ import pytest
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from app.correlation import current_correlation_id
 from app.observability import Tracing
 from app.observability.server_spans import (
     _PROPAGATOR,
@@ -37,6 +38,7 @@ async def _call(
         seen["again"] = trace.get_current_span().get_span_context()  # asked twice: the same
         seen["recording"] = span.is_recording()
         seen["outer_value"] = context.get_value("outer")
+        seen["correlation_id"] = current_correlation_id()
         if status == 0:
             raise RuntimeError("handler broke")
         await send({"type": "http.response.start", "status": status, "headers": []})
@@ -94,6 +96,29 @@ async def test_a_failing_handler_marks_the_span() -> None:
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is trace.StatusCode.ERROR
     assert span.status.description == "RuntimeError: handler broke"
+
+
+@pytest.mark.parametrize(
+    ("path", "ratio"), [("/items/7", 0.0), ("/items/7", 1.0), ("/health/live", 1.0)]
+)
+async def test_the_layer_makes_the_callers_correlation_id_current_for_the_request(
+    path: str, ratio: float
+) -> None:
+    # With tracing on, this layer stands in for the correlation one: traced or not, sampled
+    # or not, the handler sees the caller's id, and nothing is left current afterwards.
+    seen = await _call(
+        _tracing(InMemorySpanExporter(), ratio=ratio),
+        path=path,
+        headers=[(b"x-correlation-id", b"sf-req-42")],
+    )
+    assert seen["correlation_id"] == "sf-req-42"
+    assert current_correlation_id() is None
+
+
+async def test_a_request_without_a_correlation_id_gets_one_made() -> None:
+    seen = await _call(_tracing(InMemorySpanExporter(), ratio=0.0))
+    assert seen["correlation_id"]
+    assert current_correlation_id() is None
 
 
 async def test_probes_are_not_traced() -> None:
