@@ -334,6 +334,16 @@ class Sandbox:
         finally:
             self.clear_faults()
 
+    @contextmanager
+    def lateness(
+        self, erp: str, rows: dict[str, dict[str, Any] | None], row: str
+    ) -> Iterator[None]:
+        """``rows[row]``: how late ``erp``'s emulator let its delayed answers leave during the
+        block (``late_between`` of its stats read before and after)."""
+        before = self.stats()[erp]
+        yield
+        rows[row] = late_between(before, self.stats()[erp])
+
     def sign_ins(self) -> Callable[[], int]:
         """A counter of the ERP sign-ins the emulators see from now on (Intacct sessions, ION
         tokens): one per worker process per ERP it has called."""
@@ -528,8 +538,7 @@ class Bench:
             # A gateway each, so one ERP's breakers and queues start afresh for the other.
             with self.gateway(2, redis=False, extra_env=CACHE_OFF) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
-                with self.sandbox.slowed(delay):
-                    late_before = self.sandbox.stats()[erp]
+                with self.sandbox.slowed(delay), self.sandbox.lateness(erp, late_by_row, name):
                     began = time.time()
                     # CPU per answer, the gateway's and the emulators': on a shared machine the
                     # time beyond the injected delay is mostly these, queued behind each other.
@@ -537,7 +546,6 @@ class Bench:
                     run = self.load(name, base, VALIDATE_QUOTE, body, workers=2, server=gw,
                                     connections=conns, warmup_s=0, section="fanout",
                                     count_incomplete=True)  # fmt: skip
-                    late_by_row[name] = late_between(late_before, self.sandbox.stats()[erp])
                 answers = max(1, run.requests)
                 cpu[body["entity"]] = {
                     "gateway_ms_per_answer": round(
@@ -554,14 +562,11 @@ class Bench:
                     print(f"  Intacct per quote: {per_quote}", flush=True)
                 # The same quote with nothing else in flight: what the fan-out itself adds to
                 # the delay, without other answers' work queued ahead of it.
-                with self.sandbox.slowed(delay):
-                    late_before = self.sandbox.stats()[erp]
-                    self.load(f"{name}, one at a time", base, VALIDATE_QUOTE, body, workers=2,
+                alone = f"{name}, one at a time"
+                with self.sandbox.slowed(delay), self.sandbox.lateness(erp, late_by_row, alone):
+                    self.load(alone, base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=1, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
-                    late_by_row[f"{name}, one at a time"] = late_between(
-                        late_before, self.sandbox.stats()[erp]
-                    )
             own = own_reads_env()
             if not own:
                 continue
@@ -569,14 +574,11 @@ class Bench:
             # flight at once cost when nothing is shared (an ERP's limits then set the pace).
             with self.gateway(2, redis=False, extra_env=CACHE_OFF | own) as (gw, base):
                 warm_up(base, VALIDATE_QUOTE, body, signed_in=self.sandbox.sign_ins(), workers=2)
-                with self.sandbox.slowed(delay):
-                    late_before = self.sandbox.stats()[erp]
-                    self.load(f"{name}, nothing shared", base, VALIDATE_QUOTE, body, workers=2,
+                apart = f"{name}, nothing shared"
+                with self.sandbox.slowed(delay), self.sandbox.lateness(erp, late_by_row, apart):
+                    self.load(apart, base, VALIDATE_QUOTE, body, workers=2,
                               server=gw, connections=conns, warmup_s=0, section="fanout",
                               count_incomplete=True)  # fmt: skip
-                    late_by_row[f"{name}, nothing shared"] = late_between(
-                        late_before, self.sandbox.stats()[erp]
-                    )
         # How late the emulators let a delayed answer leave past its due time (arrival plus
         # the delay), over every fan-out row: the backends were as slow as asked, no slower.
         stats = self.sandbox.stats()

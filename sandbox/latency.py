@@ -44,12 +44,11 @@ class DueTimes:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # stats are read from the control thread too
-        self.delayed_total = 0
-        """Answers held back by a ``latency`` fault."""
         self.max_late_ms = 0.0
         """The most any of them left after its due time."""
         self._late = [0] * (len(LATE_BOUNDS_MS) + 1)
-        """Answers per bucket of lateness (``LATE_BOUNDS_MS``, then any later)."""
+        """Answers held back by a ``latency`` fault, per bucket of how late they left
+        (``LATE_BOUNDS_MS``, then any later)."""
 
     @staticmethod
     async def until_work(arrived: float, due: float) -> None:
@@ -71,7 +70,6 @@ class DueTimes:
         late_ms = (time.monotonic() - due) * 1000
         bucket = bisect.bisect_left(LATE_BOUNDS_MS, late_ms)
         with self._lock:
-            self.delayed_total += 1
             self.max_late_ms = max(self.max_late_ms, late_ms)
             self._late[bucket] += 1
 
@@ -82,7 +80,7 @@ class DueTimes:
         with self._lock:
             cumulative = list(itertools.accumulate(self._late))
             return {
-                "delayed_total": self.delayed_total,
+                "delayed_total": cumulative[-1],
                 "max_late_ms": round(self.max_late_ms, 3),
                 "late_le_ms": {
                     **{f"{b:g}": n for b, n in zip(LATE_BOUNDS_MS, cumulative, strict=False)},
