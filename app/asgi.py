@@ -13,28 +13,25 @@ from app.factory import create_app
 from app.logs import configure_logging
 from app.settings import load_settings
 
-__all__ = ["app_from_env", "freeze_heap"]
+__all__ = ["app_from_env"]
 
 
 def app_from_env() -> Litestar:
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     app = create_app(settings)
-    # Long-lived objects (modules, the app, routes) need no cycle checks: freeze them, and
-    # collect the young generation less often. Full collections over a large cache stalled
-    # every request in flight (p99 in BENCHMARKS.md before and after).
-    freeze_heap()
+    # Long-lived objects (modules, the app, routes, and what start-up builds: clients and
+    # their pools, the store's engine, adapters, the modules they import) need no cycle
+    # checks: frozen once start-up is done, and the young generation collected less often.
+    # Full collections over a large cache stalled every request in flight (p99 in
+    # BENCHMARKS.md before and after); start-up's objects left young were walked by the first
+    # collection under load, a 10-12 ms stall in that worker (bench/NOTES.md).
     gc.set_threshold(50_000, 50, 100)
-    # What start-up then builds lives as long as the worker too (clients and their pools,
-    # the store's engine, adapters, the modules they import): frozen once built. Left in the
-    # young generation, the first collection under load walked all of it, one stall of
-    # 10-12 ms for every request in flight in that worker, and again on its way to the old
-    # generation (bench/NOTES.md).
-    app.on_startup.append(freeze_heap)
+    app.on_startup.append(_freeze_heap)
     return app
 
 
-def freeze_heap() -> None:
+def _freeze_heap() -> None:
     """Collect what is garbage now, then exempt everything still alive from later
     collections (``gc.freeze``): only objects made after this are ever scanned again."""
     gc.collect()
