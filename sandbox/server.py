@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 import uvloop
 
+from sandbox.arrival import ArrivalStampingProtocol
 from sandbox.ports import PortInUseError, bind_ports
 
 __all__ = ["PortInUseError", "SandboxProcess", "bind_ports", "run_sandbox"]
@@ -89,7 +90,15 @@ def run_sandbox(
     )  # fmt: skip
     servers = {
         name: uvicorn.Server(
-            uvicorn.Config(app, host=host, port=ports[name], log_level="warning", lifespan="off")
+            uvicorn.Config(
+                app,
+                host=host,
+                port=ports[name],
+                log_level="warning",
+                lifespan="off",
+                # A delay runs from when a request arrived, not from when its turn came.
+                http=ArrivalStampingProtocol,
+            )
         )
         for name, app in apps.items()
     }

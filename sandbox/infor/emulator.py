@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, unquote
 
 import msgspec
 
+from sandbox.arrival import arrived
 from sandbox.infor import seed as S
 from sandbox.infor.faults import Fault
 from sandbox.infor.lifecycle import M3Lifecycle
@@ -241,7 +242,7 @@ class InforEmulator:
                     return
         if scope["type"] != "http":
             return
-        _ARRIVED.set(time.monotonic())
+        _ARRIVED.set(arrived(scope))
         body = await _read_body(receive)
         response = await self._dispatch(scope, body, send)
         if response is not None:

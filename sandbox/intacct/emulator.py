@@ -21,6 +21,7 @@ from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from sandbox.arrival import arrived
 from sandbox.intacct import errors as codes
 from sandbox.intacct.credentials import INTACCT_SANDBOX_CREDENTIALS, IntacctSandboxCredentials
 from sandbox.intacct.errors import ErrorEntry, IntacctFailure
@@ -252,7 +253,7 @@ class IntacctEmulator:
             return
         path, method = scope["path"], scope["method"]
         if path == GATEWAY_PATH and method == "POST":
-            await self._gateway(receive, send)
+            await self._gateway(receive, send, arrived(scope))
         elif path.startswith("/_sandbox/"):
             await self._control(path, method, receive, send)
         elif path == GATEWAY_PATH:
@@ -340,8 +341,8 @@ class IntacctEmulator:
 
     # --- the gateway ------------------------------------------------------------------------
 
-    async def _gateway(self, receive: Receive, send: Send) -> None:
-        arrived = time.monotonic()
+    async def _gateway(self, receive: Receive, send: Send, arrived: float) -> None:
+        """An XML gateway request that reached the emulator at ``arrived`` (``time.monotonic``)."""
         body = await self._read_body(receive)
         record = ReceivedRequest("", False, False, None, None, None, (), time.time())
         self.received.append(record)

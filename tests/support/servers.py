@@ -26,14 +26,18 @@ class _ThreadedServer(uvicorn.Server):
 
 
 @contextmanager
-def serve(app: Any, port: int | None = None, *, tls_pem: str | None = None) -> Iterator[str]:
+def serve(
+    app: Any, port: int | None = None, *, tls_pem: str | None = None, http: Any = "auto"
+) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 and yield its base URL (``http://127.0.0.1:PORT``).
 
     ``tls_pem``: a file with the server's key and certificate chain: serve HTTPS instead.
+    ``http``: uvicorn's HTTP protocol (a name or a protocol class).
     """
     port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", loop="asyncio",
+        http=http,
         ssl_certfile=tls_pem, ssl_keyfile=tls_pem,
         # A TLS peer that drops its socket without close_notify must not hold shutdown up.
         timeout_graceful_shutdown=1 if tls_pem else None,
