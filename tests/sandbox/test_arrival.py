@@ -9,7 +9,17 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from sandbox.arrival import ArrivalStampingProtocol, arrived
+from sandbox.infor import Fault as InforFault
+from sandbox.infor import InforEmulator
+from sandbox.intacct import Fault as IntacctFault
+from sandbox.intacct import IntacctEmulator
+from tests.sandbox.test_infor_emulator import BASE as INFOR_BASE
+from tests.sandbox.test_infor_emulator import _mi
+from tests.sandbox.test_intacct_emulator import post, rbq, request, results
+from tests.support.arrival import client_arrived_at, record_work_times
 from tests.support.servers import serve
 
 
@@ -101,3 +111,40 @@ def test_without_a_stamp_the_arrival_is_now() -> None:
     before = time.monotonic()
     assert before <= arrived({"type": "http", "extensions": {}}) <= time.monotonic()
     assert before <= arrived({"type": "http"}) <= time.monotonic()
+
+
+async def _infor_read_delayed_from(
+    at: float, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[tuple[float, float]], float]:
+    emulator = InforEmulator(public_url=INFOR_BASE)
+    emulator.set_fault("MNS150MI", InforFault(kind="latency", delay_ms=300))
+    waits = record_work_times(emulator.due_times, monkeypatch)
+    async with client_arrived_at(emulator.app, at) as http:
+        response = await _mi(http, emulator, "MNS150MI/GetUserData")
+    assert response.status_code == 200
+    assert emulator.stats()["max_late_ms"] >= 59_000  # sent at once, counted as late as it was
+    return waits, 0.3
+
+
+async def _intacct_read_delayed_from(
+    at: float, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[tuple[float, float]], float]:
+    emulator = IntacctEmulator(public_url="http://intacct.test")
+    emulator.set_fault("readByQuery", IntacctFault(kind="latency", delay_ms=200))
+    waits = record_work_times(emulator.due_times, monkeypatch)
+    async with client_arrived_at(emulator.app, at, base_url="http://intacct.test") as http:
+        status, root = await post(http, request(rbq("LOCATION")))
+    assert status == 200
+    assert results(root)[0].findtext("status") == "success"
+    return waits, 0.2
+
+
+@pytest.mark.parametrize("read", [_infor_read_delayed_from, _intacct_read_delayed_from])
+async def test_each_emulator_takes_a_delay_from_the_arrival_stamp(
+    read: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request stamped a minute ago, with a fault delaying it: the delay is due from the
+    stamp (and so already past), not from when the handler got its turn."""
+    stamped_at = time.monotonic() - 60
+    waits, delay = await read(stamped_at, monkeypatch)
+    assert waits == [(stamped_at, stamped_at + delay)]

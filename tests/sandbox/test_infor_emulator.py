@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.arrival import ARRIVED
 from sandbox.infor import Fault, InforEmulator
 from sandbox.infor.seed import BLOCKED_ITEMS, CUSTOMER_STOPS, WAREHOUSES, PriceLine, build_seed
 from tests.support.clock import ManualClock
@@ -625,28 +624,3 @@ async def test_stats_count_the_rate_when_nothing_is_throttled() -> None:
     # Arrivals at 0, 0.4, 0.8 and 1.2 s: at most three within any one second.
     assert (stats["max_requests_in_window"], stats["rate_limited_total"]) == (3, 0)
     assert stats["requests_per_second"] is None
-
-
-async def test_a_delay_runs_from_the_requests_arrival_stamp(
-    emulator: InforEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The server stamps a request as its bytes arrive (``sandbox.arrival``); the delay is
-    due from that stamp, not from when the handler got its turn."""
-    emulator.set_fault("MNS150MI", Fault(kind="latency", delay_ms=300))
-    stamped_at = time.monotonic() - 60  # arrived a minute ago: its answer is overdue
-    waits: list[tuple[float, float]] = []
-
-    async def until_work(arrived_at: float, due: float) -> None:
-        waits.append((arrived_at, due))
-
-    monkeypatch.setattr(emulator.due_times, "until_work", until_work)
-
-    async def stamped(scope: Any, receive: Any, send: Any) -> None:
-        await emulator.app({**scope, "extensions": {ARRIVED: {"at": stamped_at}}}, receive, send)
-
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=stamped)) as http:
-        response = await _mi(http, emulator, "MNS150MI/GetUserData")
-
-    assert response.status_code == 200
-    assert waits == [(stamped_at, stamped_at + 0.3)]
-    assert emulator.stats()["max_late_ms"] >= 59_000  # sent at once, counted as late as it was

@@ -7,13 +7,11 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 from xml.etree.ElementTree import Element, fromstring
 
 import httpx
 import pytest
 
-from sandbox.arrival import ARRIVED
 from sandbox.intacct import INTACCT_SANDBOX_CREDENTIALS as CRED
 from sandbox.intacct import Fault, IntacctEmulator
 from sandbox.intacct.functions import Scope
@@ -594,29 +592,3 @@ def test_seed_has_the_promised_shape() -> None:
         )
         assert Decimal(customer["TOTALDUE"]) == due
     assert IntacctEmulator(public_url="http://x").store.tables == tables  # deterministic
-
-
-async def test_a_delay_runs_from_the_requests_arrival_stamp(
-    emulator: IntacctEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The server stamps a request as its bytes arrive (``sandbox.arrival``); the delay is
-    due from that stamp, not from when the handler got its turn."""
-    emulator.set_fault("readByQuery", Fault(kind="latency", delay_ms=200))
-    stamped_at = time.monotonic() - 60  # arrived a minute ago: its answer is overdue
-    waits: list[tuple[float, float]] = []
-
-    async def until_work(arrived_at: float, due: float) -> None:
-        waits.append((arrived_at, due))
-
-    monkeypatch.setattr(emulator.due_times, "until_work", until_work)
-
-    async def stamped(scope: Any, receive: Any, send: Any) -> None:
-        await emulator.app({**scope, "extensions": {ARRIVED: {"at": stamped_at}}}, receive, send)
-
-    transport = httpx.ASGITransport(app=stamped)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intacct.test") as http:
-        status, root = await post(http, request(rbq("LOCATION")))
-
-    assert status == 200
-    assert results(root)[0].findtext("status") == "success"
-    assert waits == [(stamped_at, stamped_at + 0.2)]
