@@ -29,7 +29,8 @@ class ArrivalStampingProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {ARRIVED: {"at": time.monotonic()}}
+        # Added to what the scope carries already, never in place of it.
+        self.scope.setdefault("extensions", {})[ARRIVED] = {"at": time.monotonic()}
 
 
 def arrived(scope: Mapping[str, Any]) -> float:

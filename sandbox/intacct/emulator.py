@@ -341,8 +341,8 @@ class IntacctEmulator:
 
     # --- the gateway ------------------------------------------------------------------------
 
-    async def _gateway(self, receive: Receive, send: Send, arrived: float) -> None:
-        """An XML gateway request that reached the emulator at ``arrived`` (``time.monotonic``)."""
+    async def _gateway(self, receive: Receive, send: Send, arrived_at: float) -> None:
+        """An XML gateway request that reached the emulator at ``arrived_at`` (``time.monotonic``)."""
         body = await self._read_body(receive)
         record = ReceivedRequest("", False, False, None, None, None, (), time.time())
         self.received.append(record)
@@ -403,8 +403,8 @@ class IntacctEmulator:
             # (``sandbox.latency``).
             due = None
             if fault is not None and fault.kind == "latency":
-                due = arrived + self.service_time_s + fault.delay_ms / 1000
-                await self.due_times.until_work(arrived, due)
+                due = arrived_at + self.service_time_s + fault.delay_ms / 1000
+                await self.due_times.until_work(arrived_at, due)
             reply = self._process(
                 control, functions=functions, scope=scope, session=session, record=record
             )
