@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from litestar.serialization import encode_json, get_serializer
@@ -47,8 +47,6 @@ READ_CAPABILITY = "read_capability"
 
 _DEADLINE_HEADER = b"x-deadline-ms"
 _PLAIN_DEADLINE = re.compile(rb"[1-9][0-9]{0,5}")
-_UNSURE = -1
-"""``_fit``'s answer for a request the lane leaves to the route."""
 _ELAPSED = b'"elapsedMs":'
 _ELAPSED_MARK = -987654.25
 """Stands for the elapsed time while an answer is encoded once for every later request."""
@@ -101,11 +99,12 @@ class ReadLane:
     async def __call__(
         self, route: _Route, app: ASGIApp, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        deadline_ms = self._fit(scope)
-        if deadline_ms == _UNSURE:
+        fit = self._fit(scope)
+        if fit is None:
             await app(scope, receive, send)
             return
-        body, cut_short = await _read_body(receive)
+        deadline_ms, length = fit
+        body, cut_short = await _read_body(receive, length)
         if cut_short is not None:
             await app(scope, _replay(cut_short, receive), send)
             return
@@ -157,53 +156,62 @@ class ReadLane:
             raise RuntimeError("elapsedMs is missing from the encoded answer")
         return EncodedAnswer(head + _ELAPSED, tail)
 
-    def _fit(self, scope: Scope) -> int | None:
-        """The request's ``X-Deadline-Ms`` (``None`` when absent), or ``_UNSURE`` when the
-        request is not one the lane is sure of (see the module's docstring)."""
+    def _fit(self, scope: Scope) -> tuple[int | None, int] | None:
+        """The request's ``X-Deadline-Ms`` (``None`` when absent) and ``Content-Length``, or
+        ``None`` when the request is not one the lane is sure of (see the module's docstring)."""
         if scope.get("method") != "POST":
-            return _UNSURE
+            return None
         media: bytes | None = None
         length: bytes | None = None
         deadline: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 if media is not None:
-                    return _UNSURE
+                    return None
                 media = value
             elif name == b"content-length":
                 if length is not None:
-                    return _UNSURE
+                    return None
                 length = value
             elif name == _DEADLINE_HEADER:
                 if deadline is not None:
-                    return _UNSURE
+                    return None
                 deadline = value
             elif name == b"transfer-encoding":
-                return _UNSURE
+                return None
         if media is None or media.partition(b";")[0].strip().lower() != b"application/json":
-            return _UNSURE
-        if length is None or not length.isdigit() or not 0 < int(length) <= self._max_body_bytes:
-            return _UNSURE
-        if deadline is None:
             return None
+        if length is None or not length.isdigit() or not 0 < int(length) <= self._max_body_bytes:
+            return None
+        if deadline is None:
+            return None, int(length)
         if _PLAIN_DEADLINE.fullmatch(deadline) is None or int(deadline) > MAX_DEADLINE_HEADER_MS:
-            return _UNSURE
-        return int(deadline)
+            return None
+        return int(deadline), int(length)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, list[ReceiveMessage] | None]:
-    """The whole request body; or, when it did not come whole (the caller left), ``None`` with
-    the messages received, for the route to receive in turn."""
-    message = await receive()
-    if message["type"] == "http.request" and not message.get("more_body", False):
-        return message.get("body", b""), None  # the usual case: one message
-    messages = [message]
-    while message["type"] == "http.request" and message.get("more_body", False):
+async def _read_body(receive: Receive, length: int) -> tuple[bytes, list[ReceiveMessage] | None]:
+    """The whole request body of ``length`` bytes (its ``Content-Length``); or, when it did not
+    come whole (the caller left), ``None`` with the messages received, for the route to
+    receive in turn.
+
+    It stops once ``length`` bytes are in: the server has then read the whole body, and
+    asking for the closing empty message costs a round trip to the server's I/O thread
+    (granian sends a one-chunk body as that chunk with ``more_body`` set, then an empty one).
+    """
+    messages: list[HTTPRequestEvent] = []
+    received = 0
+    while True:
         message = await receive()
+        if message["type"] != "http.request":
+            return b"", [*messages, message]
         messages.append(message)
-    if message["type"] != "http.request":
-        return b"", messages
-    return b"".join(cast("HTTPRequestEvent", m).get("body", b"") for m in messages), None
+        received += len(message.get("body", b""))
+        if received >= length or not message.get("more_body", False):
+            break
+    if len(messages) == 1:
+        return messages[0].get("body", b""), None  # the usual case: one message
+    return b"".join(m.get("body", b"") for m in messages), None
 
 
 def _whole(body: bytes) -> HTTPRequestEvent:

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from app.examples import ATP_EXAMPLE, CREDIT_EXAMPLE, PRICE_CHECK_EXAMPLE, VALIDATE_QUOTE_EXAMPLE
 from app.factory import create_app
 from sandbox.infor import Fault as InforFault
-from tests.support.apps import client_for, settings_for
+from tests.support.apps import TEST_API_KEY, client_for, settings_for
 from tests.support.sandbox_gateway import Sandbox, running_sandbox
 
 ROUTES = {
@@ -168,3 +168,53 @@ def test_a_charset_and_a_deadline_stay_in_the_lane(client: TestClient[Litestar])
     assert response.status_code == 200
     assert msgspec.json.decode(response.content)["verdict"] in {"ok", "warn", "block"}
     assert _memo(client).encoded_entries == 1
+
+
+async def _post_raw(
+    app: Any, body: bytes, chunks: list[bytes], asked: list[str]
+) -> tuple[int, bytes]:
+    """POST the quote straight into the ASGI app, its body arriving as ``chunks``, each with
+    ``more_body`` set as granian sends it (a closing empty message only if asked for again)."""
+    pending = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+    pending.append({"type": "http.request", "body": b"", "more_body": False})
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        message = pending.pop(0)
+        asked.append("empty" if not message["body"] else "chunk")
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": QUOTE_URL, "raw_path": QUOTE_URL.encode(), "root_path": "",
+        "query_string": b"", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-api-key", TEST_API_KEY.encode()),
+        ],
+    }  # fmt: skip
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_the_lane_stops_reading_once_the_content_length_is_in(
+    client: TestClient[Litestar], parts: int
+) -> None:
+    """Asking for the closing empty message would cost a round trip to granian's I/O thread
+    for nothing: the lane answers once it holds Content-Length bytes."""
+    size = -(-len(QUOTE) // parts)
+    chunks = [QUOTE[i : i + size] for i in range(0, len(QUOTE), size)]
+    asked: list[str] = []
+
+    status, content = client.blocking_portal.call(_post_raw, client.app, QUOTE, chunks, asked)
+
+    assert status == 200
+    assert msgspec.json.decode(content)["verdict"] in {"ok", "warn", "block"}
+    assert asked == ["chunk"] * parts  # never the closing empty message
+    assert _memo(client).encoded_entries == 1  # the lane answered, not the route
