@@ -8,7 +8,9 @@ already holds are kept, in their order, after this run's.
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +163,11 @@ def _tracing_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
         # it, so the machine's drift between rounds does not count as cost.
         cost = sum(paired) / len(paired)
         rounds = ", ".join(f"{c:.0f}%" for c in paired)
-        rows.append((t, f"{cost:.1f}% (mean of {len(paired)} paired rounds: {rounds}; "
+        # The mean's standard error: how finely this run resolves the cost at all.
+        spread = (
+            f" ± {statistics.stdev(paired) / math.sqrt(len(paired)):.1f}" if len(paired) > 1 else ""
+        )
+        rows.append((t, f"{cost:.1f}%{spread} (mean of {len(paired)} paired rounds: {rounds}; "
                         f"{_mean_rps(slices):,.0f} vs mean off {off:,.0f} req/s{drift})",
                      _verdict(cost <= limit)))  # fmt: skip
     bare = _slices(runs, "tracing off, metrics off")
