@@ -797,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fanout-delay-ms", type=int, default=300)
     parser.add_argument("--fanout-connections", type=int, default=16)
     parser.add_argument("--metrics-requests", type=int, default=1000)
-    parser.add_argument("--tracing-rounds", type=int, default=8)
+    parser.add_argument("--tracing-rounds", type=int, default=12)
     parser.add_argument(
         "--merge-into", nargs="?", const="", default=None, metavar="RESULTS_JSON",
         help="replace only this run's rows in a results file (today's if no file is named)",
